@@ -1,0 +1,258 @@
+"""Helpers for Python pipeline nodes.
+
+Every Python runtime of the node host (sandboxed RustPython, native
+RustPython, CPython) imports this same module before loading a node's file.
+Nodes do not have to import it: any class with a ``process`` method is a
+node. It offers:
+
+- ``AudioFrame`` and ``Array``: the typed buffers media nodes receive and
+  may return;
+- ``Node``: an optional base class keeping ``self.params`` and ``self.logger``;
+- logging and ``print`` routed to the host's log, tagged with the node's id.
+
+The underscore functions are the runtime's side of the contract.
+"""
+
+import logging
+import sys
+
+import _nodehost
+
+__all__ = ["AudioFrame", "Array", "Node"]
+
+# Host log levels, as the host's WIT `log-level` numbers them.
+_TRACE, _DEBUG, _INFO, _WARN, _ERROR = range(5)
+
+
+def _host_level(levelno):
+    if levelno >= logging.ERROR:
+        return _ERROR
+    if levelno >= logging.WARNING:
+        return _WARN
+    if levelno >= logging.INFO:
+        return _INFO
+    if levelno >= logging.DEBUG:
+        return _DEBUG
+    return _TRACE
+
+
+class AudioFrame:
+    """Interleaved audio samples: ``samples`` is an ``array('f')`` (a list
+    of floats is accepted on the way out), with ``sample_rate`` in Hz and
+    ``channels``."""
+
+    __slots__ = ("samples", "sample_rate", "channels")
+
+    def __init__(self, samples, sample_rate=48000, channels=1):
+        self.samples = samples
+        self.sample_rate = sample_rate
+        self.channels = channels
+
+    def __len__(self):
+        return len(self.samples) // self.channels
+
+    @property
+    def duration(self):
+        """Length in seconds."""
+        return len(self) / self.sample_rate
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, AudioFrame)
+            and list(self.samples) == list(other.samples)
+            and self.sample_rate == other.sample_rate
+            and self.channels == other.channels
+        )
+
+    def __repr__(self):
+        return "AudioFrame(%d samples, %d Hz, %d ch)" % (
+            len(self.samples), self.sample_rate, self.channels)
+
+
+class Array:
+    """A numeric n-dimensional array: ``data`` is a flat ``array`` of type
+    ``'f'`` (f32), ``'d'`` (f64) or ``'q'`` (i64), row-major, and ``shape``
+    a tuple of dimensions."""
+
+    __slots__ = ("data", "shape")
+
+    def __init__(self, data, shape=None):
+        self.data = data
+        self.shape = tuple(shape) if shape is not None else (len(data),)
+
+    @property
+    def dtype(self):
+        return {"f": "f32", "d": "f64", "q": "i64"}.get(
+            getattr(self.data, "typecode", None), "f64")
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Array)
+            and list(self.data) == list(other.data)
+            and self.shape == other.shape
+        )
+
+    def __repr__(self):
+        return "Array(%s, shape=%r)" % (self.dtype, self.shape)
+
+
+class Node:
+    """Optional base class: keeps the creation parameters in ``self.params``
+    and gives a ``self.logger`` named after the class."""
+
+    def __init__(self, **params):
+        self.params = params
+
+    @property
+    def logger(self):
+        return logging.getLogger(type(self).__name__)
+
+    def process(self, data):
+        return data
+
+
+class _HostLogHandler(logging.Handler):
+    def emit(self, record):
+        try:
+            _nodehost.log(_host_level(record.levelno), record.name, self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+class _HostStream:
+    """A text stream (for sys.stdout / sys.stderr) that sends each line to
+    the host's log."""
+
+    def __init__(self, target, level):
+        self._target = target
+        self._level = level
+        self._buffer = ""
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        self._buffer += text
+        if "\n" in self._buffer:
+            *lines, self._buffer = self._buffer.split("\n")
+            for line in lines:
+                _nodehost.log(self._level, self._target, line)
+        elif len(self._buffer) > 8192:
+            self.flush()
+        return len(text)
+
+    def flush(self):
+        if self._buffer:
+            _nodehost.log(self._level, self._target, self._buffer)
+            self._buffer = ""
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+
+def _install_host_io():
+    root = logging.getLogger()
+    root.handlers[:] = [_HostLogHandler()]
+    root.setLevel(logging.INFO)
+    sys.stdout = _HostStream("stdout", _INFO)
+    sys.stderr = _HostStream("stderr", _WARN)
+
+
+def _flush_io():
+    for stream in (sys.stdout, sys.stderr):
+        flush = getattr(stream, "flush", None)
+        if flush is not None:
+            flush()
+
+
+_CO_GENERATOR = 0x20
+
+
+def _node_classes(module):
+    """The node types a module defines: its own classes with a callable
+    ``process``, in definition order."""
+    return [
+        obj for obj in vars(module).values()
+        if isinstance(obj, type)
+        and obj.__module__ == module.__name__
+        and callable(getattr(obj, "process", None))
+    ]
+
+
+def _first_line(doc):
+    for line in (doc or "").strip().splitlines():
+        return line.strip()
+    return ""
+
+
+def _describe(cls):
+    """(name, description, [(param, required, default), ...], streaming)."""
+    params = []
+    init = cls.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    if code is not None:
+        names = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
+        defaults = init.__defaults__ or ()
+        kwdefaults = init.__kwdefaults__ or {}
+        positional = names[:code.co_argcount - 1]
+        first_default = len(positional) - len(defaults)
+        for i, name in enumerate(names):
+            if i < len(positional):
+                has_default = i >= first_default
+                default = defaults[i - first_default] if has_default else None
+            else:
+                has_default = name in kwdefaults
+                default = kwdefaults.get(name)
+            params.append((name, not has_default, default))
+    process = getattr(cls, "process")
+    process_code = getattr(process, "__code__", None)
+    streaming = bool(process_code is not None and process_code.co_flags & _CO_GENERATOR)
+    return (cls.__name__, _first_line(cls.__doc__), params, streaming)
+
+
+def _load(name, source, filename):
+    """Run a node module's source as module ``name``; return the module and
+    descriptions of its node types."""
+    module = type(sys)(name)
+    module.__file__ = filename
+    sys.modules[name] = module
+    try:
+        exec(compile(source, filename, "exec"), module.__dict__)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module, [_describe(cls) for cls in _node_classes(module)]
+
+
+class _UnknownNodeType(Exception):
+    """No node class of the requested name."""
+
+
+class _InvalidParams(Exception):
+    """The parameters do not fit the node class's ``__init__``."""
+
+
+def _create(module, class_name, params):
+    """Instantiate a node class with keyword parameters and run its optional
+    ``initialize()``."""
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and callable(getattr(cls, "process", None))):
+        names = ", ".join(c.__name__ for c in _node_classes(module)) or "none"
+        raise _UnknownNodeType("no node class %r in %s (node classes: %s)" % (class_name, module.__name__, names))
+    try:
+        node = cls(**params)
+    except TypeError as e:
+        # Raised by the call itself (an unknown or missing keyword), not
+        # from inside __init__: the manifest's parameters are wrong.
+        if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+            raise _InvalidParams("%s: %s" % (class_name, e)) from None
+        raise
+    initialize = getattr(node, "initialize", None)
+    if initialize is not None:
+        initialize()
+    return node
+
+
+_install_host_io()

@@ -1,0 +1,56 @@
+//! Building the RustPython interpreter a Python node runs in: the frozen
+//! standard library, the `nodehost` helper module, and the native
+//! `_nodehost` module through which Python reaches the host's log.
+
+use rustpython_vm::{Interpreter, InterpreterBuilder, VirtualMachine, common::rc::PyRc};
+
+/// A fresh interpreter with the standard library and the node helpers.
+///
+/// Site imports, the environment and user site-packages are off: a node sees
+/// only the frozen standard library, whatever the host process has around it.
+pub(crate) fn new_interpreter() -> Interpreter {
+    let mut settings = rustpython_vm::Settings::default();
+    settings.import_site = false;
+    settings.ignore_environment = true;
+    settings.user_site_directory = false;
+    settings.safe_path = true;
+    settings.write_bytecode = false;
+    settings.install_signal_handlers = false;
+    let builder = InterpreterBuilder::new().settings(settings);
+    let stdlib = rustpython_stdlib::stdlib_module_defs(&builder.ctx);
+    let native = _nodehost::module_def(&builder.ctx);
+    builder
+        .add_native_modules(&stdlib)
+        .add_native_module(native)
+        .add_frozen_modules(rustpython_pylib::FROZEN_STDLIB)
+        .add_frozen_modules(rustpython_vm::py_freeze!(file = "../python/nodehost.py", module_name = "nodehost"))
+        .init_hook(set_frozen_stdlib_dir)
+        .build()
+}
+
+fn set_frozen_stdlib_dir(vm: &mut VirtualMachine) {
+    if let Some(state) = PyRc::get_mut(&mut vm.state) {
+        state.config.paths.stdlib_dir = Some(rustpython_pylib::LIB_PATH.to_owned());
+    }
+}
+
+/// The native half of the `nodehost` helper module.
+#[rustpython_vm::pymodule]
+mod _nodehost {
+    use nodehost_sdk::log::{Level, log as host_log};
+    use rustpython_vm::builtins::PyStrRef;
+
+    /// log(level, target, message): emit a record on the host's log.
+    /// Levels: 0 trace, 1 debug, 2 info, 3 warn, 4 error.
+    #[pyfunction]
+    fn log(level: i32, target: PyStrRef, message: PyStrRef) {
+        let level = match level {
+            i32::MIN..=0 => Level::Trace,
+            1 => Level::Debug,
+            2 => Level::Info,
+            3 => Level::Warn,
+            _ => Level::Error,
+        };
+        host_log(level, &target.to_string_lossy(), &message.to_string_lossy());
+    }
+}

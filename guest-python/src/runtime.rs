@@ -1,0 +1,313 @@
+//! [`PythonRuntime`] (one interpreter with the modules loaded into it) and
+//! [`PythonNode`] (one instance of a node class), driven through the SDK's
+//! [`DynNode`] like any other node.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use nodehost_sdk::{DynNode, ErrorKind, NodeError, NodeTypeInfo, ParamInfo, Value};
+use rustpython_vm::{
+    AsObject, Interpreter, PyObjectRef, VirtualMachine,
+    builtins::{PyBaseExceptionRef, PyGenerator},
+    protocol::PyIterReturn,
+};
+
+use crate::convert::{self, Classes, FromPyError};
+
+/// Most outputs one call may give: a generator that never stops fails with a
+/// clear error instead of exhausting memory.
+pub const DEFAULT_MAX_OUTPUTS: usize = 100_000;
+
+/// A RustPython interpreter prepared for nodes, with the node modules loaded
+/// into it. Cheap to share: nodes hold an `Rc` to it.
+pub struct PythonRuntime {
+    interp: Interpreter,
+    helpers: Helpers,
+    modules: RefCell<Vec<LoadedModule>>,
+    max_outputs: std::cell::Cell<usize>,
+}
+
+/// A node module and the node types it defines.
+struct LoadedModule {
+    name: String,
+    module: PyObjectRef,
+    types: Vec<NodeTypeInfo>,
+}
+
+/// The `nodehost` helper module's functions and classes.
+struct Helpers {
+    classes: Classes,
+    load: PyObjectRef,
+    create: PyObjectRef,
+    flush_io: PyObjectRef,
+    unknown_type: PyObjectRef,
+    invalid_params: PyObjectRef,
+}
+
+impl PythonRuntime {
+    /// Start an interpreter and import the helper module.
+    pub fn new() -> Result<Rc<Self>, NodeError> {
+        let interp = crate::interp::new_interpreter();
+        let helpers = interp.enter(|vm| {
+            let setup = || -> Result<Helpers, PyBaseExceptionRef> {
+                let nodehost = vm.import("nodehost", 0)?;
+                let array = vm.import("array", 0)?;
+                let get = |name: &'static str| nodehost.get_attr(name, vm);
+                Ok(Helpers {
+                    classes: Classes {
+                        audio_frame: get("AudioFrame")?,
+                        array: get("Array")?,
+                        buffer: array.get_attr("array", vm)?,
+                    },
+                    load: get("_load")?,
+                    create: get("_create")?,
+                    flush_io: get("_flush_io")?,
+                    unknown_type: get("_UnknownNodeType")?,
+                    invalid_params: get("_InvalidParams")?,
+                })
+            };
+            setup().map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))
+        })?;
+        Ok(Rc::new(PythonRuntime {
+            interp,
+            helpers,
+            modules: RefCell::new(Vec::new()),
+            max_outputs: std::cell::Cell::new(DEFAULT_MAX_OUTPUTS),
+        }))
+    }
+
+    /// Limit how many outputs one call may give.
+    pub fn set_max_outputs(&self, n: usize) {
+        self.max_outputs.set(n);
+    }
+
+    /// Run a node module's source and describe the node classes it defines.
+    /// The module is named after the file (`nodes/vad.py` is `vad`), and
+    /// tracebacks show `filename`.
+    pub fn load_module(&self, filename: &str, source: &str) -> Result<Vec<NodeTypeInfo>, NodeError> {
+        let name = module_name(filename);
+        let name = name.as_str();
+        self.interp.enter(|vm| {
+            let result = self
+                .helpers
+                .load
+                .call((name, source, filename), vm)
+                .map_err(|e| exception_to_error(vm, ErrorKind::Load, e))?;
+            let internal = |e| exception_to_error(vm, ErrorKind::Internal, e);
+            let items = convert::tuple_items(vm, &result, 2).map_err(internal)?;
+            let module = items[0].clone();
+            let infos: Vec<PyObjectRef> = items[1].try_to_value(vm).map_err(internal)?;
+            let infos = infos
+                .iter()
+                .map(|info| self.describe(vm, info))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
+            let mut modules = self.modules.borrow_mut();
+            modules.retain(|m| m.name != name);
+            modules.push(LoadedModule { name: name.to_owned(), module, types: infos.clone() });
+            Ok(infos)
+        })
+    }
+
+    fn describe(&self, vm: &VirtualMachine, info: &PyObjectRef) -> Result<NodeTypeInfo, PyBaseExceptionRef> {
+        let info = convert::tuple_items(vm, info, 4)?;
+        let name: String = info[0].try_to_value(vm)?;
+        let description: String = info[1].try_to_value(vm)?;
+        let params: Vec<PyObjectRef> = info[2].try_to_value(vm)?;
+        let streaming = info[3].clone().try_to_bool(vm)?;
+        let params = params
+            .iter()
+            .map(|p| {
+                let p = convert::tuple_items(vm, p, 3)?;
+                let name: String = p[0].try_to_value(vm)?;
+                let required = p[1].clone().try_to_bool(vm)?;
+                let default = &p[2];
+                let default = if required { None } else { convert::from_py(vm, &self.helpers.classes, default).ok() };
+                Ok(ParamInfo { name, required, default, description: String::new() })
+            })
+            .collect::<Result<Vec<_>, PyBaseExceptionRef>>()?;
+        Ok(NodeTypeInfo { name, description, params, streaming })
+    }
+
+    /// Descriptions of the node classes of every loaded module.
+    pub fn node_types(&self) -> Vec<NodeTypeInfo> {
+        self.modules.borrow().iter().flat_map(|m| m.types.iter().cloned()).collect()
+    }
+
+    /// Create an instance of node class `class_name` (from the most recently
+    /// loaded module that has it) with keyword parameters from `params`.
+    pub fn create(self: &Rc<Self>, class_name: &str, params: Value) -> Result<PythonNode, NodeError> {
+        let params = match params {
+            Value::Map(m) => m,
+            Value::Null => Default::default(),
+            other => {
+                return Err(NodeError::invalid_params(format!(
+                    "parameters must be a map, got {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let module = self
+            .modules
+            .borrow()
+            .last()
+            .map(|m| m.module.clone())
+            .ok_or_else(|| NodeError::new(ErrorKind::UnknownType, "no Python module is loaded"))?;
+        self.interp.enter(|vm| {
+            let kwargs = convert::to_py(vm, &self.helpers.classes, Value::Map(params))
+                .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
+            let instance = self.helpers.create.call((module, class_name, kwargs), vm).map_err(|e| {
+                let is = |class: &PyObjectRef| e.as_object().is_instance(class, vm).unwrap_or(false);
+                if is(&self.helpers.unknown_type) || is(&self.helpers.invalid_params) {
+                    // The host's own checks: the message says it all.
+                    let kind = if is(&self.helpers.unknown_type) { ErrorKind::UnknownType } else { ErrorKind::InvalidParams };
+                    let message = e.as_object().str(vm).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                    return NodeError::new(kind, message);
+                }
+                exception_to_error(vm, ErrorKind::Raised, e)
+            })?;
+            let method = |name: &'static str| -> Result<Option<PyObjectRef>, NodeError> {
+                vm.get_attribute_opt(instance.clone(), name)
+                    .map_err(|e| exception_to_error(vm, ErrorKind::Raised, e))
+            };
+            let process = method("process")?.ok_or_else(|| NodeError::invalid_input("node has no process()"))?;
+            Ok(PythonNode {
+                runtime: Rc::clone(self),
+                class_name: class_name.to_owned(),
+                process,
+                flush: method("flush")?,
+                cleanup: method("cleanup")?,
+            })
+        })
+    }
+
+    /// Flush what `print` left in the line buffers of sys.stdout/stderr.
+    fn flush_io(&self, vm: &VirtualMachine) {
+        let _ = self.helpers.flush_io.call((), vm);
+    }
+}
+
+/// A module name from a file name: `nodes/vad.py` -> `vad`.
+fn module_name(file: &str) -> String {
+    let stem = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    stem.strip_suffix(".py").unwrap_or(stem).to_owned()
+}
+
+/// One live instance of a Python node class.
+pub struct PythonNode {
+    runtime: Rc<PythonRuntime>,
+    class_name: String,
+    process: PyObjectRef,
+    flush: Option<PyObjectRef>,
+    cleanup: Option<PyObjectRef>,
+}
+
+impl PythonNode {
+    /// The node's class name.
+    pub fn class_name(&self) -> &str {
+        &self.class_name
+    }
+
+    /// Call `f` and gather its result as outputs: None gives none, a
+    /// generator gives each item it yields (None items skipped), anything else
+    /// one output.
+    fn call_and_collect(
+        &self,
+        vm: &VirtualMachine,
+        call: impl FnOnce() -> Result<PyObjectRef, PyBaseExceptionRef>,
+        what: &str,
+        out: &mut Vec<Value>,
+    ) -> Result<(), NodeError> {
+        let rt = &*self.runtime;
+        let raised = |e| exception_to_error(vm, ErrorKind::Raised, e);
+        let result = call().map_err(raised)?;
+        if vm.is_none(&result) {
+            return Ok(());
+        }
+        if result.downcast_ref::<PyGenerator>().is_some() {
+            let max = rt.max_outputs.get();
+            let mut count = 0usize;
+            loop {
+                match result.get_iter(vm).and_then(|it| it.next(vm)).map_err(raised)? {
+                    PyIterReturn::Return(item) => {
+                        if vm.is_none(&item) {
+                            continue;
+                        }
+                        count += 1;
+                        if count > max {
+                            let _ = vm.call_method(&result, "close", ());
+                            return Err(NodeError::invalid_input(format!(
+                                "{}.{what}() yielded more than {max} outputs for one input",
+                                self.class_name
+                            )));
+                        }
+                        out.push(self.from_py(vm, &item, what)?);
+                    }
+                    PyIterReturn::StopIteration(_) => return Ok(()),
+                }
+            }
+        }
+        out.push(self.from_py(vm, &result, what)?);
+        Ok(())
+    }
+
+    fn from_py(&self, vm: &VirtualMachine, obj: &PyObjectRef, what: &str) -> Result<Value, NodeError> {
+        convert::from_py(vm, &self.runtime.helpers.classes, obj).map_err(|e| match e {
+            FromPyError::Unsupported(why) => {
+                convert::unsupported(&format!("{}.{what}() returned a value the pipeline", self.class_name), why)
+            }
+            FromPyError::Raised(e) => exception_to_error(vm, ErrorKind::Raised, e),
+        })
+    }
+}
+
+impl DynNode for PythonNode {
+    fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeError> {
+        let rt = &*self.runtime;
+        rt.interp.enter(|vm| {
+            let arg = convert::to_py(vm, &rt.helpers.classes, input)
+                .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
+            self.call_and_collect(vm, || self.process.call((arg,), vm), "process", out)
+        })
+    }
+
+    fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeError> {
+        let rt = &*self.runtime;
+        rt.interp.enter(|vm| {
+            let result = match &self.flush {
+                Some(flush) => self.call_and_collect(vm, || flush.call((), vm), "flush", out),
+                None => Ok(()),
+            };
+            rt.flush_io(vm);
+            result
+        })
+    }
+}
+
+impl Drop for PythonNode {
+    fn drop(&mut self) {
+        let rt = &*self.runtime;
+        rt.interp.enter(|vm| {
+            if let Some(cleanup) = &self.cleanup {
+                if let Err(e) = cleanup.call((), vm) {
+                    let e = exception_to_error(vm, ErrorKind::Raised, e);
+                    nodehost_sdk::log::warn(
+                        "nodehost",
+                        &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
+                    );
+                }
+            }
+            rt.flush_io(vm);
+        });
+    }
+}
+
+/// A Python exception as a [`NodeError`] with its type and full traceback.
+pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBaseExceptionRef) -> NodeError {
+    let exception_type = exc.class().name().to_string();
+    let text = exc.as_object().str(vm).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let message = if text.is_empty() { exception_type.clone() } else { format!("{exception_type}: {text}") };
+    let mut traceback = String::new();
+    let _ = vm.write_exception(&mut traceback, &exc);
+    NodeError { kind, message, exception_type: Some(exception_type), traceback: Some(traceback) }
+}

@@ -1,0 +1,438 @@
+//! [`Value`]: the one data type that flows between nodes.
+//!
+//! A value is a tree: scalars, byte strings, lists and string-keyed maps
+//! nested to any depth up to [`MAX_DEPTH`], plus the typed buffers media nodes
+//! need ([`AudioFrame`], [`NumArray`]). On the Wasm boundary a value travels as
+//! a flat node table (see `wit/node.wit`); in Rust it is this enum.
+
+use std::fmt;
+
+/// How deeply lists and maps may nest in one value. Deeper values are refused
+/// at the boundary with [`crate::ErrorKind::UnsupportedValue`], so no
+/// conversion ever recurses without bound.
+pub const MAX_DEPTH: usize = 128;
+
+/// A value passed into or out of a node.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+    Map(Map),
+    Audio(AudioFrame),
+    Array(NumArray),
+}
+
+/// A frame of interleaved f32 audio samples.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AudioFrame {
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+impl AudioFrame {
+    /// Check that the frame is well formed: at least one channel and a whole
+    /// number of samples per channel.
+    pub fn check(&self) -> Result<(), String> {
+        if self.channels == 0 {
+            return Err("audio frame with 0 channels".into());
+        }
+        if self.samples.len() % self.channels as usize != 0 {
+            return Err(format!(
+                "audio frame of {} samples does not divide into {} channels",
+                self.samples.len(),
+                self.channels
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The elements of a [`NumArray`], row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayData {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+}
+
+impl ArrayData {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            ArrayData::F32(v) => v.len(),
+            ArrayData::F64(v) => v.len(),
+            ArrayData::I64(v) => v.len(),
+        }
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element type's name: `f32`, `f64` or `i64`.
+    pub fn dtype(&self) -> &'static str {
+        match self {
+            ArrayData::F32(_) => "f32",
+            ArrayData::F64(_) => "f64",
+            ArrayData::I64(_) => "i64",
+        }
+    }
+}
+
+/// An n-dimensional numeric array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumArray {
+    pub data: ArrayData,
+    pub shape: Vec<u32>,
+}
+
+impl NumArray {
+    /// True when the shape's product equals the number of elements.
+    pub fn is_consistent(&self) -> bool {
+        self.shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d as usize))
+            .is_some_and(|n| n == self.data.len())
+    }
+
+    /// Check that the shape matches the data, with a message saying how not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.is_consistent() {
+            Ok(())
+        } else {
+            Err(format!(
+                "array of {} elements does not have shape {:?}",
+                self.data.len(),
+                self.shape
+            ))
+        }
+    }
+}
+
+/// A string-keyed map that keeps insertion order (as Python dicts do).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map(Vec<(String, Value)>);
+
+impl Map {
+    /// An empty map.
+    pub fn new() -> Self {
+        Map(Vec::new())
+    }
+
+    /// An empty map with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        Map(Vec::with_capacity(n))
+    }
+
+    /// A map from entries whose keys must be unique (what a decoder receives
+    /// from outside); a repeated key is an error naming it.
+    pub fn from_unique_entries(entries: Vec<(String, Value)>) -> Result<Self, String> {
+        let duplicate = if entries.len() <= 16 {
+            entries
+                .iter()
+                .enumerate()
+                .find(|(i, (k, _))| entries[..*i].iter().any(|(other, _)| other == k))
+                .map(|(_, (k, _))| k)
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            entries.iter().map(|(k, _)| k).find(|k| !seen.insert(k.as_str()))
+        };
+        match duplicate {
+            Some(k) => Err(format!("map key {k:?} appears twice")),
+            None => Ok(Map(entries)),
+        }
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Set `key` to `value`, replacing an existing entry in place.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        let key = key.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// Append an entry without looking for an existing key (for decoders that
+    /// know keys are unique).
+    pub fn push(&mut self, key: String, value: Value) {
+        self.0.push((key, value));
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Entries in insertion order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The entries, by value.
+    pub fn into_entries(self) -> Vec<(String, Value)> {
+        self.0
+    }
+
+    /// The entries, borrowed.
+    pub fn entries(&self) -> &[(String, Value)] {
+        &self.0
+    }
+}
+
+impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Map {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut map = Map::new();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl Value {
+    /// The name of this value's kind, as error messages show it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "str",
+            Value::Bytes(_) => "bytes",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Audio(_) => "audio",
+            Value::Array(_) => "array",
+        }
+    }
+
+    /// A number as f64 (ints convert; bools do not).
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// An int.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// A bool.
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// A string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A map.
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A list.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The entry `key` of a map value.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// How deeply lists and maps nest in this value (a scalar is depth 1).
+    /// Stops counting at `limit + 1`, so it is cheap on hostile values.
+    pub fn depth_up_to(&self, limit: usize) -> usize {
+        fn go(v: &Value, here: usize, limit: usize) -> usize {
+            if here > limit {
+                return here;
+            }
+            match v {
+                Value::List(l) => l.iter().map(|c| go(c, here + 1, limit)).max().unwrap_or(here),
+                Value::Map(m) => m.0.iter().map(|(_, c)| go(c, here + 1, limit)).max().unwrap_or(here),
+                _ => here,
+            }
+        }
+        go(self, 1, limit)
+    }
+}
+
+impl fmt::Display for Value {
+    /// A compact, Python-like rendering used in error messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("None"),
+            Value::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bytes(b) => write!(f, "<{} bytes>", b.len()),
+            Value::List(l) => {
+                f.write_str("[")?;
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if i == 8 {
+                        return write!(f, "... {} more]", l.len() - 8);
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if i == 8 {
+                        return write!(f, "... {} more}}", m.len() - 8);
+                    }
+                    write!(f, "{k:?}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Audio(a) => write!(
+                f,
+                "<audio {} samples, {} Hz, {} ch>",
+                a.samples.len(),
+                a.sample_rate,
+                a.channels
+            ),
+            Value::Array(a) => write!(f, "<array {} {:?}>", a.data.dtype(), a.shape),
+        }
+    }
+}
+
+macro_rules! from_impls {
+    ($($t:ty => $variant:ident $(as $cast:ty)?),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$variant(v $(as $cast)?)
+            }
+        })*
+    };
+}
+
+from_impls! {
+    bool => Bool,
+    i64 => Int,
+    i32 => Int as i64,
+    u32 => Int as i64,
+    f64 => Float,
+    f32 => Float as f64,
+    String => Str,
+    Vec<u8> => Bytes,
+    Vec<Value> => List,
+    Map => Map,
+    AudioFrame => Audio,
+    NumArray => Array,
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_owned())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_insert_replaces_in_place() {
+        let mut m = Map::new();
+        m.insert("a", 1);
+        m.insert("b", 2);
+        m.insert("a", 3);
+        let keys: Vec<_> = m.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(m.get("a"), Some(&Value::Int(3)));
+    }
+
+    #[test]
+    fn unique_entries_are_checked() {
+        let ok = Map::from_unique_entries(vec![("a".into(), Value::Null), ("b".into(), Value::Null)]);
+        assert!(ok.is_ok());
+        let dup = Map::from_unique_entries(vec![("a".into(), Value::Null), ("a".into(), Value::Null)]);
+        assert_eq!(dup.unwrap_err(), "map key \"a\" appears twice");
+        let mut many: Vec<(String, Value)> = (0..100).map(|i| (i.to_string(), Value::Null)).collect();
+        assert!(Map::from_unique_entries(many.clone()).is_ok());
+        many.push(("42".into(), Value::Null));
+        assert!(Map::from_unique_entries(many).is_err());
+    }
+
+    #[test]
+    fn depth_counts_nesting() {
+        let mut v = Value::Int(1);
+        for _ in 0..10 {
+            v = Value::List(vec![v]);
+        }
+        assert_eq!(v.depth_up_to(100), 11);
+        assert_eq!(v.depth_up_to(3), 4);
+    }
+
+    #[test]
+    fn array_consistency() {
+        let a = NumArray { data: ArrayData::F32(vec![0.0; 6]), shape: vec![2, 3] };
+        assert!(a.is_consistent());
+        let b = NumArray { data: ArrayData::F32(vec![0.0; 5]), shape: vec![2, 3] };
+        assert!(!b.is_consistent());
+        let c = NumArray { data: ArrayData::I64(vec![]), shape: vec![u32::MAX, u32::MAX, u32::MAX] };
+        assert!(!c.is_consistent());
+    }
+}
