@@ -237,9 +237,18 @@ class _InvalidParams(Exception):
 def _create(module, class_name, params):
     """Instantiate a node class with keyword parameters and run its optional
     ``initialize()``."""
-    cls = getattr(module, class_name, None)
+    classes = _node_classes(module)
+    names = ", ".join(c.__name__ for c in classes) or "none"
+    if not class_name:
+        # No class named: the module's only node class.
+        if len(classes) != 1:
+            raise _UnknownNodeType("%s defines %d node classes (%s); name one with class = ..." % (
+                module.__name__, len(classes), names))
+        cls = classes[0]
+        class_name = cls.__name__
+    else:
+        cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and callable(getattr(cls, "process", None))):
-        names = ", ".join(c.__name__ for c in _node_classes(module)) or "none"
         raise _UnknownNodeType("no node class %r in %s (node classes: %s)" % (class_name, module.__name__, names))
     try:
         node = cls(**params)

@@ -17,6 +17,3 @@ mod component;
 
 pub use runtime::{DEFAULT_MAX_OUTPUTS, PythonNode, PythonRuntime};
 
-/// Source of the `nodehost` helper module, for runtimes that are not
-/// RustPython (the host's CPython baseline imports the same file).
-pub const HELPER_MODULE_SOURCE: &str = include_str!("../python/nodehost.py");

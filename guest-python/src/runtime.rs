@@ -173,7 +173,7 @@ impl PythonRuntime {
             let process = method("process")?.ok_or_else(|| NodeError::invalid_input("node has no process()"))?;
             Ok(PythonNode {
                 runtime: Rc::clone(self),
-                class_name: class_name.to_owned(),
+                class_name: instance.class().name().to_string(),
                 process,
                 flush: method("flush")?,
                 cleanup: method("cleanup")?,

@@ -241,9 +241,11 @@ impl Registry {
         self.0.iter().map(|e| e.name)
     }
 
-    /// Create a node of type `name`.
+    /// Create a node of type `name`; an empty name picks the only type of a
+    /// registry that has one.
     pub fn create(&self, name: &str, params: Value) -> Result<Box<dyn DynNode>, NodeError> {
-        let entry = self.0.iter().find(|e| e.name == name).ok_or_else(|| {
+        let only = (name.is_empty() && self.0.len() == 1).then(|| &self.0[0]);
+        let entry = only.or_else(|| self.0.iter().find(|e| e.name == name)).ok_or_else(|| {
             NodeError::new(
                 ErrorKind::UnknownType,
                 format!(

@@ -1,0 +1,128 @@
+//! Builds the guest crates for `wasm32-wasip2` in release mode and writes
+//! `guests.rs`, which embeds the resulting components with their SHA-256.
+//!
+//! The nested build has its own target directory (`<target>/guests`), shared
+//! by every profile of the outer build, so the Python guest is compiled once
+//! whether you run `cargo test`, `cargo run` or `cargo bench`. Cargo re-runs
+//! this script when any source file the guests were built from changes (read
+//! from the nested build's `.d` files).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+const TARGET: &str = "wasm32-wasip2";
+
+/// (const name, short name, package, library file stem)
+const GUESTS: &[(&str, &str, &str, &str)] = &[
+    ("PYTHON", "python", "nodehost-python", "nodehost_python"),
+    ("RUST_NODES", "rust-nodes", "nodehost-rust-nodes", "nodehost_rust_nodes"),
+    ("EXAMPLE_RUST_NODE", "example-rust-node", "example-rust-node", "example_rust_node"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let workspace = manifest_dir.join("../..").canonicalize().unwrap();
+    let target_root = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { workspace.join(p) })
+        .unwrap_or_else(|| workspace.join("target"));
+    let guest_target = target_root.join("guests");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+
+    ensure_wasm_target();
+
+    let mut generated = String::new();
+    for &(const_name, name, package, stem) in GUESTS {
+        build_guest(&workspace, &guest_target, package);
+        let wasm = guest_target.join(TARGET).join("release").join(format!("{stem}.wasm"));
+        emit_rerun_from_dep_info(&wasm.with_extension("d"));
+        let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()));
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        // Copy next to OUT_DIR so the embedded bytes cannot change under a
+        // later nested build while this crate is compiled.
+        let embedded = out_dir.join(format!("{stem}.wasm"));
+        std::fs::write(&embedded, &bytes).unwrap();
+        generated.push_str(&format!(
+            "/// The `{package}` guest component.\n\
+             pub const {const_name}: GuestComponent = GuestComponent {{\n    \
+                 name: {name:?},\n    \
+                 bytes: include_bytes!({embedded:?}),\n    \
+                 sha256: {digest:?},\n\
+             }};\n\n"
+        ));
+    }
+    std::fs::write(out_dir.join("guests.rs"), generated).unwrap();
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
+    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.toml").display());
+}
+
+fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args(["rustc", "--release", "--locked", "--target", TARGET, "--crate-type", "cdylib", "--package", package])
+        .env("CARGO_TARGET_DIR", target_dir)
+        // Flags meant for the host build must not leak into the guests.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_PRIMARY_PACKAGE");
+    eprintln!("running: {cmd:?}");
+    let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo: {e}"));
+    if !status.success() {
+        panic!("building the {package} guest for {TARGET} failed ({status}); see the output above");
+    }
+}
+
+/// Make sure the standard library for the Wasm target is installed: install
+/// it with rustup when possible, else stop with the exact command to run.
+fn ensure_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = |root: &Option<PathBuf>| {
+        root.as_ref().is_some_and(|r| r.join("lib/rustlib").join(TARGET).join("lib").is_dir())
+    };
+    if installed(&sysroot) {
+        return;
+    }
+    println!("cargo:warning=installing the {TARGET} target with `rustup target add {TARGET}`");
+    let ok = Command::new("rustup").args(["target", "add", TARGET]).status().is_ok_and(|s| s.success());
+    if !ok || !installed(&sysroot) {
+        panic!(
+            "the Rust standard library for {TARGET} is not installed and could not be installed \
+             automatically; run:\n\n    rustup target add {TARGET}\n"
+        );
+    }
+}
+
+fn emit_rerun_from_dep_info(dep_file: &Path) {
+    let Ok(contents) = std::fs::read_to_string(dep_file) else {
+        return;
+    };
+    for line in contents.lines() {
+        let Some((_, deps)) = line.split_once(": ") else { continue };
+        let mut parts = deps.split_whitespace();
+        while let Some(part) = parts.next() {
+            let mut file = part.to_owned();
+            // Escaped spaces continue the path.
+            while file.ends_with('\\') {
+                file.pop();
+                file.push(' ');
+                file.push_str(parts.next().unwrap_or_default());
+            }
+            println!("cargo:rerun-if-changed={file}");
+        }
+    }
+}

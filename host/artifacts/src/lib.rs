@@ -1,0 +1,20 @@
+//! The guest components, built by this crate's build script for
+//! `wasm32-wasip2` in release mode (a nested `cargo rustc` with its own
+//! target directory) and embedded here, so `cargo build`, `cargo test` and
+//! `cargo bench` of the host need no extra step.
+
+/// A guest component embedded in the host.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestComponent {
+    /// A short name: `python`, `rust-nodes`, `example-rust-node`.
+    pub name: &'static str,
+    /// The component's bytes.
+    pub bytes: &'static [u8],
+    /// SHA-256 of `bytes`, computed at build time (the compiled-code cache key).
+    pub sha256: [u8; 32],
+}
+
+include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+
+/// Every embedded guest component.
+pub const ALL: &[GuestComponent] = &[PYTHON, RUST_NODES, EXAMPLE_RUST_NODE];

@@ -1,0 +1,28 @@
+//! Listing node types: of a Python file (by loading it in the sandbox), of
+//! a component, or of the built-in Rust nodes.
+
+use std::path::Path;
+
+use nodehost_sdk::NodeTypeInfo;
+
+use crate::engine::WasmEngine;
+use crate::error::{Error, Stage};
+use crate::node::on_node_thread;
+
+/// The node types `file` provides (a `.py` file or a component), or the
+/// built-in Rust nodes when `file` is `None`.
+pub fn node_types(engine: &WasmEngine, file: Option<&Path>) -> Result<Vec<NodeTypeInfo>, Error> {
+    let Some(file) = file else {
+        return Ok(nodehost_rust_nodes::node_registry().infos());
+    };
+    let fail = |failure| Error::Node { node: file.display().to_string(), stage: Stage::Create, failure };
+    if file.extension().is_some_and(|e| e == "py") {
+        let source = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+        let component = engine.builtin(&nodehost_artifacts::PYTHON)?;
+        let name = file.display().to_string();
+        on_node_thread(|| crate::wasm::describe(&component, Some((&name, &source)))).map_err(fail)
+    } else {
+        let component = engine.load_file(file)?;
+        on_node_thread(|| crate::wasm::describe(&component, None)).map_err(fail)
+    }
+}

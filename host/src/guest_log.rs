@@ -1,0 +1,131 @@
+//! [`GuestLog`]: where a node's log records and stdout/stderr go. Records
+//! are emitted with `tracing` under the target `nodehost::node`, tagged with
+//! the node's id, and bounded per call: past the budget they are counted and
+//! dropped, and one warning says how much was lost.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use nodehost_sdk::log::Level;
+
+/// The log of one node.
+pub struct GuestLog {
+    node: Arc<str>,
+    limit: usize,
+    remaining: AtomicUsize,
+    dropped: AtomicU64,
+    /// Partial lines written to stdout / stderr, waiting for their newline.
+    partial: Mutex<[Vec<u8>; 2]>,
+}
+
+/// Which standard stream a guest wrote to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stream {
+    Stdout = 0,
+    Stderr = 1,
+}
+
+impl GuestLog {
+    /// A log for node `node` keeping at most `limit` bytes per call.
+    pub fn new(node: &str, limit: usize) -> Arc<Self> {
+        Arc::new(GuestLog {
+            node: node.into(),
+            limit,
+            remaining: AtomicUsize::new(limit),
+            dropped: AtomicU64::new(0),
+            partial: Mutex::new([Vec::new(), Vec::new()]),
+        })
+    }
+
+    /// The node's id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Emit one record, if the budget allows.
+    pub fn emit(&self, level: Level, target: &str, message: &str) {
+        let cost = message.len() + target.len();
+        let granted = self
+            .remaining
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(cost))
+            .is_ok();
+        if !granted {
+            self.dropped.fetch_add(cost as u64, Ordering::Relaxed);
+            return;
+        }
+        let node = &*self.node;
+        match level {
+            Level::Error => tracing::error!(target: "nodehost::node", node, from = target, "{message}"),
+            Level::Warn => tracing::warn!(target: "nodehost::node", node, from = target, "{message}"),
+            Level::Info => tracing::info!(target: "nodehost::node", node, from = target, "{message}"),
+            Level::Debug => tracing::debug!(target: "nodehost::node", node, from = target, "{message}"),
+            Level::Trace => tracing::trace!(target: "nodehost::node", node, from = target, "{message}"),
+        }
+    }
+
+    /// Bytes a guest wrote to stdout or stderr: whole lines become records.
+    pub(crate) fn write_stream(&self, stream: Stream, bytes: &[u8]) {
+        let mut partial = self.partial.lock().expect("log lock");
+        let buf = &mut partial[stream as usize];
+        buf.extend_from_slice(bytes);
+        while let Some(newline) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=newline).collect();
+            self.emit_stream_line(stream, &line[..line.len() - 1]);
+        }
+        // A line with no end is emitted in pieces rather than kept forever.
+        if buf.len() > self.limit.max(4096) {
+            let line = std::mem::take(buf);
+            self.emit_stream_line(stream, &line);
+        }
+    }
+
+    fn emit_stream_line(&self, stream: Stream, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        match stream {
+            Stream::Stdout => self.emit(Level::Info, "stdout", &text),
+            Stream::Stderr => self.emit(Level::Warn, "stderr", &text),
+        }
+    }
+
+    /// Start a new call: flush partial lines, refill the budget, and warn
+    /// about what the last call dropped.
+    pub fn start_call(&self) {
+        let pending: Vec<(Stream, Vec<u8>)> = {
+            let mut partial = self.partial.lock().expect("log lock");
+            [Stream::Stdout, Stream::Stderr]
+                .into_iter()
+                .filter_map(|s| {
+                    let buf = std::mem::take(&mut partial[s as usize]);
+                    (!buf.is_empty()).then_some((s, buf))
+                })
+                .collect()
+        };
+        for (stream, line) in pending {
+            self.emit_stream_line(stream, &line);
+        }
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(
+                target: "nodehost::node",
+                node = &*self.node,
+                "dropped {dropped} bytes of log output over the per-call limit of {} bytes",
+                self.limit
+            );
+        }
+        self.remaining.store(self.limit, Ordering::Relaxed);
+    }
+
+    /// Bytes dropped in the current call so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Route the SDK's native log calls on this thread (native Rust and
+/// RustPython nodes, CPython's `_nodehost.log`) to `log`.
+pub(crate) fn route_native_logs(log: Arc<GuestLog>) {
+    nodehost_sdk::log::set_thread_sink(Some(Box::new(move |level, target, message| {
+        log.emit(level, target, message)
+    })));
+}

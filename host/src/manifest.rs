@@ -1,0 +1,449 @@
+//! Pipeline manifests: TOML in, a checked [`Pipeline`] out. Every error
+//! names the file, the line and column, and what was expected.
+//!
+//! ```toml
+//! name = "demo"
+//!
+//! [input]
+//! wav = "speech.wav"      # or values = [...], sequence = { count = 10 }, jsonl = "in.jsonl", stdin = true
+//! frame_ms = 20
+//!
+//! [output]
+//! format = "text"         # or "jsonl" (the default); file = "out.jsonl" (default: stdout)
+//!
+//! [[node]]
+//! id = "gain"
+//! rust = "gain"           # a built-in Rust node
+//! params = { db = 6.0 }
+//!
+//! [[node]]
+//! id = "vad"
+//! python = "vad.py"       # a Python file; class = "VoiceActivity" when it has several
+//! runtime = "wasm"        # the default; or native-rustpython, cpython
+//! policy = { memory = "64MiB", timeout = "500ms" }
+//! inputs = ["gain"]       # the default: the node listed before (or the input)
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nodehost_sdk::{Map, Value};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::Error;
+use crate::node::{NodeSource, NodeSpec, Runtime};
+use crate::policy::SandboxPolicy;
+
+/// A checked pipeline, ready to run.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    /// Nodes in an order where every node comes after its inputs.
+    pub nodes: Vec<PipelineNode>,
+    pub input: InputSpec,
+    pub output: OutputSpec,
+}
+
+/// One node of a pipeline and where its inputs come from.
+#[derive(Debug, Clone)]
+pub struct PipelineNode {
+    pub spec: NodeSpec,
+    pub inputs: Vec<Upstream>,
+}
+
+/// Where a node's items come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// The pipeline's input.
+    Input,
+    /// Another node, by index into [`Pipeline::nodes`].
+    Node(usize),
+}
+
+/// What feeds the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputSpec {
+    /// These values, in order.
+    Values(Vec<Value>),
+    /// `count` ints from `start` by `step`.
+    Sequence { start: i64, count: u64, step: i64 },
+    /// A WAV file cut into audio frames of `frame` samples per channel.
+    Wav { path: PathBuf, frame: FrameSize },
+    /// A file of JSON lines.
+    JsonLines(PathBuf),
+    /// JSON lines on standard input.
+    Stdin,
+}
+
+/// How long a WAV input's frames are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FrameSize {
+    Samples(usize),
+    Millis(f64),
+}
+
+/// Where outputs go and how they are written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OutputSpec {
+    /// A file to write; standard output when `None`.
+    pub file: Option<PathBuf>,
+    pub format: OutputFormat,
+}
+
+/// How each output is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// One JSON value per line.
+    #[default]
+    Jsonl,
+    /// Strings as they are, other values as JSON; one per line.
+    Text,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestFile {
+    name: Option<String>,
+    input: Option<Spanned<InputSection>>,
+    #[serde(default)]
+    output: OutputSection,
+    #[serde(rename = "node")]
+    nodes: Spanned<Vec<NodeEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    values: Option<Vec<toml::Value>>,
+    sequence: Option<SequenceSection>,
+    wav: Option<Spanned<String>>,
+    frame: Option<usize>,
+    frame_ms: Option<f64>,
+    jsonl: Option<Spanned<String>>,
+    stdin: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SequenceSection {
+    #[serde(default)]
+    start: i64,
+    count: u64,
+    #[serde(default = "one")]
+    step: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OutputSection {
+    file: Option<String>,
+    #[serde(default)]
+    format: OutputFormat,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeEntry {
+    id: Spanned<String>,
+    python: Option<Spanned<String>>,
+    class: Option<String>,
+    rust: Option<String>,
+    component: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    node_type: Option<String>,
+    runtime: Option<Runtime>,
+    #[serde(default)]
+    params: toml::Table,
+    #[serde(default)]
+    policy: SandboxPolicy,
+    inputs: Option<Vec<Spanned<String>>>,
+}
+
+/// Read and check a manifest file. Relative paths in it are relative to
+/// the file's directory.
+pub fn load(path: &Path) -> Result<Pipeline, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Manifest {
+        path: path.to_owned(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(&text, path)
+}
+
+/// Check a manifest's text; `path` names it in errors and anchors relative paths.
+pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
+    let err = |span: Option<std::ops::Range<usize>>, message: String| {
+        let message = match span {
+            Some(span) => {
+                let (line, col) = line_col(text, span.start);
+                format!("line {line}, column {col}: {message}")
+            }
+            None => message,
+        };
+        Error::Manifest { path: path.to_owned(), message }
+    };
+    let file: ManifestFile = toml::from_str(text).map_err(|e| {
+        // The toml error already says where; reword its header to ours.
+        err(e.span(), e.message().to_owned())
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let resolve = |p: &Spanned<String>, what: &str| -> Result<PathBuf, Error> {
+        let full = base.join(p.get_ref());
+        if full.is_file() {
+            Ok(full)
+        } else {
+            Err(err(Some(p.span()), format!("{what} '{}' not found (looked for {})", p.get_ref(), full.display())))
+        }
+    };
+
+    // Nodes.
+    if file.nodes.get_ref().is_empty() {
+        return Err(err(Some(file.nodes.span()), "a pipeline needs at least one [[node]]".into()));
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, node) in file.nodes.get_ref().iter().enumerate() {
+        let id = node.id.get_ref().as_str();
+        let valid = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid || id == "input" {
+            return Err(err(
+                Some(node.id.span()),
+                format!("node id '{id}' must be letters, digits, '-' and '_', and not 'input'"),
+            ));
+        }
+        if index.insert(id, i).is_some() {
+            return Err(err(Some(node.id.span()), format!("node id '{id}' is used twice")));
+        }
+    }
+    let mut specs = Vec::with_capacity(index.len());
+    let mut inputs = Vec::with_capacity(index.len());
+    for (i, node) in file.nodes.get_ref().iter().enumerate() {
+        let id = node.id.get_ref().clone();
+        let here = Some(node.id.span());
+        let (source, default_runtime) = match (&node.python, &node.rust, &node.component) {
+            (Some(py), None, None) => {
+                if node.node_type.is_some() {
+                    return Err(err(here, format!("node '{id}': 'type' is for components; a Python node names its 'class'")));
+                }
+                let file_path = resolve(py, "Python file")?;
+                let source = std::fs::read_to_string(&file_path)
+                    .map_err(|e| err(Some(py.span()), format!("cannot read '{}': {e}", py.get_ref())))?;
+                let class = node.class.clone().unwrap_or_default();
+                (NodeSource::Python { file: file_path, source: Arc::from(source), class }, Runtime::Wasm)
+            }
+            (None, Some(rust), None) => {
+                if node.class.is_some() || node.node_type.is_some() {
+                    return Err(err(here, format!("node '{id}': a built-in Rust node takes no 'class' or 'type'")));
+                }
+                let known: Vec<&str> = nodehost_rust_nodes::node_registry().names().collect();
+                if !known.contains(&rust.as_str()) {
+                    return Err(err(
+                        here,
+                        format!("node '{id}': no built-in Rust node '{rust}' (built-in: {})", known.join(", ")),
+                    ));
+                }
+                (NodeSource::Builtin { node_type: rust.clone() }, Runtime::Wasm)
+            }
+            (None, None, Some(component)) => {
+                if node.class.is_some() {
+                    return Err(err(here, format!("node '{id}': a component node names its 'type', not a 'class'")));
+                }
+                let path = resolve(component, "component")?;
+                (NodeSource::Component { path, node_type: node.node_type.clone().unwrap_or_default() }, Runtime::Wasm)
+            }
+            _ => {
+                return Err(err(
+                    here,
+                    format!("node '{id}' needs exactly one of 'python' (a file), 'rust' (a built-in node) or 'component' (a .wasm file)"),
+                ));
+            }
+        };
+        let runtime = node.runtime.unwrap_or(default_runtime);
+        let fits = match (&source, runtime) {
+            (NodeSource::Python { .. }, Runtime::Native) => false,
+            (NodeSource::Builtin { .. }, Runtime::NativeRustpython | Runtime::Cpython) => false,
+            (NodeSource::Component { .. }, r) => r == Runtime::Wasm,
+            _ => true,
+        };
+        if !fits {
+            return Err(err(here, format!("node '{id}': runtime '{runtime}' cannot run this kind of node")));
+        }
+        let params = Value::Map(node.params.iter().map(|(k, v)| (k.clone(), toml_to_value(v))).collect::<Map>());
+        let ups = match &node.inputs {
+            None if i == 0 => vec![Upstream::Input],
+            None => vec![Upstream::Node(i - 1)],
+            Some(list) if list.is_empty() => {
+                return Err(err(here, format!("node '{id}': 'inputs' is empty; leave it out for the default")));
+            }
+            Some(list) => list
+                .iter()
+                .map(|up| match up.get_ref().as_str() {
+                    "input" => Ok(Upstream::Input),
+                    name if name == id => Err(err(Some(up.span()), format!("node '{id}' cannot take its own output"))),
+                    name => index.get(name).map(|&j| Upstream::Node(j)).ok_or_else(|| {
+                        err(Some(up.span()), format!("node '{id}': no node '{name}' to take input from"))
+                    }),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        specs.push(NodeSpec { id, source, runtime, params, policy: node.policy.clone() });
+        inputs.push(ups);
+    }
+    let order = topological_order(&inputs).map_err(|cycle| {
+        let names: Vec<&str> = cycle.iter().map(|&i| specs[i].id.as_str()).collect();
+        err(
+            Some(file.nodes.get_ref()[cycle[0]].id.span()),
+            format!("the nodes form a cycle: {} -> {}", names.join(" -> "), names[0]),
+        )
+    })?;
+    // Renumber into that order.
+    let mut position = vec![0; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        position[old] = new;
+    }
+    let nodes = order
+        .iter()
+        .map(|&old| PipelineNode {
+            spec: specs[old].clone(),
+            inputs: inputs[old]
+                .iter()
+                .map(|u| match *u {
+                    Upstream::Input => Upstream::Input,
+                    Upstream::Node(j) => Upstream::Node(position[j]),
+                })
+                .collect(),
+        })
+        .collect();
+
+    // Input and output.
+    let input = match file.input {
+        None => InputSpec::Stdin,
+        Some(section) => {
+            let span = Some(section.span());
+            let s = section.into_inner();
+            let given = [s.values.is_some(), s.sequence.is_some(), s.wav.is_some(), s.jsonl.is_some(), s.stdin == Some(true)];
+            if given.iter().filter(|&&g| g).count() != 1 {
+                return Err(err(span, "[input] needs exactly one of values, sequence, wav, jsonl or stdin = true".into()));
+            }
+            if (s.frame.is_some() || s.frame_ms.is_some()) && s.wav.is_none() {
+                return Err(err(span, "[input] frame and frame_ms apply to wav input only".into()));
+            }
+            if let Some(values) = s.values {
+                InputSpec::Values(values.iter().map(toml_to_value).collect())
+            } else if let Some(q) = s.sequence {
+                InputSpec::Sequence { start: q.start, count: q.count, step: q.step }
+            } else if let Some(wav) = &s.wav {
+                let frame = match (s.frame, s.frame_ms) {
+                    (Some(_), Some(_)) => return Err(err(span, "[input] give frame or frame_ms, not both".into())),
+                    (Some(0), None) => return Err(err(span, "[input] frame must be at least 1 sample".into())),
+                    (Some(n), None) => FrameSize::Samples(n),
+                    (None, Some(ms)) if ms > 0.0 && ms.is_finite() => FrameSize::Millis(ms),
+                    (None, Some(_)) => return Err(err(span, "[input] frame_ms must be a positive number".into())),
+                    (None, None) => FrameSize::Millis(20.0),
+                };
+                InputSpec::Wav { path: resolve(wav, "WAV file")?, frame }
+            } else if let Some(jsonl) = &s.jsonl {
+                InputSpec::JsonLines(resolve(jsonl, "JSON-lines file")?)
+            } else {
+                InputSpec::Stdin
+            }
+        }
+    };
+    let output = OutputSpec { file: file.output.file.map(|f| base.join(f)), format: file.output.format };
+    let name = file.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    Ok(Pipeline { name, nodes, input, output })
+}
+
+/// Kahn's algorithm, keeping the listed order among ready nodes. On a
+/// cycle, returns the nodes on it.
+fn topological_order(inputs: &[Vec<Upstream>]) -> Result<Vec<usize>, Vec<usize>> {
+    let n = inputs.len();
+    let mut pending: Vec<usize> = inputs
+        .iter()
+        .map(|ups| ups.iter().filter(|u| matches!(u, Upstream::Node(_))).count())
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    let mut done = vec![false; n];
+    while order.len() < n {
+        let Some(next) = (0..n).find(|&i| !done[i] && pending[i] == 0) else {
+            // Walk back along inputs from a stuck node until one repeats.
+            let start = (0..n).find(|&i| !done[i]).expect("a stuck node");
+            let mut path = vec![start];
+            let mut at = start;
+            loop {
+                at = inputs[at]
+                    .iter()
+                    .find_map(|u| match *u {
+                        Upstream::Node(j) if !done[j] => Some(j),
+                        _ => None,
+                    })
+                    .expect("a stuck node has a stuck input");
+                if let Some(pos) = path.iter().position(|&p| p == at) {
+                    let mut cycle = path[pos..].to_vec();
+                    cycle.reverse();
+                    return Err(cycle);
+                }
+                path.push(at);
+            }
+        };
+        done[next] = true;
+        order.push(next);
+        for (i, ups) in inputs.iter().enumerate() {
+            pending[i] -= ups.iter().filter(|u| **u == Upstream::Node(next)).count();
+        }
+    }
+    Ok(order)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A TOML value as a pipeline value (dates become strings).
+pub fn toml_to_value(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::Str(s.clone()),
+        toml::Value::Integer(i) => Value::Int(*i),
+        toml::Value::Float(f) => Value::Float(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::Str(d.to_string()),
+        toml::Value::Array(items) => Value::List(items.iter().map(toml_to_value).collect()),
+        toml::Value::Table(t) => Value::Map(t.iter().map(|(k, v)| (k.clone(), toml_to_value(v))).collect()),
+    }
+}
+
+impl Pipeline {
+    /// Run every Python node on `runtime` (to compare runtimes on one pipeline).
+    pub fn set_python_runtime(&mut self, runtime: Runtime) {
+        for node in &mut self.nodes {
+            if matches!(node.spec.source, NodeSource::Python { .. }) {
+                node.spec.runtime = runtime;
+            }
+        }
+    }
+
+    /// Run every built-in Rust node on `runtime` (wasm or native).
+    pub fn set_rust_runtime(&mut self, runtime: Runtime) {
+        for node in &mut self.nodes {
+            if matches!(node.spec.source, NodeSource::Builtin { .. }) {
+                node.spec.runtime = runtime;
+            }
+        }
+    }
+
+    /// Indices of the nodes whose outputs leave the pipeline: those no other
+    /// node takes input from.
+    pub fn sinks(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| !self.nodes.iter().any(|n| n.inputs.contains(&Upstream::Node(i))))
+            .collect()
+    }
+}
