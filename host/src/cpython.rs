@@ -6,10 +6,10 @@
 
 use std::ffi::CString;
 use std::path::Path;
-use std::sync::OnceLock;
 
 use nodehost_sdk::{ArrayData, AudioFrame, ErrorKind, Map, NodeError, NumArray, Value, MAX_DEPTH};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::error::NodeFailure;
@@ -49,9 +49,11 @@ fn host_log(level: i32, target: &str, message: &str) {
 }
 
 fn helpers(py: Python<'_>) -> Result<&'static Helpers, NodeError> {
-    static HELPERS: OnceLock<Result<Helpers, NodeError>> = OnceLock::new();
+    // A GIL-aware once-cell: a thread waiting for another's initialization
+    // releases the GIL, which that initialization may need.
+    static HELPERS: PyOnceLock<Result<Helpers, NodeError>> = PyOnceLock::new();
     HELPERS
-        .get_or_init(|| {
+        .get_or_init(py, || {
             let setup = || -> PyResult<Helpers> {
                 let native = pyo3::types::PyModule::new(py, "_nodehost")?;
                 native.add_function(wrap_pyfunction!(host_log, &native)?)?;
@@ -90,6 +92,16 @@ pub struct CPythonNode {
 impl CPythonNode {
     /// Load `file`'s `source` as a module and create `class` with `params`.
     pub fn new(file: &Path, source: &str, class: &str, params: Value, policy: &SandboxPolicy) -> Result<Self, NodeFailure> {
+        let params = match params {
+            Value::Null => Value::Map(Map::new()),
+            Value::Map(m) => Value::Map(m),
+            other => {
+                return Err(NodeFailure::Guest(NodeError::invalid_params(format!(
+                    "parameters must be a map, got {}",
+                    other.type_name()
+                ))));
+            }
+        };
         Python::attach(|py| {
             let h = helpers(py)?;
             let filename = file.display().to_string();

@@ -1,0 +1,166 @@
+//! Python nodes at the boundary, on every Python runtime: the standard
+//! library, exceptions with tracebacks, values the boundary cannot carry,
+//! logging, audio frames and arrays; and what the sandbox refuses.
+
+mod common;
+
+use common::*;
+use nodehost::{GuestErrorKind, NodeFailure, Runtime, Value};
+
+const STDLIB: &[&str] = &[
+    "json", "re", "math", "cmath", "statistics", "collections", "dataclasses", "itertools", "functools",
+    "operator", "typing", "enum", "abc", "struct", "array", "random", "datetime", "time", "string",
+    "textwrap", "heapq", "bisect", "copy", "decimal", "fractions", "base64", "hashlib",
+];
+
+#[test]
+fn the_standard_library_works_inside_the_sandbox_and_out() {
+    let names: Vec<Value> = STDLIB.iter().map(|&s| Value::from(s)).collect();
+    let mut failures = Vec::new();
+    for runtime in PYTHON_RUNTIMES {
+        let spec = python(test_python("stdlib_checks.py"), "StdlibCheck", Value::Null, runtime);
+        let outputs = run_node(&spec, names.clone()).unwrap().outputs();
+        for (module, result) in STDLIB.iter().zip(&outputs) {
+            if result.as_str() != Some("ok") {
+                failures.push(format!("{module} on {runtime}: {result}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "standard-library checks failed:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn an_exception_gives_the_traceback_and_the_node_lives_on() {
+    for runtime in PYTHON_RUNTIMES {
+        let spec = python(test_python("probes.py"), "Raiser", Value::Null, runtime);
+        let run = run_node(&spec, vec!["boom".into(), 7.into()]).unwrap();
+        let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!("{runtime}: {:?}", run.items[0]) };
+        assert_eq!(e.kind, GuestErrorKind::Raised);
+        assert_eq!(e.exception_type.as_deref(), Some("ValueError"));
+        assert_eq!(e.message, "ValueError: cannot process 'boom'");
+        let tb = e.traceback.as_deref().unwrap();
+        assert!(tb.starts_with("Traceback (most recent call last):"), "{runtime}: {tb}");
+        for needle in ["probes.py", "line 21, in explode", "in process", "ValueError: cannot process 'boom'"] {
+            assert!(tb.contains(needle), "{runtime}: no {needle:?} in\n{tb}");
+        }
+        assert_eq!(run.items[1].as_ref().unwrap(), &vec![Value::Int(7)], "{runtime}: node unusable after raising");
+    }
+}
+
+#[test]
+fn values_the_boundary_cannot_carry_give_clear_errors() {
+    let cases = [
+        ("set", "type 'set'"),
+        ("object", "type 'object'"),
+        ("lambda", "type 'function'"),
+        ("bigint", "int of 101 bits does not fit in 64 bits"),
+        ("tuple-key", "dict key of type 'tuple'"),
+        ("self-list", "nested deeper than 128 levels"),
+    ];
+    for runtime in PYTHON_RUNTIMES {
+        let spec = python(test_python("probes.py"), "Returns", Value::Null, runtime);
+        let mut inputs: Vec<Value> = cases.iter().map(|(k, _)| Value::from(*k)).collect();
+        inputs.push("nested-ok".into());
+        let run = run_node(&spec, inputs).unwrap();
+        for ((kind, needle), item) in cases.iter().zip(&run.items) {
+            let Err(NodeFailure::Guest(e)) = item else { panic!("{runtime} {kind}: {item:?}") };
+            assert_eq!(e.kind, GuestErrorKind::UnsupportedValue, "{runtime} {kind}: {e:?}");
+            assert!(e.message.contains("Returns.process()"), "{runtime} {kind}: {}", e.message);
+            assert!(e.message.contains(needle), "{runtime} {kind}: {}", e.message);
+        }
+        // Tuples become lists, bytearrays bytes; and the node still works.
+        assert_eq!(
+            run.items.last().unwrap().as_ref().unwrap(),
+            &vec![json(r#"{"a": [1, 2], "b": {"$bytes": "eHk="}}"#)],
+            "{runtime}"
+        );
+    }
+}
+
+#[test]
+fn logging_and_print_reach_the_host_tagged_with_the_node() {
+    for runtime in PYTHON_RUNTIMES {
+        let spec = python(test_python("probes.py"), "Logs", Value::Null, runtime);
+        let engine = engine();
+        let (outputs, logs) = nodehost::on_node_thread(|| {
+            capture_logs(|| {
+                let mut node = spec.create(&engine).unwrap();
+                let mut out = Vec::new();
+                node.process("hello".into(), &mut out).unwrap();
+                node.flush(&mut out).unwrap();
+                out
+            })
+        });
+        assert_eq!(outputs, vec![Value::from("hello")]);
+        for needle in [
+            "INFO nodehost::node: info from python: hello node=\"probes\" from=\"probe\"",
+            "WARN nodehost::node: warning from python node=\"probes\" from=\"probe\"",
+            "INFO nodehost::node: printed hello node=\"probes\" from=\"stdout\"",
+        ] {
+            assert!(logs.contains(needle), "{runtime}: no {needle:?} in logs:\n{logs}");
+        }
+        assert!(!logs.contains("debug is below"), "{runtime}: debug records pass the default level:\n{logs}");
+    }
+}
+
+#[test]
+fn audio_frames_and_arrays_cross_as_typed_buffers() {
+    let inputs = vec![
+        json(r#"{"$audio": {"sample_rate": 16000, "channels": 2, "samples": [0.5, -1.0, 0.25, 0.0]}}"#),
+        json(r#"{"$array": {"dtype": "f64", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6.5]}}"#),
+        json(r#"{"$array": {"dtype": "i64", "shape": [3], "data": [1, -2, 9007199254740993]}}"#),
+        "make-audio".into(),
+        "make-array".into(),
+    ];
+    let expected = vec![
+        json(r#"{"$audio": {"sample_rate": 16000, "channels": 2, "samples": [0.25, -0.5, 0.125, 0.0]}}"#),
+        json(r#"{"$array": {"dtype": "f64", "shape": [3, 2], "data": [2, 4, 6, 8, 10, 13]}}"#),
+        json(r#"{"$array": {"dtype": "i64", "shape": [3], "data": [2, -4, 18014398509481986]}}"#),
+        json(r#"{"$audio": {"sample_rate": 8000, "channels": 2, "samples": [0.25, -0.5]}}"#),
+        json(r#"{"$array": {"dtype": "i64", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6]}}"#),
+    ];
+    for runtime in PYTHON_RUNTIMES {
+        let spec = python(test_python("probes.py"), "Media", Value::Null, runtime);
+        assert_eq!(run_node(&spec, inputs.clone()).unwrap().outputs(), expected, "{runtime}");
+    }
+}
+
+#[test]
+fn every_value_type_round_trips_through_python() {
+    let values = jsons(
+        r#"[0, -9223372036854775808, 9223372036854775807, 1.5e300, -0.0, "", "héllo ✓ 𝄞",
+            {"$bytes": ""}, {"$bytes": "AP8="}, [], {}, [[[[1]]]], {"a": {"b": [true, false, null]}},
+            {"$float": "inf"}, {"$float": "-inf"}]"#,
+    );
+    // None is "no output", so null only appears nested.
+    for runtime in PYTHON_RUNTIMES {
+        let spec = python(example("corpus/pass_through.py"), "PassThrough", Value::Null, runtime);
+        assert_eq!(run_node(&spec, values.clone()).unwrap().outputs(), values, "{runtime}");
+    }
+}
+
+#[test]
+fn the_sandbox_grants_no_files_and_no_environment() {
+    let spec = python(test_python("probes.py"), "SandboxProbe", Value::Null, Runtime::Wasm);
+    let outputs = run_node(&spec, vec!["open".into(), "listdir".into(), "environ".into(), "write".into()])
+        .unwrap()
+        .outputs();
+    let texts: Vec<&str> = outputs.iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(texts[0].starts_with("refused: "), "{texts:?}");
+    assert!(texts[1].starts_with("refused: "), "{texts:?}");
+    assert_eq!(texts[2], "environ: 0 variables");
+    assert!(texts[3].starts_with("refused: "), "{texts:?}");
+    assert!(!std::path::Path::new("/tmp/nodehost-probe.txt").exists());
+}
+
+#[test]
+fn a_module_with_several_classes_needs_a_class_name() {
+    let spec = python(example("corpus/chain.py"), "", Value::Null, Runtime::Wasm);
+    let err = run_node(&spec, vec![]).unwrap_err();
+    let guest = err.node_failure().and_then(|f| f.guest()).expect("a guest error");
+    assert_eq!(guest.kind, GuestErrorKind::UnknownType);
+    assert!(guest.message.contains("defines 3 node classes (Double, Add, Format)"), "{}", guest.message);
+    // One class: no name needed.
+    let spec = python(example("corpus/counter.py"), "", Value::Null, Runtime::Wasm);
+    assert_eq!(run_node(&spec, vec![1.into()]).unwrap().outputs().len(), 2);
+}
