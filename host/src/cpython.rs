@@ -234,7 +234,7 @@ fn exception_to_error(py: Python<'_>, h: &Helpers, kind: ErrorKind, e: PyErr) ->
     let message = if text.is_empty() { exception_type.clone() } else { format!("{exception_type}: {text}") };
     let traceback = h
         .format_exception
-        .call1(py, (value,))
+        .call1(py, (e.get_type(py), value, e.traceback(py)))
         .and_then(|lines| lines.extract::<Vec<String>>(py))
         .map(|lines| lines.concat())
         .unwrap_or_default();
