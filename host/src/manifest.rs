@@ -384,8 +384,11 @@ fn topological_order(inputs: &[Vec<Upstream>]) -> Result<Vec<usize>, Vec<usize>>
                     })
                     .expect("a stuck node has a stuck input");
                 if let Some(pos) = path.iter().position(|&p| p == at) {
+                    // In the direction data flows, starting from the first listed node.
                     let mut cycle = path[pos..].to_vec();
                     cycle.reverse();
+                    let first = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
+                    cycle.rotate_left(first);
                     return Err(cycle);
                 }
                 path.push(at);

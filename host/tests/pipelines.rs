@@ -1,0 +1,246 @@
+//! Pipelines end to end: the demo on every runtime, fan-out and fan-in,
+//! errors that name the node and the item, manifest errors with line and
+//! column, and the `nodehost` command itself.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use nodehost::manifest::{self, InputSpec};
+use nodehost::{Error, NodeFailure, Runtime, Stage, Value};
+
+const DEMO_OUTPUT: &str = "speech 0.30s - 0.80s  (0.50 s, peak -13.6 dBFS)
+speech 1.12s - 1.84s  (0.72 s, peak -13.9 dBFS)
+speech 2.26s - 2.66s  (0.40 s, peak -14.3 dBFS)
+";
+
+/// A manifest in a fresh directory, with `{tests}` standing for the test
+/// Python directory and `{examples}` for the examples.
+fn manifest_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nodehost-pipelines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = text
+        .replace("{tests}", &test_python("").display().to_string())
+        .replace("{examples}", &example("").display().to_string());
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn parse_err(text: &str) -> String {
+    match manifest::parse(text, Path::new("/nowhere/p.toml")) {
+        Ok(_) => panic!("manifest accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_gives_the_same_segments_on_every_runtime() {
+    let pipeline = manifest::load(&example("demo/pipeline.toml")).unwrap();
+    let InputSpec::Wav { path, .. } = &pipeline.input else { panic!("the demo reads a WAV file") };
+    let wav = nodehost::wav::decode(&std::fs::read(path).unwrap()).unwrap();
+    let frames: Vec<Value> = wav.frames(320).map(Value::Audio).collect();
+    for (python, rust) in [
+        (Runtime::Wasm, Runtime::Wasm),
+        (Runtime::NativeRustpython, Runtime::Native),
+        (Runtime::Cpython, Runtime::Native),
+        (Runtime::Cpython, Runtime::Wasm),
+    ] {
+        let mut p = pipeline.clone();
+        p.set_python_runtime(python);
+        p.set_rust_runtime(rust);
+        let outputs = nodehost::run_collect(&p, engine(), frames.clone()).await.unwrap();
+        let text: String = outputs.iter().map(|o| format!("{}\n", o.value.as_str().unwrap())).collect();
+        assert_eq!(text, DEMO_OUTPUT, "python on {python}, rust on {rust}");
+    }
+}
+
+#[test]
+fn the_nodehost_command_runs_the_demo() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nodehost"))
+        .args(["run", "--stats"])
+        .arg(example("demo/pipeline.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), DEMO_OUTPUT);
+    assert!(stderr.contains("150 inputs, 3 outputs"), "{stderr}");
+    assert!(stderr.contains("speech from 0.30 s to 0.80 s") && stderr.contains("node=\"vad\""), "{stderr}");
+}
+
+#[test]
+fn the_nodehost_command_reports_a_bad_manifest_with_its_line() {
+    let path = manifest_file("bad.toml", "[[node]]\nid = \"a\"\nrust = \"gain\"\ncolour = \"red\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_nodehost")).arg("run").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml: line 4, column 1: unknown field `colour`"), "{stderr}");
+}
+
+#[test]
+fn json_lines_in_and_out_through_the_command() {
+    let input = manifest_file("in.jsonl", "{\"$bytes\": \"aGk=\"}\n7\n\n\"x\"\n");
+    let manifest = manifest_file(
+        "jsonl.toml",
+        &format!("[input]\njsonl = \"{}\"\n\n[[node]]\nid = \"pass\"\nrust = \"pass-through\"\n", input.display()),
+    );
+    let out_file = manifest.with_file_name("out.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_nodehost"))
+        .arg("run")
+        .arg(&manifest)
+        .arg("--output")
+        .arg(&out_file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "{\"$bytes\":\"aGk=\"}\n7\n\"x\"\n");
+
+    // And from standard input.
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nodehost"))
+        .arg("run")
+        .arg(&manifest)
+        .arg("--stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"[1, 2]\n{\"a\": null}\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[1,2]\n{\"a\":null}\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fan_out_and_fan_in() {
+    let path = manifest_file(
+        "fan.toml",
+        r#"
+[[node]]
+id = "double"
+python = "{examples}/corpus/chain.py"
+class = "Double"
+inputs = ["input"]
+
+[[node]]
+id = "add"
+rust = "calculator"
+params = { operation = "add", operand = 100 }
+inputs = ["input"]
+
+[[node]]
+id = "merge"
+rust = "pass-through"
+inputs = ["double", "add"]
+
+[[node]]
+id = "side"
+python = "{examples}/corpus/counter.py"
+inputs = ["double"]
+"#,
+    );
+    let pipeline = manifest::load(&path).unwrap();
+    let mut sinks: Vec<String> = pipeline.sinks().iter().map(|&i| pipeline.nodes[i].spec.id.clone()).collect();
+    sinks.sort();
+    assert_eq!(sinks, ["merge", "side"]);
+    let outputs = nodehost::run_collect(&pipeline, engine(), vec![1.into(), 2.into(), 3.into()]).await.unwrap();
+    let mut merged: Vec<i64> = outputs.iter().filter(|o| o.node == "merge").map(|o| o.value.as_i64().unwrap()).collect();
+    merged.sort();
+    assert_eq!(merged, [2, 4, 6, 101, 102, 103]);
+    let side: Vec<&Value> = outputs.iter().filter(|o| o.node == "side").map(|o| &o.value).collect();
+    assert_eq!(side.len(), 4, "three counts and the flush");
+    assert_eq!(side[3], &json(r#"{"final_count": 3, "final_total": 12}"#));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_names_the_node_and_the_item_and_stops_the_run() {
+    let path = manifest_file(
+        "raise.toml",
+        r#"
+[[node]]
+id = "first"
+rust = "pass-through"
+
+[[node]]
+id = "raiser"
+python = "{tests}/probes.py"
+class = "Raiser"
+"#,
+    );
+    for runtime in PYTHON_RUNTIMES {
+        let mut pipeline = manifest::load(&path).unwrap();
+        pipeline.set_python_runtime(runtime);
+        let inputs = vec![1.into(), 2.into(), "boom".into(), 4.into()];
+        let err = nodehost::run_collect(&pipeline, engine(), inputs).await.unwrap_err();
+        let Error::Node { node, stage, failure: NodeFailure::Guest(e) } = &err else { panic!("{runtime}: {err:?}") };
+        assert_eq!((node.as_str(), *stage), ("raiser", Stage::Item(3)), "{runtime}");
+        assert_eq!(e.exception_type.as_deref(), Some("ValueError"));
+        let text = err.to_string();
+        assert!(text.starts_with("node 'raiser' failed on item 3: ValueError: cannot process 'boom'"), "{text}");
+        assert!(text.contains("Traceback (most recent call last)"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_cannot_be_created_stops_the_run_before_any_input() {
+    let path = manifest_file(
+        "create.toml",
+        r#"
+[[node]]
+id = "ok"
+rust = "pass-through"
+
+[[node]]
+id = "broken"
+python = "{examples}/corpus/transform.py"
+params = { operation = "cube" }
+"#,
+    );
+    let pipeline = manifest::load(&path).unwrap();
+    let err = nodehost::run_collect(&pipeline, engine(), vec![1.into()]).await.unwrap_err();
+    let Error::Node { node, stage, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((node.as_str(), *stage), ("broken", Stage::Create));
+    assert!(err.to_string().contains("ValueError: unknown operation 'cube'"), "{err}");
+}
+
+#[test]
+fn manifest_errors_say_where_and_what() {
+    let cases: &[(&str, &str)] = &[
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nparam = {}\n", "line 4, column 1: unknown field `param`"),
+        ("[[node]]\nid = 5\nrust = \"gain\"\n", "line 2, column 6: invalid type: integer `5`, expected a string"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"jvm\"\n", "line 4, column 11: unknown variant `jvm`"),
+        ("[[node]]\nid = \"a\"\npython = \"missing.py\"\n", "line 3, column 10: Python file 'missing.py' not found"),
+        ("[[node]]\nid = \"a\"\nrust = \"gian\"\n", "line 2, column 6: node 'a': no built-in Rust node 'gian'"),
+        ("[[node]]\nid = \"a\"\n", "needs exactly one of 'python'"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\n[[node]]\nid = \"a\"\nrust = \"gain\"\n", "line 5, column 6: node id 'a' is used twice"),
+        (
+            "[[node]]\nid = \"a\"\nrust = \"gain\"\ninputs = [\"b\"]\n[[node]]\nid = \"b\"\nrust = \"gain\"\ninputs = [\"a\"]\n",
+            "the nodes form a cycle: a -> b -> a",
+        ),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\ninputs = [\"zz\"]\n", "line 4, column 11: node 'a': no node 'zz' to take input from"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"cpython\"\n", "runtime 'cpython' cannot run this kind of node"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\npolicy = { memory = \"lots\" }\n", "'lots' is not a size"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\npolicy = { timeout = \"5\" }\n", "needs a unit"),
+        ("[input]\nvalues = [1]\nsequence = { count = 3 }\n[[node]]\nid = \"a\"\nrust = \"gain\"\n", "exactly one of values"),
+        ("name = \"x\"\n", "missing field `node`"),
+        ("[[node]]\nid = \"input\"\nrust = \"gain\"\n", "not 'input'"),
+    ];
+    for (text, needle) in cases {
+        let err = parse_err(text);
+        assert!(err.starts_with("/nowhere/p.toml: "), "{err}");
+        assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn manifest_defaults() {
+    let p = manifest::parse("[[node]]\nid = \"a\"\nrust = \"gain\"\n[[node]]\nid = \"b\"\nrust = \"rms\"\n", Path::new("p.toml")).unwrap();
+    assert_eq!(p.input, InputSpec::Stdin);
+    assert_eq!(p.nodes[0].spec.runtime, Runtime::Wasm);
+    assert_eq!(p.nodes[0].inputs, [manifest::Upstream::Input]);
+    assert_eq!(p.nodes[1].inputs, [manifest::Upstream::Node(0)]);
+    assert_eq!(p.nodes[1].spec.policy, nodehost::SandboxPolicy::default());
+    assert_eq!(p.name, "p");
+}
