@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use nodehost_sdk::log::Level;
 
@@ -15,6 +15,9 @@ pub struct GuestLog {
     limit: usize,
     remaining: AtomicUsize,
     dropped: AtomicU64,
+    /// Whether anything was logged or written since the last call started:
+    /// when not, starting a call has nothing to do.
+    dirty: AtomicBool,
     /// Partial lines written to stdout / stderr, waiting for their newline.
     partial: Mutex<[Vec<u8>; 2]>,
 }
@@ -34,6 +37,7 @@ impl GuestLog {
             limit,
             remaining: AtomicUsize::new(limit),
             dropped: AtomicU64::new(0),
+            dirty: AtomicBool::new(false),
             partial: Mutex::new([Vec::new(), Vec::new()]),
         })
     }
@@ -45,6 +49,7 @@ impl GuestLog {
 
     /// Emit one record, if the budget allows.
     pub fn emit(&self, level: Level, target: &str, message: &str) {
+        self.dirty.store(true, Ordering::Relaxed);
         let cost = message.len() + target.len();
         let granted = self
             .remaining
@@ -66,6 +71,7 @@ impl GuestLog {
 
     /// Bytes a guest wrote to stdout or stderr: whole lines become records.
     pub(crate) fn write_stream(&self, stream: Stream, bytes: &[u8]) {
+        self.dirty.store(true, Ordering::Relaxed);
         let mut partial = self.partial.lock().expect("log lock");
         let buf = &mut partial[stream as usize];
         buf.extend_from_slice(bytes);
@@ -91,6 +97,9 @@ impl GuestLog {
     /// Start a new call: flush partial lines, refill the budget, and warn
     /// about what the last call dropped.
     pub fn start_call(&self) {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return;
+        }
         let pending: Vec<(Stream, Vec<u8>)> = {
             let mut partial = self.partial.lock().expect("log lock");
             [Stream::Stdout, Stream::Stderr]

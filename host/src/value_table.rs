@@ -1,5 +1,6 @@
-//! The host side of the WIT value encoding: [`Value`] to and from the flat
-//! node table (`wit/node.wit` explains the table). Decoding checks what a
+//! The host side of the WIT value encoding: [`Value`] to and from WIT
+//! values, whose lists and maps travel as a flat node table (`wit/node.wit`
+//! explains the table). Decoding checks what a
 //! hostile guest could get wrong: indices that point backwards or out of
 //! range, entries used twice or not at all, nesting past [`MAX_DEPTH`],
 //! repeated map keys and inconsistent audio or array buffers.
@@ -8,11 +9,39 @@ use nodehost_sdk::{ArrayData, AudioFrame, ErrorKind, Map, NodeError, NumArray, V
 
 use crate::bindings::types as wit;
 
-/// Encode a value as a node table, root first.
+/// A value as a WIT value: scalars and buffers directly, lists and maps as
+/// a table, root first.
 pub fn to_wit(value: Value) -> Result<wit::Value, NodeError> {
-    let mut nodes = Vec::with_capacity(1);
-    encode(value, &mut nodes, 1)?;
-    Ok(wit::Value { nodes })
+    Ok(match value {
+        Value::Null => wit::Value::Null,
+        Value::Bool(b) => wit::Value::Boolean(b),
+        Value::Int(x) => wit::Value::Integer(x),
+        Value::Float(x) => wit::Value::Float(x),
+        Value::Str(s) => wit::Value::Text(s),
+        Value::Bytes(b) => wit::Value::Bytes(b),
+        Value::Audio(a) => wit::Value::Audio(audio_to_wit(a)),
+        Value::Array(a) => wit::Value::Array(array_to_wit(a)),
+        nested @ (Value::List(_) | Value::Map(_)) => {
+            let mut nodes = Vec::new();
+            encode(nested, &mut nodes, 1)?;
+            wit::Value::Nested(nodes)
+        }
+    })
+}
+
+fn audio_to_wit(a: AudioFrame) -> wit::AudioFrame {
+    wit::AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels }
+}
+
+fn array_to_wit(a: NumArray) -> wit::NumArray {
+    wit::NumArray {
+        data: match a.data {
+            ArrayData::F32(v) => wit::ArrayData::F32(v),
+            ArrayData::F64(v) => wit::ArrayData::F64(v),
+            ArrayData::I64(v) => wit::ArrayData::I64(v),
+        },
+        shape: a.shape,
+    }
 }
 
 fn too_deep() -> NodeError {
@@ -30,6 +59,8 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
         Value::Float(x) => wit::ValueNode::Float(x),
         Value::Str(s) => wit::ValueNode::Text(s),
         Value::Bytes(b) => wit::ValueNode::Bytes(b),
+        Value::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
+        Value::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
         Value::List(items) => {
             let at = nodes.len();
             nodes.push(wit::ValueNode::Null);
@@ -52,19 +83,6 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
             nodes[at] = wit::ValueNode::Map(entries);
             return Ok(());
         }
-        Value::Audio(a) => wit::ValueNode::Audio(wit::AudioFrame {
-            samples: a.samples,
-            sample_rate: a.sample_rate,
-            channels: a.channels,
-        }),
-        Value::Array(a) => wit::ValueNode::Array(wit::NumArray {
-            data: match a.data {
-                ArrayData::F32(v) => wit::ArrayData::F32(v),
-                ArrayData::F64(v) => wit::ArrayData::F64(v),
-                ArrayData::I64(v) => wit::ArrayData::I64(v),
-            },
-            shape: a.shape,
-        }),
     };
     nodes.push(node);
     Ok(())
@@ -74,9 +92,55 @@ fn index(i: usize) -> Result<u32, NodeError> {
     u32::try_from(i).map_err(|_| NodeError::unsupported_value("value has more than 2^32 parts"))
 }
 
-/// Decode a node table into a value.
+/// A WIT value from a guest as a [`Value`].
 pub fn from_wit(value: wit::Value) -> Result<Value, NodeError> {
-    let mut nodes = value.nodes;
+    Ok(match value {
+        wit::Value::Null => Value::Null,
+        wit::Value::Boolean(b) => Value::Bool(b),
+        wit::Value::Integer(x) => Value::Int(x),
+        wit::Value::Float(x) => Value::Float(x),
+        wit::Value::Text(s) => Value::Str(s),
+        wit::Value::Bytes(b) => Value::Bytes(b),
+        wit::Value::Audio(a) => audio_from_wit(a)?,
+        wit::Value::Array(a) => array_from_wit(a)?,
+        wit::Value::Nested(nodes) => table_from_wit(nodes)?,
+    })
+}
+
+/// Everything one call gave, appended to `out`.
+pub fn outputs_from_wit(outputs: wit::Outputs, out: &mut Vec<Value>) -> Result<(), NodeError> {
+    match outputs {
+        wit::Outputs::None => {}
+        wit::Outputs::One(v) => out.push(from_wit(v)?),
+        wit::Outputs::Many(vs) => {
+            out.reserve(vs.len());
+            for v in vs {
+                out.push(from_wit(v)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn audio_from_wit(a: wit::AudioFrame) -> Result<Value, NodeError> {
+    let frame = AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels };
+    frame.check().map_err(NodeError::unsupported_value)?;
+    Ok(Value::Audio(frame))
+}
+
+fn array_from_wit(a: wit::NumArray) -> Result<Value, NodeError> {
+    let data = match a.data {
+        wit::ArrayData::F32(v) => ArrayData::F32(v),
+        wit::ArrayData::F64(v) => ArrayData::F64(v),
+        wit::ArrayData::I64(v) => ArrayData::I64(v),
+    };
+    let array = NumArray { data, shape: a.shape };
+    array.check().map_err(NodeError::unsupported_value)?;
+    Ok(Value::Array(array))
+}
+
+/// Decode a nested value's table.
+pub fn table_from_wit(mut nodes: Vec<wit::ValueNode>) -> Result<Value, NodeError> {
     let n = nodes.len();
     if n == 0 {
         return Err(NodeError::unsupported_value("empty value table"));
@@ -105,6 +169,8 @@ pub fn from_wit(value: wit::Value) -> Result<Value, NodeError> {
             wit::ValueNode::Float(x) => (Value::Float(x), 1),
             wit::ValueNode::Text(s) => (Value::Str(s), 1),
             wit::ValueNode::Bytes(b) => (Value::Bytes(b), 1),
+            wit::ValueNode::Audio(a) => (audio_from_wit(a)?, 1),
+            wit::ValueNode::Array(a) => (array_from_wit(a)?, 1),
             wit::ValueNode::List(children) => {
                 let mut items = Vec::with_capacity(children.len());
                 let mut depth = 0;
@@ -124,21 +190,6 @@ pub fn from_wit(value: wit::Value) -> Result<Value, NodeError> {
                     items.push((e.key, v));
                 }
                 (Value::Map(Map::from_unique_entries(items).map_err(NodeError::unsupported_value)?), depth + 1)
-            }
-            wit::ValueNode::Audio(a) => {
-                let frame = AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels };
-                frame.check().map_err(NodeError::unsupported_value)?;
-                (Value::Audio(frame), 1)
-            }
-            wit::ValueNode::Array(a) => {
-                let data = match a.data {
-                    wit::ArrayData::F32(v) => ArrayData::F32(v),
-                    wit::ArrayData::F64(v) => ArrayData::F64(v),
-                    wit::ArrayData::I64(v) => ArrayData::I64(v),
-                };
-                let array = NumArray { data, shape: a.shape };
-                array.check().map_err(NodeError::unsupported_value)?;
-                (Value::Array(array), 1)
             }
         };
         if depth > MAX_DEPTH {
@@ -240,36 +291,30 @@ mod tests {
             ],
             0..12,
         )) {
-            let _ = from_wit(wit::Value { nodes });
+            let _ = table_from_wit(nodes);
         }
     }
 
     #[test]
     fn hostile_tables_are_refused_with_reasons() {
-        let cycle = wit::Value { nodes: vec![wit::ValueNode::List(vec![0])] };
-        assert!(from_wit(cycle).unwrap_err().message.contains("children must come after"));
-        let shared = wit::Value { nodes: vec![wit::ValueNode::List(vec![1, 1]), wit::ValueNode::Null] };
-        assert!(from_wit(shared).unwrap_err().message.contains("used twice"));
-        let stray = wit::Value { nodes: vec![wit::ValueNode::Null, wit::ValueNode::Null] };
-        assert!(from_wit(stray).unwrap_err().message.contains("not part of the value"));
-        let dup = wit::Value {
-            nodes: vec![
-                wit::ValueNode::Map(vec![
-                    wit::MapEntry { key: "a".into(), value: 1 },
-                    wit::MapEntry { key: "a".into(), value: 2 },
-                ]),
-                wit::ValueNode::Null,
-                wit::ValueNode::Null,
-            ],
-        };
-        assert!(from_wit(dup).unwrap_err().message.contains("appears twice"));
-        let deep = wit::Value {
-            nodes: (0..200u32).map(|i| wit::ValueNode::List(if i < 199 { vec![i + 1] } else { vec![] })).collect(),
-        };
-        assert!(from_wit(deep).unwrap_err().message.contains("nested deeper"));
-        let bad_audio = wit::Value {
-            nodes: vec![wit::ValueNode::Audio(wit::AudioFrame { samples: vec![0.0; 3], sample_rate: 8000, channels: 2 })],
-        };
+        let cycle = vec![wit::ValueNode::List(vec![0])];
+        assert!(table_from_wit(cycle).unwrap_err().message.contains("children must come after"));
+        let shared = vec![wit::ValueNode::List(vec![1, 1]), wit::ValueNode::Null];
+        assert!(table_from_wit(shared).unwrap_err().message.contains("used twice"));
+        let stray = vec![wit::ValueNode::Null, wit::ValueNode::Null];
+        assert!(table_from_wit(stray).unwrap_err().message.contains("not part of the value"));
+        let dup = vec![
+            wit::ValueNode::Map(vec![
+                wit::MapEntry { key: "a".into(), value: 1 },
+                wit::MapEntry { key: "a".into(), value: 2 },
+            ]),
+            wit::ValueNode::Null,
+            wit::ValueNode::Null,
+        ];
+        assert!(table_from_wit(dup).unwrap_err().message.contains("appears twice"));
+        let deep: Vec<_> = (0..200u32).map(|i| wit::ValueNode::List(if i < 199 { vec![i + 1] } else { vec![] })).collect();
+        assert!(table_from_wit(deep).unwrap_err().message.contains("nested deeper"));
+        let bad_audio = wit::Value::Audio(wit::AudioFrame { samples: vec![0.0; 3], sample_rate: 8000, channels: 2 });
         assert!(from_wit(bad_audio).unwrap_err().message.contains("channels"));
     }
 }

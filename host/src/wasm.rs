@@ -180,7 +180,7 @@ impl WasmNode {
 
     fn call(
         &mut self,
-        f: impl FnOnce(&NodeComponent, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<Result<Vec<types::Value>, types::NodeError>>,
+        f: impl FnOnce(&NodeComponent, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<Result<types::Outputs, types::NodeError>>,
         out: &mut Vec<Value>,
     ) -> Result<(), NodeFailure> {
         let node = match (self.poisoned, self.node) {
@@ -189,22 +189,16 @@ impl WasmNode {
         };
         self.store.set_epoch_deadline(self.deadline_ticks);
         self.store.data().log.start_call();
-        let result = f(&self.bindings, &mut self.store, node);
-        let outputs = match result {
-            Ok(Ok(outputs)) => outputs,
-            Ok(Err(e)) => return Err(guest_error(e)),
+        match f(&self.bindings, &mut self.store, node) {
+            Ok(Ok(outputs)) => value_table::outputs_from_wit(outputs, out).map_err(|e| {
+                NodeFailure::Guest(GuestError::unsupported_value(format!("the node sent back a malformed value: {}", e.message)))
+            }),
+            Ok(Err(e)) => Err(guest_error(e)),
             Err(e) => {
                 self.poisoned = true;
-                return Err(classify(&self.store, e, self.timeout));
+                Err(classify(&self.store, e, self.timeout))
             }
-        };
-        out.reserve(outputs.len());
-        for v in outputs {
-            out.push(value_table::from_wit(v).map_err(|e| {
-                NodeFailure::Guest(GuestError::unsupported_value(format!("the node sent back a malformed value: {}", e.message)))
-            })?);
         }
-        Ok(())
     }
 }
 

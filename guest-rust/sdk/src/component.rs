@@ -56,7 +56,7 @@ impl<C: Component> wit_rt::Guest for Exports<C> {
 }
 
 impl wit_rt::GuestNode for NodeHandle {
-    fn process(&self, input: wit::Value) -> Result<Vec<wit::Value>, wit::NodeError> {
+    fn process(&self, input: wit::Value) -> Result<wit::Outputs, wit::NodeError> {
         let input = value_from_wit(input).map_err(error_to_wit)?;
         let mut out = self.out.borrow_mut();
         out.clear();
@@ -64,7 +64,7 @@ impl wit_rt::GuestNode for NodeHandle {
         finish(result, &mut out)
     }
 
-    fn flush(&self) -> Result<Vec<wit::Value>, wit::NodeError> {
+    fn flush(&self) -> Result<wit::Outputs, wit::NodeError> {
         let mut out = self.out.borrow_mut();
         out.clear();
         let result = self.node.borrow_mut().flush(&mut out);
@@ -72,9 +72,14 @@ impl wit_rt::GuestNode for NodeHandle {
     }
 }
 
-fn finish(result: Result<(), NodeError>, out: &mut Vec<Value>) -> Result<Vec<wit::Value>, wit::NodeError> {
+fn finish(result: Result<(), NodeError>, out: &mut Vec<Value>) -> Result<wit::Outputs, wit::NodeError> {
     result.map_err(error_to_wit)?;
-    out.drain(..).map(|v| value_to_wit(v).map_err(error_to_wit)).collect()
+    let outputs = match out.len() {
+        0 => wit::Outputs::None,
+        1 => wit::Outputs::One(value_to_wit(out.pop().expect("one output")).map_err(error_to_wit)?),
+        _ => wit::Outputs::Many(out.drain(..).map(value_to_wit).collect::<Result<_, _>>().map_err(error_to_wit)?),
+    };
+    Ok(outputs)
 }
 
 fn error_to_wit(e: NodeError) -> wit::NodeError {
@@ -115,17 +120,46 @@ fn param_to_wit(p: ParamInfo) -> wit::ParamInfo {
     }
 }
 
-/// Decode a flat WIT value table into a [`Value`], checking that every index
-/// points forward, every entry is used exactly once, nesting stays within
-/// [`MAX_DEPTH`] and typed buffers are consistent.
+/// A WIT value as a [`Value`], checking what a careless or hostile host
+/// could get wrong (see [`table_from_wit`]).
 pub fn value_from_wit(value: wit::Value) -> Result<Value, NodeError> {
-    let mut nodes = value.nodes;
+    Ok(match value {
+        wit::Value::Null => Value::Null,
+        wit::Value::Boolean(b) => Value::Bool(b),
+        wit::Value::Integer(x) => Value::Int(x),
+        wit::Value::Float(x) => Value::Float(x),
+        wit::Value::Text(s) => Value::Str(s),
+        wit::Value::Bytes(b) => Value::Bytes(b),
+        wit::Value::Audio(a) => audio_from_wit(a)?,
+        wit::Value::Array(a) => array_from_wit(a)?,
+        wit::Value::Nested(nodes) => table_from_wit(nodes)?,
+    })
+}
+
+fn audio_from_wit(a: wit::AudioFrame) -> Result<Value, NodeError> {
+    let frame = AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels };
+    frame.check().map_err(NodeError::unsupported_value)?;
+    Ok(Value::Audio(frame))
+}
+
+fn array_from_wit(a: wit::NumArray) -> Result<Value, NodeError> {
+    let data = match a.data {
+        wit::ArrayData::F32(v) => ArrayData::F32(v),
+        wit::ArrayData::F64(v) => ArrayData::F64(v),
+        wit::ArrayData::I64(v) => ArrayData::I64(v),
+    };
+    let array = NumArray { data, shape: a.shape };
+    array.check().map_err(NodeError::unsupported_value)?;
+    Ok(Value::Array(array))
+}
+
+/// Decode a nested value's table, checking that every index points forward
+/// and within the table, every entry is used exactly once, nesting stays
+/// within [`MAX_DEPTH`], map keys are unique and typed buffers consistent.
+pub fn table_from_wit(mut nodes: Vec<wit::ValueNode>) -> Result<Value, NodeError> {
     let n = nodes.len();
     if n == 0 {
         return Err(NodeError::unsupported_value("empty value table"));
-    }
-    if n > u32::MAX as usize {
-        return Err(NodeError::unsupported_value("value table too large"));
     }
     // Children always have larger indices than their parents, so building
     // from the last entry to the first finds every child already decoded.
@@ -135,7 +169,7 @@ pub fn value_from_wit(value: wit::Value) -> Result<Value, NodeError> {
         let child = child as usize;
         if child <= parent || child >= n {
             return Err(NodeError::unsupported_value(format!(
-                "value table entry {parent} refers to entry {child}: children must come after their parent"
+                "value table entry {parent} refers to entry {child}: children must come after their parent and within the table"
             )));
         }
         slots[child]
@@ -151,6 +185,8 @@ pub fn value_from_wit(value: wit::Value) -> Result<Value, NodeError> {
             wit::ValueNode::Float(x) => (Value::Float(x), 1),
             wit::ValueNode::Text(s) => (Value::Str(s), 1),
             wit::ValueNode::Bytes(b) => (Value::Bytes(b), 1),
+            wit::ValueNode::Audio(a) => (audio_from_wit(a)?, 1),
+            wit::ValueNode::Array(a) => (array_from_wit(a)?, 1),
             wit::ValueNode::List(children) => {
                 let mut items = Vec::with_capacity(children.len());
                 let mut depth = 0;
@@ -172,21 +208,6 @@ pub fn value_from_wit(value: wit::Value) -> Result<Value, NodeError> {
                 let map = Map::from_unique_entries(items).map_err(NodeError::unsupported_value)?;
                 (Value::Map(map), depth + 1)
             }
-            wit::ValueNode::Audio(a) => {
-                let frame = AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels };
-                frame.check().map_err(NodeError::unsupported_value)?;
-                (Value::Audio(frame), 1)
-            }
-            wit::ValueNode::Array(a) => {
-                let data = match a.data {
-                    wit::ArrayData::F32(v) => ArrayData::F32(v),
-                    wit::ArrayData::F64(v) => ArrayData::F64(v),
-                    wit::ArrayData::I64(v) => ArrayData::I64(v),
-                };
-                let array = NumArray { data, shape: a.shape };
-                array.check().map_err(NodeError::unsupported_value)?;
-                (Value::Array(array), 1)
-            }
         };
         if depth > MAX_DEPTH {
             return Err(NodeError::unsupported_value(format!("value nested deeper than {MAX_DEPTH} levels")));
@@ -202,11 +223,38 @@ pub fn value_from_wit(value: wit::Value) -> Result<Value, NodeError> {
     Ok(slots[0].take().expect("root decoded").0)
 }
 
-/// Encode a [`Value`] as a flat WIT value table, root first.
+/// A [`Value`] as a WIT value: lists and maps as a table, root first.
 pub fn value_to_wit(value: Value) -> Result<wit::Value, NodeError> {
-    let mut nodes = Vec::new();
-    encode(value, &mut nodes, 1)?;
-    Ok(wit::Value { nodes })
+    Ok(match value {
+        Value::Null => wit::Value::Null,
+        Value::Bool(b) => wit::Value::Boolean(b),
+        Value::Int(x) => wit::Value::Integer(x),
+        Value::Float(x) => wit::Value::Float(x),
+        Value::Str(s) => wit::Value::Text(s),
+        Value::Bytes(b) => wit::Value::Bytes(b),
+        Value::Audio(a) => wit::Value::Audio(audio_to_wit(a)),
+        Value::Array(a) => wit::Value::Array(array_to_wit(a)),
+        nested @ (Value::List(_) | Value::Map(_)) => {
+            let mut nodes = Vec::new();
+            encode(nested, &mut nodes, 1)?;
+            wit::Value::Nested(nodes)
+        }
+    })
+}
+
+fn audio_to_wit(a: AudioFrame) -> wit::AudioFrame {
+    wit::AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels }
+}
+
+fn array_to_wit(a: NumArray) -> wit::NumArray {
+    wit::NumArray {
+        data: match a.data {
+            ArrayData::F32(v) => wit::ArrayData::F32(v),
+            ArrayData::F64(v) => wit::ArrayData::F64(v),
+            ArrayData::I64(v) => wit::ArrayData::I64(v),
+        },
+        shape: a.shape,
+    }
 }
 
 fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result<(), NodeError> {
@@ -220,6 +268,8 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
         Value::Float(x) => wit::ValueNode::Float(x),
         Value::Str(s) => wit::ValueNode::Text(s),
         Value::Bytes(b) => wit::ValueNode::Bytes(b),
+        Value::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
+        Value::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
         Value::List(items) => {
             let at = nodes.len();
             nodes.push(wit::ValueNode::Null);
@@ -242,19 +292,6 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
             nodes[at] = wit::ValueNode::Map(entries);
             return Ok(());
         }
-        Value::Audio(a) => wit::ValueNode::Audio(wit::AudioFrame {
-            samples: a.samples,
-            sample_rate: a.sample_rate,
-            channels: a.channels,
-        }),
-        Value::Array(a) => wit::ValueNode::Array(wit::NumArray {
-            data: match a.data {
-                ArrayData::F32(v) => wit::ArrayData::F32(v),
-                ArrayData::F64(v) => wit::ArrayData::F64(v),
-                ArrayData::I64(v) => wit::ArrayData::I64(v),
-            },
-            shape: a.shape,
-        }),
     };
     nodes.push(node);
     Ok(())
