@@ -1,6 +1,8 @@
 //! Shared fixtures for the benchmarks: node specs for the same node on every
 //! runtime, built from the files under `examples/`.
 
+pub mod kernels;
+
 use std::path::PathBuf;
 
 use nodehost::{Node, NodeSpec, Runtime, Value, WasmEngine};

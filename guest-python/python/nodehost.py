@@ -18,7 +18,7 @@ import sys
 
 import _nodehost
 
-__all__ = ["AudioFrame", "Array", "Node"]
+__all__ = ["AudioFrame", "Array", "Node", "DeadlineExceeded"]
 
 # Host log levels, as the host's WIT `log-level` numbers them.
 _TRACE, _DEBUG, _INFO, _WARN, _ERROR = range(5)
@@ -109,6 +109,33 @@ class Node:
 
     def process(self, data):
         return data
+
+
+class DeadlineExceeded(TimeoutError):
+    """Raised inside a node's running code when its call passes the soft
+    deadline of its sandbox policy. Catching it buys nothing: the host stops
+    the call at the hard deadline anyway."""
+
+
+# The sys.monitoring tool id the host uses to interrupt running code.
+_TOOL = 5
+
+
+def _set_interruptible(on, tick):
+    """Install (or remove) the hook that lets the host interrupt running
+    code: `tick` runs at every backward jump (each loop iteration) and every
+    function start, and raises DeadlineExceeded once the host asks."""
+    mon = sys.monitoring
+    events = mon.events.JUMP | mon.events.PY_START
+    if on:
+        if mon.get_tool(_TOOL) is None:
+            mon.use_tool_id(_TOOL, "nodehost")
+        mon.register_callback(_TOOL, mon.events.JUMP, tick)
+        mon.register_callback(_TOOL, mon.events.PY_START, tick)
+        mon.set_events(_TOOL, events)
+    elif mon.get_tool(_TOOL) is not None:
+        mon.set_events(_TOOL, 0)
+        mon.free_tool_id(_TOOL)
 
 
 class _HostLogHandler(logging.Handler):

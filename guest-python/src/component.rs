@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use nodehost_sdk::{Component, DynNode, NodeError, NodeTypeInfo, Value};
+use nodehost_sdk::{Component, DynNode, NodeError, NodeTypeInfo, Settings, Value};
 
 use crate::PythonRuntime;
 
@@ -11,14 +11,34 @@ thread_local! {
     static RUNTIME: std::cell::OnceCell<Result<Rc<PythonRuntime>, NodeError>> = const { std::cell::OnceCell::new() };
 }
 
-/// The component's interpreter, started on first use.
+/// The component's interpreter, started on first use with the host's settings.
 fn runtime() -> Result<Rc<PythonRuntime>, NodeError> {
-    RUNTIME.with(|cell| cell.get_or_init(PythonRuntime::new).clone())
+    RUNTIME.with(|cell| {
+        cell.get_or_init(|| {
+            let rt = PythonRuntime::new()?;
+            let settings = nodehost_sdk::component::settings();
+            rt.set_max_outputs(settings.max_outputs as usize);
+            if settings.interruptible {
+                rt.set_interruptible(true)?;
+            }
+            Ok(rt)
+        })
+        .clone()
+    })
 }
 
 struct PythonComponent;
 
 impl Component for PythonComponent {
+    fn configure(settings: &Settings) {
+        // Settings apply when the interpreter starts; if it already runs,
+        // apply them now.
+        if let Some(Ok(rt)) = RUNTIME.with(|cell| cell.get().cloned()) {
+            rt.set_max_outputs(settings.max_outputs as usize);
+            let _ = rt.set_interruptible(settings.interruptible);
+        }
+    }
+
     fn node_types() -> Vec<NodeTypeInfo> {
         runtime().map(|rt| rt.node_types()).unwrap_or_default()
     }

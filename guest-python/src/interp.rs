@@ -37,8 +37,43 @@ fn set_frozen_stdlib_dir(vm: &mut VirtualMachine) {
 /// The native half of the `nodehost` helper module.
 #[rustpython_vm::pymodule]
 mod _nodehost {
+    use std::cell::Cell;
+
     use nodehost_sdk::log::{Level, log as host_log};
     use rustpython_vm::builtins::PyStrRef;
+    use rustpython_vm::function::FuncArgs;
+    use rustpython_vm::{PyResult, VirtualMachine};
+
+    /// Ask the host only every this many events: a host call costs more
+    /// than the event itself.
+    const POLL_EVERY: u32 = 32;
+
+    thread_local! {
+        static EVENTS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// tick(*args): the sys.monitoring callback that lets the host interrupt
+    /// running code; raises nodehost.DeadlineExceeded once the host asks.
+    #[pyfunction]
+    fn tick(_args: FuncArgs, vm: &VirtualMachine) -> PyResult<()> {
+        let n = EVENTS.with(|e| {
+            let n = e.get().wrapping_add(1);
+            e.set(n);
+            n
+        });
+        if n % POLL_EVERY != 0 || !nodehost_sdk::interrupt::requested() {
+            return Ok(());
+        }
+        // Call the class (an OSError subclass) so its fields are set up, as
+        // `raise DeadlineExceeded(...)` would.
+        let exception = vm
+            .import("nodehost", 0)
+            .and_then(|m| m.get_attr("DeadlineExceeded", vm))
+            .and_then(|class| class.call(("the call ran past its soft deadline and was interrupted here",), vm))?;
+        Err(exception
+            .downcast()
+            .map_err(|_| vm.new_type_error("DeadlineExceeded() did not give an exception"))?)
+    }
 
     /// log(level, target, message): emit a record on the host's log.
     /// Levels: 0 trace, 1 debug, 2 info, 3 warn, 4 error.

@@ -42,6 +42,9 @@ struct Helpers {
     flush_io: PyObjectRef,
     unknown_type: PyObjectRef,
     invalid_params: PyObjectRef,
+    deadline_exceeded: PyObjectRef,
+    set_interruptible: PyObjectRef,
+    tick: PyObjectRef,
 }
 
 impl PythonRuntime {
@@ -64,6 +67,9 @@ impl PythonRuntime {
                     flush_io: get("_flush_io")?,
                     unknown_type: get("_UnknownNodeType")?,
                     invalid_params: get("_InvalidParams")?,
+                    deadline_exceeded: get("DeadlineExceeded")?,
+                    set_interruptible: get("_set_interruptible")?,
+                    tick: vm.import("_nodehost", 0)?.get_attr("tick", vm)?,
                 })
             };
             setup().map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))
@@ -79,6 +85,21 @@ impl PythonRuntime {
     /// Limit how many outputs one call may give.
     pub fn set_max_outputs(&self, n: usize) {
         self.max_outputs.set(n);
+    }
+
+    /// Let the host interrupt running code (or stop letting it): with this
+    /// on, every loop iteration and function start polls
+    /// [`nodehost_sdk::interrupt::requested`] (every 32nd event asks), and
+    /// the running code gets a `nodehost.DeadlineExceeded` exception once it
+    /// says yes. It costs speed on loop-heavy code.
+    pub fn set_interruptible(&self, on: bool) -> Result<(), NodeError> {
+        self.interp.enter(|vm| {
+            self.helpers
+                .set_interruptible
+                .call((on, self.helpers.tick.clone()), vm)
+                .map(drop)
+                .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))
+        })
     }
 
     /// Run a node module's source and describe the node classes it defines.
@@ -219,7 +240,14 @@ impl PythonNode {
         out: &mut Vec<Value>,
     ) -> Result<(), NodeError> {
         let rt = &*self.runtime;
-        let raised = |e| exception_to_error(vm, ErrorKind::Raised, e);
+        let raised = |e: PyBaseExceptionRef| {
+            let kind = if e.as_object().is_instance(&rt.helpers.deadline_exceeded, vm).unwrap_or(false) {
+                ErrorKind::Interrupted
+            } else {
+                ErrorKind::Raised
+            };
+            exception_to_error(vm, kind, e)
+        };
         let result = call().map_err(raised)?;
         if vm.is_none(&result) {
             return Ok(());
@@ -236,7 +264,7 @@ impl PythonNode {
                         count += 1;
                         if count > max {
                             let _ = vm.call_method(&result, "close", ());
-                            return Err(NodeError::invalid_input(format!(
+                            return Err(NodeError::new(ErrorKind::LimitExceeded, format!(
                                 "{}.{what}() yielded more than {max} outputs for one input",
                                 self.class_name
                             )));
@@ -302,6 +330,9 @@ impl Drop for PythonNode {
     }
 }
 
+/// Lines kept at each end of a long traceback.
+const TRACEBACK_LINES: usize = 60;
+
 /// A Python exception as a [`NodeError`] with its type and full traceback.
 pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBaseExceptionRef) -> NodeError {
     let exception_type = exc.class().name().to_string();
@@ -309,5 +340,6 @@ pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBa
     let message = if text.is_empty() { exception_type.clone() } else { format!("{exception_type}: {text}") };
     let mut traceback = String::new();
     let _ = vm.write_exception(&mut traceback, &exc);
+    let traceback = nodehost_sdk::error::shorten_traceback(&traceback, TRACEBACK_LINES);
     NodeError { kind, message, exception_type: Some(exception_type), traceback: Some(traceback) }
 }

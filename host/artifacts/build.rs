@@ -20,6 +20,7 @@ const GUESTS: &[(&str, &str, &str, &str)] = &[
     ("PYTHON", "python", "nodehost-python", "nodehost_python"),
     ("RUST_NODES", "rust-nodes", "nodehost-rust-nodes", "nodehost_rust_nodes"),
     ("EXAMPLE_RUST_NODE", "example-rust-node", "example-rust-node", "example_rust_node"),
+    ("HOSTILE_NODES", "hostile-nodes", "nodehost-hostile-nodes", "nodehost_hostile_nodes"),
 ];
 
 fn main() {
@@ -65,7 +66,7 @@ fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["rustc", "--release", "--locked", "--target", TARGET, "--crate-type", "cdylib", "--package", package])
+        .args(["rustc", "--release", "--target", TARGET, "--crate-type", "cdylib", "--package", package])
         .env("CARGO_TARGET_DIR", target_dir)
         // Flags meant for the host build must not leak into the guests.
         .env_remove("RUSTFLAGS")

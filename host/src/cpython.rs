@@ -128,7 +128,7 @@ impl CPythonNode {
                 process: method("process").ok_or_else(|| NodeError::invalid_input("node has no process()"))?,
                 flush: method("flush"),
                 cleanup: method("cleanup"),
-                max_outputs: policy.max_outputs,
+                max_outputs: policy.max_outputs as usize,
             })
         })
         .map_err(NodeFailure::Guest)
@@ -157,7 +157,7 @@ impl CPythonNode {
                 count += 1;
                 if count > self.max_outputs {
                     let _ = result.call_method0("close");
-                    return Err(NodeError::invalid_input(format!(
+                    return Err(NodeError::new(ErrorKind::LimitExceeded, format!(
                         "{}.{what}() yielded more than {} outputs for one input",
                         self.class_name, self.max_outputs
                     )));
@@ -236,7 +236,7 @@ fn exception_to_error(py: Python<'_>, h: &Helpers, kind: ErrorKind, e: PyErr) ->
         .format_exception
         .call1(py, (e.get_type(py), value, e.traceback(py)))
         .and_then(|lines| lines.extract::<Vec<String>>(py))
-        .map(|lines| lines.concat())
+        .map(|lines| nodehost_sdk::error::shorten_traceback(&lines.concat(), 60))
         .unwrap_or_default();
     NodeError { kind, message, exception_type: Some(exception_type), traceback: Some(traceback) }
 }

@@ -18,11 +18,11 @@ pub fn node_types(engine: &WasmEngine, file: Option<&Path>) -> Result<Vec<NodeTy
     let fail = |failure| Error::Node { node: file.display().to_string(), stage: Stage::Create, failure };
     if file.extension().is_some_and(|e| e == "py") {
         let source = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
-        let component = engine.builtin(&nodehost_artifacts::PYTHON)?;
+        let component = engine.builtin(&nodehost_artifacts::PYTHON, engine.default_kind())?;
         let name = file.display().to_string();
         on_node_thread(|| crate::wasm::describe(&component, Some((&name, &source)))).map_err(fail)
     } else {
-        let component = engine.load_file(file)?;
+        let component = engine.load_file(file, engine.default_kind())?;
         on_node_thread(|| crate::wasm::describe(&component, None)).map_err(fail)
     }
 }

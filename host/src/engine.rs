@@ -19,6 +19,7 @@ use wasmtime::{Config, Engine};
 
 use crate::bindings::NodeComponentPre;
 use crate::error::Error;
+use crate::policy::SandboxPolicy;
 use crate::wasm::HostState;
 
 /// How often the engine's epoch advances: the resolution of CPU deadlines.
@@ -68,40 +69,64 @@ impl LoadedComponent {
     }
 }
 
+/// What an engine's compiled code is built for. Code compiled for one kind
+/// cannot run on another, so each kind has its own engine and cache entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngineKind {
+    /// Whether the code counts fuel (slower; only for nodes with a fuel budget).
+    pub fuel: bool,
+    /// Most native stack the wasm code may use.
+    pub max_wasm_stack: usize,
+}
+
 type CacheSlot = Arc<OnceLock<Result<Arc<LoadedComponent>, String>>>;
 
-/// The wasmtime engine for nodes, with its compiled-component cache.
-pub struct WasmEngine {
+/// One wasmtime engine, its linker and its compiled components.
+struct Variant {
     engine: Engine,
     linker: Linker<HostState>,
-    config: EngineConfig,
     /// SHA-256 of the engine's compatibility hash: part of every disk cache key.
-    engine_key: String,
+    key: String,
     components: Mutex<HashMap<[u8; 32], CacheSlot>>,
 }
 
-impl WasmEngine {
-    /// An engine with `config`, and a thread that advances its epoch.
-    pub fn new(config: EngineConfig) -> Result<Arc<Self>, Error> {
+impl Variant {
+    fn new(kind: EngineKind) -> Result<Self, Error> {
         let mut wasm_config = Config::new();
         wasm_config
             .epoch_interruption(true)
-            .max_wasm_stack(config.max_wasm_stack)
+            .consume_fuel(kind.fuel)
+            .max_wasm_stack(kind.max_wasm_stack)
             // Calls are synchronous, but wasmtime-wasi enables async support,
             // whose fiber stacks must be able to hold the wasm stack.
-            .async_stack_size(config.max_wasm_stack + (1 << 20))
+            .async_stack_size(kind.max_wasm_stack + (1 << 20))
             .parallel_compilation(true);
         let engine = Engine::new(&wasm_config)
             .map_err(|e| Error::Load { what: "engine".into(), message: format!("{e:#}") })?;
         let mut linker = Linker::new(&engine);
         crate::wasm::add_to_linker(&mut linker)
             .map_err(|e| Error::Load { what: "linker".into(), message: format!("{e:#}") })?;
-        let engine_key = {
+        let key = {
             let mut hasher = ShaHasher(Sha256::new());
             std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
             hex(&hasher.0.finalize()[..16])
         };
-        let this = Arc::new(WasmEngine { engine, linker, config, engine_key, components: Mutex::default() });
+        Ok(Variant { engine, linker, key, components: Mutex::default() })
+    }
+}
+
+/// The wasmtime engines for nodes, with their compiled-component caches.
+pub struct WasmEngine {
+    config: EngineConfig,
+    variants: Mutex<HashMap<EngineKind, Arc<Variant>>>,
+}
+
+impl WasmEngine {
+    /// An engine with `config`, and a thread that advances its epoch.
+    pub fn new(config: EngineConfig) -> Result<Arc<Self>, Error> {
+        let this = Arc::new(WasmEngine { config, variants: Mutex::default() });
+        // Build the default engine now, so a bad configuration shows at once.
+        this.variant(this.default_kind())?;
         start_epoch_ticker(Arc::downgrade(&this));
         Ok(this)
     }
@@ -120,53 +145,73 @@ impl WasmEngine {
             .map_err(|message| Error::Load { what: "engine".into(), message })
     }
 
-    /// The underlying wasmtime engine.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// The engine's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
 
+    /// The kind of engine plain nodes run on.
+    pub fn default_kind(&self) -> EngineKind {
+        EngineKind { fuel: false, max_wasm_stack: self.config.max_wasm_stack }
+    }
+
+    /// The kind of engine a node with `policy` runs on.
+    pub fn kind_for(&self, policy: &SandboxPolicy) -> EngineKind {
+        EngineKind {
+            fuel: policy.fuel.is_some(),
+            max_wasm_stack: policy.max_wasm_stack.unwrap_or(self.config.max_wasm_stack),
+        }
+    }
+
+    fn variant(&self, kind: EngineKind) -> Result<Arc<Variant>, Error> {
+        let mut variants = self.variants.lock().expect("engine lock");
+        if let Some(v) = variants.get(&kind) {
+            return Ok(Arc::clone(v));
+        }
+        let v = Arc::new(Variant::new(kind)?);
+        variants.insert(kind, Arc::clone(&v));
+        Ok(v)
+    }
+
     /// One of the components built into this binary.
-    pub fn builtin(&self, guest: &nodehost_artifacts::GuestComponent) -> Result<Arc<LoadedComponent>, Error> {
-        self.load(guest.name, guest.bytes, guest.sha256)
+    pub fn builtin(&self, guest: &nodehost_artifacts::GuestComponent, kind: EngineKind) -> Result<Arc<LoadedComponent>, Error> {
+        self.load(guest.name, guest.bytes, guest.sha256, kind)
     }
 
     /// A component from a file.
-    pub fn load_file(&self, path: &Path) -> Result<Arc<LoadedComponent>, Error> {
+    pub fn load_file(&self, path: &Path, kind: EngineKind) -> Result<Arc<LoadedComponent>, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::Load {
             what: path.display().to_string(),
             message: e.to_string(),
         })?;
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
-        self.load(&path.display().to_string(), &bytes, digest)
+        self.load(&path.display().to_string(), &bytes, digest, kind)
     }
 
     /// A component from bytes whose SHA-256 is `digest`: from memory if this
     /// process has it, else from the disk cache, else compiled (and cached).
-    pub fn load(&self, name: &str, bytes: &[u8], digest: [u8; 32]) -> Result<Arc<LoadedComponent>, Error> {
-        let slot = self.components.lock().expect("cache lock").entry(digest).or_default().clone();
-        slot.get_or_init(|| self.compile_or_read(name, bytes, digest).map(Arc::new))
+    pub fn load(&self, name: &str, bytes: &[u8], digest: [u8; 32], kind: EngineKind) -> Result<Arc<LoadedComponent>, Error> {
+        let variant = self.variant(kind)?;
+        let slot = variant.components.lock().expect("cache lock").entry(digest).or_default().clone();
+        slot.get_or_init(|| self.compile_or_read(&variant, name, bytes, digest).map(Arc::new))
             .clone()
             .map_err(|message| Error::Load { what: name.to_owned(), message })
     }
 
-    fn compile_or_read(&self, name: &str, bytes: &[u8], digest: [u8; 32]) -> Result<LoadedComponent, String> {
+    fn compile_or_read(&self, variant: &Variant, name: &str, bytes: &[u8], digest: [u8; 32]) -> Result<LoadedComponent, String> {
+        let engine = &variant.engine;
         let cached = self
             .config
             .cache_dir
             .as_ref()
-            .map(|dir| dir.join(format!("{}-{}.cwasm", hex(&digest), self.engine_key)));
+            .map(|dir| dir.join(format!("{}-{}.cwasm", hex(&digest), variant.key)));
         let mut component = None;
         if let Some(path) = cached.as_ref().filter(|p| p.is_file()) {
             // SAFETY: the file is one this host wrote with
             // `Engine::precompile_component` for an engine of the same
             // configuration (the key says so); wasmtime checks its header
             // and refuses code from another engine or version.
-            match unsafe { Component::deserialize_file(&self.engine, path) } {
+            match unsafe { Component::deserialize_file(engine, path) } {
                 Ok(c) => component = Some(c),
                 Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable compiled-code cache entry: {e:#}"),
             }
@@ -178,7 +223,7 @@ impl WasmEngine {
                 if bytes.len() > 4 << 20 {
                     tracing::info!("compiling the {name} component ({} MB); this happens once per machine", bytes.len() >> 20);
                 }
-                let compiled = self.engine.precompile_component(bytes).map_err(|e| describe_load_error(&e))?;
+                let compiled = engine.precompile_component(bytes).map_err(|e| describe_load_error(&e))?;
                 tracing::debug!("compiled {name} in {:?}", started.elapsed());
                 if let Some(path) = &cached {
                     if let Err(e) = write_atomically(path, &compiled) {
@@ -186,10 +231,10 @@ impl WasmEngine {
                     }
                 }
                 // SAFETY: `compiled` was produced just now by this engine.
-                unsafe { Component::deserialize(&self.engine, &compiled) }.map_err(|e| format!("{e:#}"))?
+                unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| format!("{e:#}"))?
             }
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| describe_load_error(&e))?;
+        let instance_pre = variant.linker.instantiate_pre(&component).map_err(|e| describe_load_error(&e))?;
         let pre = NodeComponentPre::new(instance_pre).map_err(|e| describe_load_error(&e))?;
         Ok(LoadedComponent { name: name.to_owned(), pre })
     }
@@ -220,7 +265,9 @@ fn start_epoch_ticker(engine: Weak<WasmEngine>) {
         .name("nodehost-epoch".into())
         .spawn(move || {
             while let Some(engine) = engine.upgrade() {
-                engine.engine.increment_epoch();
+                for variant in engine.variants.lock().expect("engine lock").values() {
+                    variant.engine.increment_epoch();
+                }
                 drop(engine);
                 std::thread::sleep(EPOCH_TICK);
             }

@@ -15,9 +15,23 @@ pub enum NodeFailure {
     /// node's `NodeError`. The node is still usable.
     #[error("{}", describe_guest(.0))]
     Guest(GuestError),
-    /// The call ran past its CPU deadline and was interrupted.
+    /// The call passed its soft deadline and the node's code was
+    /// interrupted where it ran (a Python node got `DeadlineExceeded`, whose
+    /// traceback shows where it was). The node is still usable.
+    #[error("interrupted after {after:?} (soft deadline): {}", describe_guest(.error))]
+    Interrupted { after: Duration, error: GuestError },
+    /// The call ran past its hard CPU deadline and was stopped; the instance
+    /// is lost.
     #[error("timed out: ran longer than {0:?}")]
     Timeout(Duration),
+    /// The call went past a limit of its policy (outputs per input, size of
+    /// an output). The node is still usable.
+    #[error("output too large: {0}")]
+    LimitExceeded(String),
+    /// The node sent back something that is not a valid value (a malformed
+    /// table, an inconsistent buffer). The node is still usable.
+    #[error("invalid value at the boundary: {0}")]
+    InvalidValue(String),
     /// The node tried to grow its memory past its limit.
     #[error("out of memory: tried to grow linear memory past the limit of {limit} bytes")]
     OutOfMemory { limit: u64 },
@@ -47,18 +61,36 @@ fn describe_guest(e: &GuestError) -> String {
 }
 
 impl NodeFailure {
-    /// The node's own error, when that is what this is.
+    /// The node's own error (with its traceback), when there is one.
     pub fn guest(&self) -> Option<&GuestError> {
         match self {
-            NodeFailure::Guest(e) => Some(e),
+            NodeFailure::Guest(e) | NodeFailure::Interrupted { error: e, .. } => Some(e),
             _ => None,
         }
     }
 
-    /// True when the node's instance cannot be used after this failure
-    /// (everything but the node's own error).
+    /// True when the node's instance is lost and must be created afresh:
+    /// traps (timeout, out of memory or fuel, stack overflow, any other
+    /// trap). After the node's own error, an interruption at the soft
+    /// deadline or a limit, the node keeps its state and can go on.
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, NodeFailure::Guest(_))
+        !matches!(
+            self,
+            NodeFailure::Guest(_)
+                | NodeFailure::Interrupted { .. }
+                | NodeFailure::LimitExceeded(_)
+                | NodeFailure::InvalidValue(_)
+        )
+    }
+
+    /// A node's own error as the failure kind it is: an interruption at the
+    /// soft deadline `soft`, a limit, or the node's error.
+    pub fn from_guest(e: GuestError, soft: Duration) -> Self {
+        match e.kind {
+            GuestErrorKind::Interrupted => NodeFailure::Interrupted { after: soft, error: e },
+            GuestErrorKind::LimitExceeded => NodeFailure::LimitExceeded(e.message),
+            _ => NodeFailure::Guest(e),
+        }
     }
 }
 

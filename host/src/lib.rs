@@ -32,7 +32,7 @@ pub use engine::{EngineConfig, WasmEngine};
 pub use error::{Error, GuestError, GuestErrorKind, NodeFailure, Stage};
 pub use manifest::Pipeline;
 pub use node::{NODE_THREAD_STACK, Node, NodeSource, NodeSpec, Runtime, on_node_thread};
-pub use pipeline::{Output, run_collect, run_pipeline};
+pub use pipeline::{Output, run_collect, run_pipeline, run_with_report};
 pub use stats::{NodeStats, RunReport};
 pub use nodehost_sdk::{ArrayData, AudioFrame, Map, NumArray, Value};
 pub use policy::SandboxPolicy;

@@ -21,6 +21,7 @@
 //! python = "vad.py"       # a Python file; class = "VoiceActivity" when it has several
 //! runtime = "wasm"        # the default; or native-rustpython, cpython
 //! policy = { memory = "64MiB", timeout = "500ms" }
+//! on_error = "restart"    # or "fail" (the default) or "skip"
 //! inputs = ["gain"]       # the default: the node listed before (or the input)
 //! ```
 
@@ -51,6 +52,21 @@ pub struct Pipeline {
 pub struct PipelineNode {
     pub spec: NodeSpec,
     pub inputs: Vec<Upstream>,
+    pub on_error: OnError,
+}
+
+/// What the pipeline does when one of a node's items fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop the pipeline with the error (the default).
+    #[default]
+    Fail,
+    /// Report the item as failed and go on; a node whose instance was lost
+    /// (a trap) is created afresh, with its state reset.
+    Skip,
+    /// Report the item as failed, create the node afresh (state reset) and go on.
+    Restart,
 }
 
 /// Where a node's items come from.
@@ -161,8 +177,9 @@ struct NodeEntry {
     runtime: Option<Runtime>,
     #[serde(default)]
     params: toml::Table,
+    policy: Option<Spanned<SandboxPolicy>>,
     #[serde(default)]
-    policy: SandboxPolicy,
+    on_error: OnError,
     inputs: Option<Vec<Spanned<String>>>,
 }
 
@@ -222,6 +239,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
     }
     let mut specs = Vec::with_capacity(index.len());
     let mut inputs = Vec::with_capacity(index.len());
+    let mut on_errors = Vec::with_capacity(index.len());
     for (i, node) in file.nodes.get_ref().iter().enumerate() {
         let id = node.id.get_ref().clone();
         let here = Some(node.id.span());
@@ -291,8 +309,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
-        specs.push(NodeSpec { id, source, runtime, params, policy: node.policy.clone() });
+        let (mut policy, policy_span) = match &node.policy {
+            Some(p) => (p.get_ref().clone(), Some(p.span())),
+            None => (SandboxPolicy::default(), here.clone()),
+        };
+        for dir in &mut policy.dirs {
+            let full = base.join(&dir.host);
+            if !full.is_dir() {
+                return Err(err(
+                    policy_span.clone(),
+                    format!("node '{id}': granted directory '{}' not found (looked for {})", dir.host.display(), full.display()),
+                ));
+            }
+            dir.host = full;
+        }
+        policy.check().map_err(|m| err(policy_span.clone(), format!("node '{id}': policy: {m}")))?;
+        specs.push(NodeSpec { id, source, runtime, params, policy });
         inputs.push(ups);
+        on_errors.push(node.on_error);
     }
     let order = topological_order(&inputs).map_err(|cycle| {
         let names: Vec<&str> = cycle.iter().map(|&i| specs[i].id.as_str()).collect();
@@ -309,6 +343,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
     let nodes = order
         .iter()
         .map(|&old| PipelineNode {
+            on_error: on_errors[old],
             spec: specs[old].clone(),
             inputs: inputs[old]
                 .iter()

@@ -145,10 +145,11 @@ impl NodeSpec {
     /// Create the node. Call this on the thread that will call the node.
     pub fn create(&self, engine: &WasmEngine) -> Result<Box<dyn Node>, Error> {
         let fail = |failure: NodeFailure| Error::Node { node: self.id.clone(), stage: Stage::Create, failure };
+        self.policy.check().map_err(|message| fail(NodeFailure::Host(format!("invalid policy: {message}"))))?;
         let log = GuestLog::new(&self.id, self.policy.max_log_bytes);
         match (&self.source, self.runtime) {
             (NodeSource::Python { file, source, class }, Runtime::Wasm) => {
-                let component = engine.builtin(&nodehost_artifacts::PYTHON)?;
+                let component = engine.builtin(&nodehost_artifacts::PYTHON, engine.kind_for(&self.policy))?;
                 let filename = file.display().to_string();
                 let source = crate::wasm::WasmSource::Python { filename: &filename, source, class };
                 Ok(Box::new(
@@ -157,7 +158,7 @@ impl NodeSpec {
                 ))
             }
             (NodeSource::Builtin { node_type }, Runtime::Wasm) => {
-                let component = engine.builtin(&nodehost_artifacts::RUST_NODES)?;
+                let component = engine.builtin(&nodehost_artifacts::RUST_NODES, engine.kind_for(&self.policy))?;
                 let source = crate::wasm::WasmSource::NodeType(node_type);
                 Ok(Box::new(
                     crate::wasm::WasmNode::new(&component, &self.id, source, self.params.clone(), &self.policy)
@@ -165,7 +166,7 @@ impl NodeSpec {
                 ))
             }
             (NodeSource::Component { path, node_type }, Runtime::Wasm) => {
-                let component = engine.load_file(path)?;
+                let component = engine.load_file(path, engine.kind_for(&self.policy))?;
                 let source = crate::wasm::WasmSource::NodeType(node_type);
                 Ok(Box::new(
                     crate::wasm::WasmNode::new(&component, &self.id, source, self.params.clone(), &self.policy)

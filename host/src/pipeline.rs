@@ -16,8 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::WasmEngine;
 use crate::error::{Error, Stage};
-use crate::manifest::{FrameSize, InputSpec, OutputFormat, OutputSpec, Pipeline, Upstream};
-use crate::node::{NODE_THREAD_STACK, NodeSpec};
+use crate::manifest::{FrameSize, InputSpec, OnError, OutputFormat, OutputSpec, Pipeline, Upstream};
+use crate::error::NodeFailure;
+use crate::node::{NODE_THREAD_STACK, Node, NodeSpec};
 use crate::stats::{LatencyHistogram, NodeStats, RunReport};
 
 /// How many items wait in each channel between nodes.
@@ -36,6 +37,8 @@ pub struct Output {
 struct RunState {
     failed: AtomicBool,
     first_error: Mutex<Option<Error>>,
+    /// Items that failed without stopping the run.
+    skipped: Mutex<Vec<Error>>,
 }
 
 impl RunState {
@@ -87,6 +90,7 @@ pub async fn run(
             downstream: std::mem::take(&mut downstream[i]),
             sink: sinks.contains(&i).then(|| outputs.clone()),
             state: Arc::clone(&state),
+            on_error: node.on_error,
         };
         let handle = std::thread::Builder::new()
             .name(format!("node-{}", node.spec.id))
@@ -152,7 +156,8 @@ pub async fn run(
             }
         }
     }
-    Ok(RunReport { nodes, inputs: fed, outputs: 0, startup, first_output: None, elapsed: started.elapsed() })
+    let failures = std::mem::take(&mut *state.skipped.lock().expect("failures lock"));
+    Ok(RunReport { nodes, failures, inputs: fed, outputs: 0, startup, first_output: None, elapsed: started.elapsed() })
 }
 
 /// What a node thread owns.
@@ -163,6 +168,7 @@ struct NodeWorker {
     downstream: Vec<mpsc::Sender<Value>>,
     sink: Option<mpsc::Sender<Output>>,
     state: Arc<RunState>,
+    on_error: OnError,
 }
 
 impl NodeWorker {
@@ -174,6 +180,8 @@ impl NodeWorker {
             items_in: 0,
             items_out: 0,
             latency: LatencyHistogram::default(),
+            failed: 0,
+            restarts: 0,
         };
         let created = Instant::now();
         let mut node = match self.spec.create(&self.engine) {
@@ -197,8 +205,11 @@ impl NodeWorker {
             let result = node.process(item, &mut out);
             stats.latency.record(t.elapsed());
             if let Err(failure) = result {
-                self.state.fail(Error::Node { node: self.spec.id.clone(), stage: Stage::Item(stats.items_in), failure });
-                return stats;
+                out.clear();
+                match self.recover(&mut node, Stage::Item(stats.items_in), failure, &mut stats) {
+                    Ok(()) => continue,
+                    Err(()) => return stats,
+                }
             }
             if !self.send(&mut out, &mut stats) {
                 return stats;
@@ -208,12 +219,50 @@ impl NodeWorker {
         if self.state.failed.load(Ordering::Relaxed) {
             return stats;
         }
-        if let Err(failure) = node.flush(&mut out) {
-            self.state.fail(Error::Node { node: self.spec.id.clone(), stage: Stage::Flush, failure });
-            return stats;
+        match node.flush(&mut out) {
+            Ok(()) => {
+                self.send(&mut out, &mut stats);
+            }
+            Err(failure) => {
+                let _ = self.recover(&mut node, Stage::Flush, failure, &mut stats);
+            }
         }
-        self.send(&mut out, &mut stats);
         stats
+    }
+
+    /// Deal with a failed call as `on_error` says: stop the run (`Err`), or
+    /// report the item and go on, with a fresh node when the old one was
+    /// lost or the policy asks for it.
+    fn recover(&self, node: &mut Box<dyn Node>, stage: Stage, failure: NodeFailure, stats: &mut NodeStats) -> Result<(), ()> {
+        let restart = match self.on_error {
+            OnError::Fail => {
+                self.state.fail(Error::Node { node: self.spec.id.clone(), stage, failure });
+                return Err(());
+            }
+            OnError::Skip => failure.is_fatal(),
+            OnError::Restart => true,
+        };
+        stats.failed += 1;
+        let error = Error::Node { node: self.spec.id.clone(), stage, failure };
+        tracing::warn!(node = %self.spec.id, "skipped: {}", error.to_string().lines().next().unwrap_or_default());
+        self.state.skipped.lock().expect("failures lock").push(error);
+        if restart {
+            // Drop the old instance first: its memory goes back before the
+            // new one takes its own.
+            *node = Box::new(Restarting);
+            match self.spec.create(&self.engine) {
+                Ok(fresh) => {
+                    *node = fresh;
+                    stats.restarts += 1;
+                    tracing::warn!(node = %self.spec.id, "node created afresh; its state was reset");
+                }
+                Err(e) => {
+                    self.state.fail(e);
+                    return Err(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Send outputs downstream; false when the run is stopping.
@@ -237,6 +286,18 @@ impl NodeWorker {
             }
         }
         true
+    }
+}
+
+/// Stands in for a node between dropping a lost instance and creating the next.
+struct Restarting;
+
+impl Node for Restarting {
+    fn process(&mut self, _: Value, _: &mut Vec<Value>) -> Result<(), NodeFailure> {
+        Err(NodeFailure::Poisoned)
+    }
+    fn flush(&mut self, _: &mut Vec<Value>) -> Result<(), NodeFailure> {
+        Err(NodeFailure::Poisoned)
     }
 }
 
@@ -385,6 +446,16 @@ pub async fn run_pipeline(pipeline: &Pipeline, engine: Arc<WasmEngine>, output: 
 /// Run a pipeline on in-memory inputs and collect its outputs (for tests
 /// and embedding).
 pub async fn run_collect(pipeline: &Pipeline, engine: Arc<WasmEngine>, inputs: Vec<Value>) -> Result<Vec<Output>, Error> {
+    run_with_report(pipeline, engine, inputs).await.map(|(outputs, _)| outputs)
+}
+
+/// Like [`run_collect`], with the run's report (statistics, and the items
+/// that failed without stopping the run).
+pub async fn run_with_report(
+    pipeline: &Pipeline,
+    engine: Arc<WasmEngine>,
+    inputs: Vec<Value>,
+) -> Result<(Vec<Output>, RunReport), Error> {
     let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
     tokio::spawn(async move {
         for v in inputs {
@@ -401,6 +472,8 @@ pub async fn run_collect(pipeline: &Pipeline, engine: Arc<WasmEngine>, inputs: V
         }
         all
     });
-    run(pipeline, engine, in_rx, tx).await?;
-    collector.await.map_err(|e| Error::io("collecting outputs", std::io::Error::other(e.to_string())))
+    let mut report = run(pipeline, engine, in_rx, tx).await?;
+    let outputs = collector.await.map_err(|e| Error::io("collecting outputs", std::io::Error::other(e.to_string())))?;
+    report.outputs = outputs.len() as u64;
+    Ok((outputs, report))
 }

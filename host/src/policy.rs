@@ -1,5 +1,6 @@
 //! [`SandboxPolicy`]: what one node may use. The defaults deny everything a
-//! node does not need: no files, no environment, no network, no stdin.
+//! node does not need: no files, no environment, no network, no stdin; and
+//! bound what it may take: memory, CPU time per call, outputs, log volume.
 
 use std::time::Duration;
 
@@ -9,9 +10,8 @@ use serde::{Deserialize, Deserializer};
 /// manifest names only what it changes:
 ///
 /// ```toml
-/// [nodes.policy]
-/// memory = "64MiB"
-/// timeout = "250ms"
+/// [[node]]
+/// policy = { memory = "64MiB", timeout = "250ms", env = ["LANG"] }
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,31 +19,117 @@ pub struct SandboxPolicy {
     /// Most linear memory the node may have (bytes; `"64MiB"` in manifests).
     #[serde(deserialize_with = "de_bytes")]
     pub memory: u64,
-    /// CPU deadline of one call (process or flush), enforced by epoch
-    /// interruption (`"1s"`, `"250ms"` in manifests).
+    /// Hard CPU deadline of one call (process or flush), enforced by epoch
+    /// interruption: past it the call traps and the instance is lost
+    /// (`"1s"`, `"250ms"` in manifests).
     #[serde(deserialize_with = "de_duration")]
     pub timeout: Duration,
+    /// Soft deadline of one call, for interruptible nodes: past it the host
+    /// asks the node to stop, and a Python node gets `DeadlineExceeded`
+    /// raised where it runs, with a traceback, and survives. Defaults to 80%
+    /// of `timeout`.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub soft_timeout: Option<Duration>,
+    /// Whether a Python node's running code may be interrupted at the soft
+    /// deadline. Costs speed on loop-heavy code (see the README).
+    pub interruptible: bool,
     /// Deadline for creating the node (starting the interpreter, loading
     /// the module, running `__init__`).
     #[serde(deserialize_with = "de_duration")]
     pub init_timeout: Duration,
+    /// Deterministic budget per call, in wasm fuel units (about one per
+    /// instruction); none by default. Nodes with fuel run on an engine that
+    /// counts it, which is slower.
+    pub fuel: Option<u64>,
+    /// Most native stack the node's wasm code may use (bytes); the engine's
+    /// default (8 MiB) when absent.
+    #[serde(deserialize_with = "de_opt_bytes_usize")]
+    pub max_wasm_stack: Option<usize>,
     /// Most outputs one input may give.
-    pub max_outputs: usize,
+    pub max_outputs: u32,
+    /// Most bytes one output may hold (strings, bytes and buffers counted by
+    /// their size, containers by their entries).
+    #[serde(deserialize_with = "de_bytes")]
+    pub max_output_bytes: u64,
     /// Most bytes of log text and guest stdout/stderr kept per call; the
     /// rest is dropped with a warning.
     #[serde(deserialize_with = "de_bytes_usize")]
     pub max_log_bytes: usize,
+    /// Host directories the node may open, read-only unless `writable`.
+    pub dirs: Vec<DirGrant>,
+    /// Host environment variables the node may read (by name; their values
+    /// are taken from the host's environment when the node is created).
+    pub env: Vec<String>,
 }
+
+/// A host directory made visible to a node.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrant {
+    /// The directory on the host (relative to the manifest in manifests).
+    pub host: std::path::PathBuf,
+    /// Where the node sees it, e.g. `/data`.
+    pub guest: String,
+    /// Whether the node may create, change and delete files in it.
+    #[serde(default)]
+    pub writable: bool,
+}
+
+/// Largest `max_wasm_stack` a policy may ask for: node threads have 32 MiB.
+pub const MAX_WASM_STACK_LIMIT: usize = 16 << 20;
 
 impl Default for SandboxPolicy {
     fn default() -> Self {
         SandboxPolicy {
             memory: 256 << 20,
             timeout: Duration::from_secs(1),
+            soft_timeout: None,
+            interruptible: false,
             init_timeout: Duration::from_secs(30),
+            fuel: None,
+            max_wasm_stack: None,
             max_outputs: 100_000,
+            max_output_bytes: 64 << 20,
             max_log_bytes: 64 << 10,
+            dirs: Vec::new(),
+            env: Vec::new(),
         }
+    }
+}
+
+impl SandboxPolicy {
+    /// The soft deadline: as given, or 80% of the hard one.
+    pub fn soft_deadline(&self) -> Duration {
+        self.soft_timeout.unwrap_or(self.timeout * 4 / 5)
+    }
+
+    /// Check that the limits make sense together.
+    pub fn check(&self) -> Result<(), String> {
+        if self.memory < 1 << 20 {
+            return Err(format!("memory {} is below the 1 MiB a node needs", self.memory));
+        }
+        if self.timeout.is_zero() || self.init_timeout.is_zero() {
+            return Err("timeouts must be above zero".into());
+        }
+        if let Some(soft) = self.soft_timeout {
+            if soft >= self.timeout {
+                return Err(format!("soft_timeout {soft:?} must be below timeout {:?}", self.timeout));
+            }
+        }
+        if let Some(stack) = self.max_wasm_stack {
+            if !(64 << 10..=MAX_WASM_STACK_LIMIT).contains(&stack) {
+                return Err(format!("max_wasm_stack must be 64KiB..16MiB, got {stack} bytes"));
+            }
+        }
+        if self.max_outputs == 0 {
+            return Err("max_outputs must be at least 1".into());
+        }
+        for dir in &self.dirs {
+            if !dir.guest.starts_with('/') {
+                return Err(format!("granted directory '{}' needs an absolute guest path", dir.guest));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +192,14 @@ fn de_bytes_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     de_bytes(d).and_then(|n| usize::try_from(n).map_err(serde::de::Error::custom))
 }
 
+fn de_opt_bytes_usize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    de_bytes_usize(d).map(Some)
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     parse_duration(&text).map_err(serde::de::Error::custom)
@@ -122,6 +216,16 @@ mod tests {
         assert_eq!(parse_bytes("1000"), Ok(1000));
         assert!(parse_bytes("12 parsecs").unwrap_err().contains("unknown size unit"));
         assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn policies_are_checked() {
+        assert!(SandboxPolicy::default().check().is_ok());
+        let p = SandboxPolicy { soft_timeout: Some(Duration::from_secs(2)), ..Default::default() };
+        assert!(p.check().unwrap_err().contains("must be below timeout"));
+        let p = SandboxPolicy { max_wasm_stack: Some(1 << 30), ..Default::default() };
+        assert!(p.check().unwrap_err().contains("max_wasm_stack"));
+        assert_eq!(SandboxPolicy::default().soft_deadline(), Duration::from_millis(800));
     }
 
     #[test]

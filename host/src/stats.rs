@@ -102,12 +102,19 @@ pub struct NodeStats {
     pub items_out: u64,
     /// Per-call time of `process` (flush excluded).
     pub latency: LatencyHistogram,
+    /// Items that failed and were skipped (with `on_error` skip or restart).
+    pub failed: u64,
+    /// Times the node was created afresh after a failure.
+    pub restarts: u64,
 }
 
 /// What a pipeline run did.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunReport {
     pub nodes: Vec<NodeStats>,
+    /// Every item that failed without stopping the run (nodes with
+    /// `on_error` skip or restart), in the order they failed.
+    pub failures: Vec<crate::Error>,
     /// Inputs fed to the pipeline.
     pub inputs: u64,
     /// Outputs that left the pipeline.
@@ -144,23 +151,27 @@ impl fmt::Display for RunReport {
         )?;
         writeln!(
             f,
-            "{:<16} {:<18} {:>9} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
-            "node", "runtime", "create", "in", "out", "mean", "p50", "p99", "max"
+            "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10}",
+            "node", "runtime", "create", "in", "out", "failed", "mean", "p50", "p99", "max"
         )?;
         for n in &self.nodes {
             writeln!(
                 f,
-                "{:<16} {:<18} {:>9} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
+                "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10}",
                 n.id,
                 n.runtime.as_str(),
                 fmt_duration(n.create),
                 n.items_in,
                 n.items_out,
+                n.failed,
                 fmt_duration(n.latency.mean()),
                 fmt_duration(n.latency.quantile(0.5)),
                 fmt_duration(n.latency.quantile(0.99)),
                 fmt_duration(n.latency.max()),
             )?;
+        }
+        for e in &self.failures {
+            writeln!(f, "failed: {}", e.to_string().lines().next().unwrap_or_default())?;
         }
         Ok(())
     }

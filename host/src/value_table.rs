@@ -218,6 +218,8 @@ pub fn error_from_wit(e: wit::NodeError) -> NodeError {
             wit::ErrorKind::Load => ErrorKind::Load,
             wit::ErrorKind::Unsupported => ErrorKind::Unsupported,
             wit::ErrorKind::Internal => ErrorKind::Internal,
+            wit::ErrorKind::LimitExceeded => ErrorKind::LimitExceeded,
+            wit::ErrorKind::Interrupted => ErrorKind::Interrupted,
         },
         message: e.message,
         exception_type: e.exception_type,

@@ -6,7 +6,10 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use crate::{ArrayData, AudioFrame, Component, DynNode, ErrorKind, Map, NodeError, NodeTypeInfo, NumArray, ParamInfo, Value, MAX_DEPTH};
+use crate::{
+    ArrayData, AudioFrame, Component, DynNode, ErrorKind, Map, NodeError, NodeTypeInfo, NumArray, ParamInfo, Settings,
+    Value, MAX_DEPTH,
+};
 
 pub use wit_bindgen;
 
@@ -35,8 +38,23 @@ pub struct NodeHandle {
     out: RefCell<Vec<Value>>,
 }
 
+thread_local! {
+    static SETTINGS: std::cell::Cell<Settings> = std::cell::Cell::new(Settings::default());
+}
+
+/// The settings the host gave this component.
+pub fn settings() -> Settings {
+    SETTINGS.with(|s| s.get())
+}
+
 impl<C: Component> wit_rt::Guest for Exports<C> {
     type Node = NodeHandle;
+
+    fn configure(settings: wit::Settings) {
+        let settings = Settings { max_outputs: settings.max_outputs, interruptible: settings.interruptible };
+        SETTINGS.with(|s| s.set(settings));
+        C::configure(&settings);
+    }
 
     fn node_types() -> Vec<wit::NodeTypeInfo> {
         C::node_types().into_iter().map(type_info_to_wit).collect()
@@ -74,6 +92,15 @@ impl wit_rt::GuestNode for NodeHandle {
 
 fn finish(result: Result<(), NodeError>, out: &mut Vec<Value>) -> Result<wit::Outputs, wit::NodeError> {
     result.map_err(error_to_wit)?;
+    let max = settings().max_outputs as usize;
+    if out.len() > max {
+        let n = out.len();
+        out.clear();
+        return Err(error_to_wit(NodeError::new(
+            ErrorKind::LimitExceeded,
+            format!("the node gave {n} outputs for one input; the limit is {max}"),
+        )));
+    }
     let outputs = match out.len() {
         0 => wit::Outputs::None,
         1 => wit::Outputs::One(value_to_wit(out.pop().expect("one output")).map_err(error_to_wit)?),
@@ -93,6 +120,8 @@ fn error_to_wit(e: NodeError) -> wit::NodeError {
             ErrorKind::Load => wit::ErrorKind::Load,
             ErrorKind::Unsupported => wit::ErrorKind::Unsupported,
             ErrorKind::Internal => wit::ErrorKind::Internal,
+            ErrorKind::LimitExceeded => wit::ErrorKind::LimitExceeded,
+            ErrorKind::Interrupted => wit::ErrorKind::Interrupted,
         },
         message: e.message,
         exception_type: e.exception_type,

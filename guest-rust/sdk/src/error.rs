@@ -21,6 +21,10 @@ pub enum ErrorKind {
     Unsupported,
     /// A bug in the runtime rather than in the node.
     Internal,
+    /// The call went past a limit the host set (outputs per input).
+    LimitExceeded,
+    /// The host interrupted the call at its soft deadline.
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -35,6 +39,8 @@ impl ErrorKind {
             ErrorKind::Load => "load",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
+            ErrorKind::LimitExceeded => "limit-exceeded",
+            ErrorKind::Interrupted => "interrupted",
         }
     }
 }
@@ -85,6 +91,21 @@ impl NodeError {
     pub fn expected(what: &str, got: &crate::Value) -> Self {
         Self::invalid_input(format!("expected {what}, got {} {got}", got.type_name()))
     }
+}
+
+/// A traceback cut down to its first and last `keep` lines when it is longer
+/// (runaway recursion gives thousands of identical frames), with a line
+/// saying how many were left out.
+pub fn shorten_traceback(traceback: &str, keep: usize) -> String {
+    let lines: Vec<&str> = traceback.lines().collect();
+    if lines.len() <= 2 * keep + 1 {
+        return traceback.to_owned();
+    }
+    let mut out = lines[..keep].join("\n");
+    out.push_str(&format!("\n  ... {} lines left out ...\n", lines.len() - 2 * keep));
+    out.push_str(&lines[lines.len() - keep..].join("\n"));
+    out.push('\n');
+    out
 }
 
 impl fmt::Display for NodeError {

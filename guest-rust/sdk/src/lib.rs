@@ -12,6 +12,7 @@
 extern crate self as nodehost_sdk;
 
 pub mod error;
+pub mod interrupt;
 pub mod log;
 pub mod node;
 pub mod value;
@@ -20,13 +21,18 @@ pub mod value;
 pub mod component;
 
 pub use error::{ErrorKind, NodeError};
-pub use node::{DynNode, Node, NodeTypeEntry, NodeTypeInfo, ParamInfo, Params, Registry};
+pub use node::{DynNode, Node, NodeTypeEntry, NodeTypeInfo, ParamInfo, Params, Registry, Settings};
 pub use value::{ArrayData, AudioFrame, Map, NumArray, Value, MAX_DEPTH};
 
 /// A component's view of its node types: the exports of the WIT `runtime`
 /// interface, in Rust terms. [`export_nodes!`] implements it for fixed Rust
 /// node types; a script runtime (the Python guest) implements it by hand.
 pub trait Component: 'static {
+    /// Take the host's settings (called once, before anything else). The
+    /// SDK already enforces `max_outputs`; components that run scripts use
+    /// the rest.
+    fn configure(_settings: &Settings) {}
+
     /// The node types available now.
     fn node_types() -> Vec<NodeTypeInfo>;
 

@@ -105,6 +105,21 @@ pub struct NodeTypeInfo {
     pub streaming: bool,
 }
 
+/// How the host asks a component to behave (the WIT `settings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Most outputs one call may give.
+    pub max_outputs: u32,
+    /// Script runtimes: poll [`crate::interrupt::requested`] while code runs.
+    pub interruptible: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { max_outputs: 100_000, interruptible: false }
+    }
+}
+
 /// Creation parameters: a map with typed getters whose errors name the
 /// parameter.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -17,4 +17,4 @@ pub struct GuestComponent {
 include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 
 /// Every embedded guest component.
-pub const ALL: &[GuestComponent] = &[PYTHON, RUST_NODES, EXAMPLE_RUST_NODE];
+pub const ALL: &[GuestComponent] = &[PYTHON, RUST_NODES, EXAMPLE_RUST_NODE, HOSTILE_NODES];

@@ -1,0 +1,328 @@
+//! The hostile corpus: nodes that loop, hog memory, recurse, flood, reach for
+//! files, the network or subprocesses, raise, or send garbage. Each runs in a
+//! pipeline beside a well-behaved node; every test checks the exact failure
+//! kind of each item, that the well-behaved node gave all its outputs, and
+//! that the host goes on working.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use nodehost::manifest::{OnError, Pipeline, PipelineNode, Upstream};
+use nodehost::{Error, NodeFailure, NodeSource, NodeSpec, Output, Runtime, SandboxPolicy, Stage, Value};
+
+/// What each failed item must be.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Every item gives an output (the check runs on the outputs).
+    Ok(fn(&[Value])),
+    /// Every item fails with the node's own error, a Python exception of one of these types.
+    Raises(&'static [&'static str]),
+    /// Every item fails as a value the boundary cannot carry, mentioning this.
+    Unsupported(&'static str),
+    Timeout,
+    Interrupted,
+    OutOfMemory,
+    StackOverflow,
+    Trap,
+    LimitExceeded,
+    InvalidValue,
+}
+
+fn matches(failure: &NodeFailure, expect: Expect) -> bool {
+    match (expect, failure) {
+        (Expect::Raises(types), NodeFailure::Guest(e)) => e.exception_type.as_deref().is_some_and(|t| types.contains(&t)),
+        (Expect::Unsupported(needle), NodeFailure::Guest(e)) => {
+            e.kind == nodehost::GuestErrorKind::UnsupportedValue && e.message.contains(needle)
+        }
+        (Expect::Timeout, NodeFailure::Timeout(_))
+        | (Expect::Interrupted, NodeFailure::Interrupted { .. })
+        | (Expect::OutOfMemory, NodeFailure::OutOfMemory { .. })
+        | (Expect::StackOverflow, NodeFailure::StackOverflow)
+        | (Expect::Trap, NodeFailure::Trap { .. })
+        | (Expect::LimitExceeded, NodeFailure::LimitExceeded(_))
+        | (Expect::InvalidValue, NodeFailure::InvalidValue(_)) => true,
+        _ => false,
+    }
+}
+
+/// The policy hostile nodes run under: tight, so failures come fast.
+fn tight() -> SandboxPolicy {
+    SandboxPolicy {
+        memory: 96 << 20,
+        timeout: Duration::from_millis(400),
+        max_outputs: 1000,
+        max_output_bytes: 1 << 20,
+        max_log_bytes: 4 << 10,
+        ..SandboxPolicy::default()
+    }
+}
+
+fn hostile_python(file: &str) -> NodeSource {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hostile").join(file);
+    let source = std::fs::read_to_string(&path).unwrap();
+    NodeSource::Python { file: path, source: source.into(), class: String::new() }
+}
+
+fn hostile_rust(kind: &str) -> NodeSource {
+    let path = std::env::temp_dir().join(format!("nodehost-hostile-{}.wasm", std::process::id()));
+    if !path.exists() {
+        std::fs::write(&path, nodehost_artifacts::HOSTILE_NODES.bytes).unwrap();
+    }
+    NodeSource::Component { path, node_type: kind.into() }
+}
+
+/// input -> hostile (skip on error) and input -> good (add 1), side by side.
+fn beside_a_good_node(source: NodeSource, policy: SandboxPolicy) -> Pipeline {
+    let hostile = NodeSpec { id: "hostile".into(), source, runtime: Runtime::Wasm, params: Value::Null, policy };
+    let good = NodeSpec::builtin("good", "calculator", Runtime::Wasm).with_params(json(r#"{"operation": "add", "operand": 1}"#));
+    Pipeline {
+        name: "hostile".into(),
+        nodes: vec![
+            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip },
+            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail },
+        ],
+        input: nodehost::manifest::InputSpec::Values(vec![]),
+        output: Default::default(),
+    }
+}
+
+/// Run `source` on three inputs beside a good node and check everything.
+async fn check(name: &str, source: NodeSource, policy: SandboxPolicy, expect: Expect) {
+    let pipeline = beside_a_good_node(source, policy);
+    let inputs: Vec<Value> = vec![1.into(), 2.into(), 3.into()];
+    let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: the run stopped: {e}"));
+    let good: Vec<&Value> = outputs.iter().filter(|o| o.node == "good").map(|o| &o.value).collect();
+    assert_eq!(good, [&Value::Int(2), &Value::Int(3), &Value::Int(4)], "{name}: the good node lost items");
+    let hostile: Vec<Value> = outputs.into_iter().filter(|o| o.node == "hostile").map(|o| o.value).collect();
+    match expect {
+        Expect::Ok(check_outputs) => {
+            assert!(report.failures.is_empty(), "{name}: unexpected failures: {:?}", report.failures);
+            check_outputs(&hostile);
+        }
+        expect => {
+            assert!(hostile.is_empty(), "{name}: outputs from a failing node: {hostile:?}");
+            assert_eq!(report.failures.len(), 3, "{name}: every item must be reported: {:#?}", report.failures);
+            for (i, e) in report.failures.iter().enumerate() {
+                let Error::Node { node, stage, failure } = e else { panic!("{name}: {e:?}") };
+                assert_eq!((node.as_str(), *stage), ("hostile", Stage::Item(i as u64 + 1)), "{name}");
+                assert!(matches(failure, expect), "{name}: item {} failed as {failure:?}, expected {expect:?}", i + 1);
+            }
+        }
+    }
+}
+
+/// For nodes that do a lot of legitimate work per call.
+fn slow() -> SandboxPolicy {
+    SandboxPolicy { timeout: Duration::from_secs(5), ..tight() }
+}
+
+fn interruptible() -> SandboxPolicy {
+    SandboxPolicy { interruptible: true, ..tight() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_python_nodes_fail_alone_with_the_right_error() {
+    let os_errors: &[&str] = &["FileNotFoundError", "PermissionError", "OSError", "NotADirectoryError"];
+    let no_such_thing: &[&str] = &["ImportError", "ModuleNotFoundError", "OSError", "AttributeError", "NotImplementedError", "PermissionError"];
+    let cases: Vec<(&str, SandboxPolicy, Expect)> = vec![
+        ("infinite_loop.py", tight(), Expect::Timeout),
+        ("infinite_loop.py", interruptible(), Expect::Interrupted),
+        ("loop_swallowing_everything.py", interruptible(), Expect::Timeout),
+        ("native_backtracking.py", interruptible(), Expect::Timeout),
+        ("deep_recursion.py", tight(), Expect::Raises(&["RecursionError"])),
+        ("big_allocation.py", tight(), Expect::OutOfMemory),
+        ("huge_output.py", tight(), Expect::LimitExceeded),
+        ("endless_generator.py", tight(), Expect::LimitExceeded),
+        ("read_passwd.py", tight(), Expect::Raises(os_errors)),
+        ("list_root.py", tight(), Expect::Raises(os_errors)),
+        ("socket_connect.py", tight(), Expect::Raises(no_such_thing)),
+        ("subprocess_run.py", tight(), Expect::Raises(no_such_thing)),
+        ("os_system.py", tight(), Expect::Raises(no_such_thing)),
+        ("ctypes_load.py", tight(), Expect::Raises(no_such_thing)),
+        ("sleep_forever.py", tight(), Expect::Timeout),
+        ("raise_in_process.py", tight(), Expect::Raises(&["KeyError"])),
+        ("returns_set.py", tight(), Expect::Unsupported("type 'set'")),
+        ("returns_object.py", tight(), Expect::Unsupported("type 'object'")),
+        ("returns_lambda.py", tight(), Expect::Unsupported("type 'function'")),
+        ("returns_huge_int.py", tight(), Expect::Unsupported("int of 333 bits")),
+        ("returns_tuple_keys.py", tight(), Expect::Unsupported("dict key of type 'tuple'")),
+        ("returns_self_list.py", tight(), Expect::Unsupported("nested deeper than 128 levels")),
+        ("returns_nesting_1000.py", tight(), Expect::Unsupported("nested deeper than 128 levels")),
+        // 100,000 nested lists are 100,000 live lists: past RustPython's
+        // wasm32 limit of 32767 references to the list type, so the
+        // interpreter aborts and the instance is lost (and replaced).
+        ("returns_deep_nesting.py", tight(), Expect::Trap),
+        (
+            "read_environ.py",
+            tight(),
+            Expect::Ok(|out| assert!(out.iter().all(|v| v == &Value::Map(Default::default())), "{out:?}")),
+        ),
+        (
+            "returns_nan_and_inf.py",
+            tight(),
+            Expect::Ok(|out| {
+                assert_eq!(out.len(), 3);
+                for v in out {
+                    let l = v.as_list().unwrap();
+                    assert!(l[0].as_f64().unwrap().is_nan());
+                    assert_eq!((l[1].as_f64(), l[2].as_f64()), (Some(f64::INFINITY), Some(f64::NEG_INFINITY)));
+                }
+            }),
+        ),
+        ("print_flood.py", slow(), Expect::Ok(|out| assert_eq!(out.len(), 3))),
+        ("logging_flood.py", slow(), Expect::Ok(|out| assert_eq!(out.len(), 3))),
+    ];
+    for (file, policy, expect) in cases {
+        check(file, hostile_python(file), policy, expect).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_rust_nodes_fail_alone_with_the_right_error() {
+    let cases: Vec<(&str, Expect)> = vec![
+        ("panic", Expect::Trap),
+        ("unreachable", Expect::Trap),
+        ("big-alloc", Expect::OutOfMemory),
+        ("spin", Expect::Timeout),
+        ("recurse", Expect::StackOverflow),
+        ("flood", Expect::LimitExceeded),
+        ("huge", Expect::LimitExceeded),
+        ("bad-table", Expect::InvalidValue),
+        ("bad-audio", Expect::InvalidValue),
+        ("dup-keys", Expect::InvalidValue),
+        ("sleep", Expect::Timeout),
+        ("print-flood", Expect::Ok(|out| assert_eq!(out, [Value::Null, Value::Null, Value::Null]))),
+        ("env", Expect::Ok(|out| assert_eq!(out, [Value::Int(0), Value::Int(0), Value::Int(0)]))),
+        (
+            "files",
+            Expect::Ok(|out| {
+                assert!(out.iter().all(|v| v.as_str().is_some_and(|s| s.starts_with("refused"))), "{out:?}")
+            }),
+        ),
+    ];
+    for (kind, expect) in cases {
+        check(kind, hostile_rust(kind), tight(), expect).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_that_grows_slowly_is_cut_off_and_the_node_restarts() {
+    for (name, source) in [("slow_growth.py", hostile_python("slow_growth.py")), ("leak", hostile_rust("leak"))] {
+        let pipeline = beside_a_good_node(source, SandboxPolicy { memory: 48 << 20, ..tight() });
+        let inputs: Vec<Value> = (1..=12).map(Value::Int).collect();
+        let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
+        assert_eq!(outputs.iter().filter(|o| o.node == "good").count(), 12, "{name}");
+        let hostile_out = outputs.iter().filter(|o| o.node == "hostile").count();
+        assert!(!report.failures.is_empty(), "{name}: never ran out of memory");
+        for e in &report.failures {
+            assert!(matches!(e.node_failure(), Some(NodeFailure::OutOfMemory { .. })), "{name}: {e:?}");
+        }
+        assert_eq!(hostile_out + report.failures.len(), 12, "{name}: every item either gave output or was reported");
+        let restarts = report.nodes.iter().find(|n| n.id == "hostile").unwrap().restarts;
+        assert_eq!(restarts as usize, report.failures.len(), "{name}: a fresh node after each loss");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_python_node_shows_where_it_was_and_lives_on() {
+    let spec = NodeSpec { id: "loop".into(), source: hostile_python("infinite_loop.py"), runtime: Runtime::Wasm, params: Value::Null, policy: interruptible() };
+    let run = run_node(&spec, vec![1.into(), 2.into()]).unwrap();
+    for item in &run.items {
+        let Err(NodeFailure::Interrupted { after, error }) = item else { panic!("{item:?}") };
+        assert_eq!(*after, Duration::from_millis(320));
+        assert_eq!(error.exception_type.as_deref(), Some("DeadlineExceeded"));
+        let tb = error.traceback.as_deref().unwrap();
+        assert!(tb.contains("infinite_loop.py\", line 5, in process") || tb.contains("infinite_loop.py\", line 4, in process"), "{tb}");
+    }
+    // Same on native RustPython (no hard deadline there, but the soft one works).
+    let spec = NodeSpec { runtime: Runtime::NativeRustpython, ..spec };
+    let run = run_node(&spec, vec![1.into()]).unwrap();
+    assert!(matches!(run.items[0], Err(NodeFailure::Interrupted { .. })), "{:?}", run.items[0]);
+}
+
+#[test]
+fn exceptions_in_init_and_flush_name_their_stage() {
+    let spec = NodeSpec { id: "init".into(), source: hostile_python("raise_in_init.py"), runtime: Runtime::Wasm, params: Value::Null, policy: tight() };
+    let err = run_node(&spec, vec![]).unwrap_err();
+    let Error::Node { stage: Stage::Create, failure: NodeFailure::Guest(e), .. } = &err else { panic!("{err:?}") };
+    assert_eq!(e.exception_type.as_deref(), Some("RuntimeError"));
+    assert!(e.traceback.as_deref().unwrap().contains("raise_in_init.py\", line 3, in __init__"), "{e:?}");
+
+    let spec = NodeSpec { id: "flush".into(), source: hostile_python("raise_in_flush.py"), ..spec };
+    let run = run_node(&spec, vec![7.into()]).unwrap();
+    assert_eq!(run.items[0].as_ref().unwrap(), &vec![Value::Int(7)]);
+    let Err(NodeFailure::Guest(e)) = &run.flushed else { panic!("{:?}", run.flushed) };
+    assert_eq!(e.message, "ValueError: cannot flush");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recursion_with_the_limit_lifted_is_still_a_recursion_error() {
+    // RustPython measures the native stack left and raises RecursionError
+    // before it runs out, whatever the recursion limit says.
+    check("recursion_limit_lifted.py", hostile_python("recursion_limit_lifted.py"), tight(), Expect::Raises(&["RecursionError"])).await;
+    let spec = NodeSpec { id: "deep".into(), source: hostile_python("recursion_limit_lifted.py"), runtime: Runtime::Wasm, params: Value::Null, policy: tight() };
+    let run = run_node(&spec, vec![1.into()]).unwrap();
+    let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!() };
+    let tb = e.traceback.as_deref().unwrap();
+    assert!(tb.len() < 16 << 10, "a traceback of {} bytes", tb.len());
+    assert!(tb.contains("lines left out"), "{}", &tb[..tb.len().min(3000)]);
+}
+
+#[test]
+fn floods_of_output_are_cut_to_the_log_budget() {
+    for source in [hostile_python("print_flood.py"), hostile_rust("print-flood")] {
+        let spec = NodeSpec { id: "flood".into(), source, runtime: Runtime::Wasm, params: Value::Null, policy: slow() };
+        let engine = engine();
+        let (_, logs) = nodehost::on_node_thread(|| {
+            capture_logs(|| {
+                let mut node = spec.create(&engine).unwrap();
+                let mut out = Vec::new();
+                node.process(1.into(), &mut out).unwrap();
+                node.process(2.into(), &mut out).unwrap();
+            })
+        });
+        let lines = logs.lines().filter(|l| l.contains("flood line") || l.contains("spam line")).count();
+        assert!(lines > 10 && lines < 600, "{lines} lines of flood kept:\n{}", &logs[..logs.len().min(2000)]);
+        assert!(logs.contains("bytes of log output over the per-call limit of 4096 bytes"), "{}", &logs[logs.len().saturating_sub(2000)..]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_error_fail_stops_and_restart_resets_state() {
+    // fail (the default): the first trap ends the run, naming node and item.
+    let mut pipeline = beside_a_good_node(hostile_rust("unreachable"), tight());
+    pipeline.nodes[0].on_error = OnError::Fail;
+    let err = nodehost::run_collect(&pipeline, engine(), vec![1.into()]).await.unwrap_err();
+    assert!(err.to_string().starts_with("node 'hostile' failed on item 1: trapped: "), "{err}");
+
+    // restart: a stateful node starts over after each failure.
+    let counter = NodeSource::Python {
+        file: example("corpus/counter.py"),
+        source: std::fs::read_to_string(example("corpus/counter.py")).unwrap().into(),
+        class: String::new(),
+    };
+    let mut pipeline = beside_a_good_node(counter, tight());
+    pipeline.nodes.truncate(1);
+    pipeline.nodes[0].on_error = OnError::Restart;
+    // Item 2 is refused on the way in (nested too deep): a failure the node
+    // would survive, but `restart` starts it over anyway.
+    let mut deep = Value::Int(0);
+    for _ in 0..200 {
+        deep = Value::List(vec![deep]);
+    }
+    let good_inputs = vec![Value::Int(1), deep, Value::Int(3)];
+    let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), good_inputs).await.unwrap();
+    let counts: Vec<i64> = outputs
+        .iter()
+        .filter(|o: &&Output| o.node == "hostile")
+        .filter_map(|o| o.value.get("count").and_then(Value::as_i64))
+        .collect();
+    assert_eq!(counts, [1, 1], "the count starts over after the restart");
+    assert_eq!(report.failures.len(), 1);
+}
+

@@ -1,0 +1,4 @@
+class Hostile:
+    def process(self, data):
+        import ctypes
+        return ctypes.CDLL(None).getpid()

@@ -1,0 +1,4 @@
+class Hostile:
+    def process(self, data):
+        while True:
+            yield data

@@ -1,0 +1,3 @@
+class Hostile:
+    def process(self, data):
+        return "x" * (4 << 20)

@@ -1,0 +1,6 @@
+class Hostile:
+    def process(self, data):
+        return data
+
+    def flush(self):
+        raise ValueError("cannot flush")

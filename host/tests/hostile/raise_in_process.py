@@ -1,0 +1,3 @@
+class Hostile:
+    def process(self, data):
+        raise KeyError(data)

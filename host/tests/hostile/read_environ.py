@@ -1,0 +1,6 @@
+import os
+
+
+class Hostile:
+    def process(self, data):
+        return dict(os.environ)

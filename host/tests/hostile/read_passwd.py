@@ -1,0 +1,4 @@
+class Hostile:
+    def process(self, data):
+        with open("/etc/passwd") as f:
+            return f.read()

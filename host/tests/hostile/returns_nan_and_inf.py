@@ -1,0 +1,3 @@
+class Hostile:
+    def process(self, data):
+        return [float("nan"), float("inf"), -float("inf")]

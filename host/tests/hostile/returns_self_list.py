@@ -1,0 +1,5 @@
+class Hostile:
+    def process(self, data):
+        xs = [data]
+        xs.append(xs)
+        return xs

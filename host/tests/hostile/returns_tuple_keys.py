@@ -1,0 +1,3 @@
+class Hostile:
+    def process(self, data):
+        return {(data, data): 1}

@@ -1,0 +1,7 @@
+import time
+
+
+class Hostile:
+    def process(self, data):
+        time.sleep(30)
+        return "woke up"

@@ -1,0 +1,4 @@
+class Hostile:
+    def process(self, data):
+        import subprocess
+        return subprocess.run(["id"], capture_output=True).stdout
