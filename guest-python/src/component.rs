@@ -31,12 +31,19 @@ struct PythonComponent;
 
 impl Component for PythonComponent {
     fn configure(settings: &Settings) {
-        // Settings apply when the interpreter starts; if it already runs,
-        // apply them now.
+        // Settings apply when the interpreter starts. If it already runs,
+        // this instance comes from a snapshot: apply them now, and draw
+        // fresh random state, which the snapshot would otherwise share with
+        // every other instance made from it.
         if let Some(Ok(rt)) = RUNTIME.with(|cell| cell.get().cloned()) {
             rt.set_max_outputs(settings.max_outputs as usize);
             let _ = rt.set_interruptible(settings.interruptible);
+            let _ = rt.reseed();
         }
+    }
+
+    fn prepare(modules: Vec<String>) -> Result<(), NodeError> {
+        runtime()?.prepare(&modules)
     }
 
     fn node_types() -> Vec<NodeTypeInfo> {

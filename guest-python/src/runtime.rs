@@ -25,6 +25,7 @@ pub struct PythonRuntime {
     helpers: Helpers,
     modules: RefCell<Vec<LoadedModule>>,
     max_outputs: std::cell::Cell<usize>,
+    interruptible: std::cell::Cell<bool>,
 }
 
 /// A node module and the node types it defines.
@@ -79,6 +80,7 @@ impl PythonRuntime {
             helpers,
             modules: RefCell::new(Vec::new()),
             max_outputs: std::cell::Cell::new(DEFAULT_MAX_OUTPUTS),
+            interruptible: std::cell::Cell::new(false),
         }))
     }
 
@@ -93,12 +95,44 @@ impl PythonRuntime {
     /// the running code gets a `nodehost.DeadlineExceeded` exception once it
     /// says yes. It costs speed on loop-heavy code.
     pub fn set_interruptible(&self, on: bool) -> Result<(), NodeError> {
+        if self.interruptible.replace(on) == on {
+            return Ok(());
+        }
         self.interp.enter(|vm| {
             self.helpers
                 .set_interruptible
                 .call((on, self.helpers.tick.clone()), vm)
                 .map(drop)
                 .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))
+        })
+    }
+
+    /// Import `modules` now (before a snapshot is taken), then flush what
+    /// printing left in line buffers and collect garbage, so the snapshot
+    /// holds no half-written output.
+    pub fn prepare(&self, modules: &[String]) -> Result<(), NodeError> {
+        self.interp.enter(|vm| {
+            for name in modules {
+                let name = vm.ctx.new_str(name.as_str());
+                vm.import(&name, 0).map_err(|e| exception_to_error(vm, ErrorKind::Load, e))?;
+            }
+            self.flush_io(vm);
+            if let Ok(gc) = vm.import("gc", 0) {
+                let _ = vm.call_method(&gc, "collect", ());
+            }
+            Ok(())
+        })
+    }
+
+    /// Give the `random` module fresh state from the host's entropy (an
+    /// instance made from a snapshot starts with the snapshot's).
+    pub fn reseed(&self) -> Result<(), NodeError> {
+        self.interp.enter(|vm| {
+            let modules = vm.sys_module.get_attr("modules", vm).map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
+            if let Ok(random) = modules.get_item("random", vm) {
+                vm.call_method(&random, "seed", ()).map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
+            }
+            Ok(())
         })
     }
 

@@ -2,10 +2,11 @@
 //! with what a node may import, and the compiled-component cache.
 //!
 //! A component is compiled once per process (kept in memory) and once per
-//! machine (kept on disk as a `.cwasm` file in the cache directory, keyed by
+//! machine (kept on disk as a `.cwasm` file in the [`DiskCache`], keyed by
 //! the component's SHA-256 and the engine's configuration). The Python
 //! component takes about 10 s to compile, so only the first run on a machine
-//! pays it.
+//! pays it. Python nodes start from a pre-initialized snapshot of the Python
+//! component (see [`crate::snapshot`]), also made once per machine.
 
 use std::collections::HashMap;
 use std::hash::Hasher;
@@ -15,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::NodeComponentPre;
+use crate::cache::DiskCache;
 use crate::error::Error;
 use crate::policy::SandboxPolicy;
 use crate::wasm::HostState;
@@ -35,11 +37,22 @@ pub struct EngineConfig {
     /// node must have more than this; the pipeline's node threads have
     /// [`NODE_THREAD_STACK`](crate::NODE_THREAD_STACK).
     pub max_wasm_stack: usize,
+    /// Start Python nodes from a pre-initialized snapshot of the Python
+    /// component (made once per machine; needs `cache_dir`). On unless
+    /// `NODEHOST_SNAPSHOTS=off`.
+    pub snapshots: bool,
+    /// Node instances that may be alive at once in the instance pool
+    /// (pooling allocator: memory slots are reused and reset copy-on-write,
+    /// so a new instance is cheap); 0 allocates each instance on demand
+    /// instead. On-demand is also the fallback when the pool cannot be
+    /// reserved (a tight address-space limit).
+    pub max_instances: u32,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { cache_dir: default_cache_dir(), max_wasm_stack: 8 << 20 }
+        let snapshots = !matches!(std::env::var("NODEHOST_SNAPSHOTS").as_deref(), Ok("off" | "0" | "false"));
+        EngineConfig { cache_dir: default_cache_dir(), max_wasm_stack: 8 << 20, snapshots, max_instances: 1000 }
     }
 }
 
@@ -91,7 +104,7 @@ struct Variant {
 }
 
 impl Variant {
-    fn new(kind: EngineKind) -> Result<Self, Error> {
+    fn new(kind: EngineKind, max_instances: u32) -> Result<Self, Error> {
         let mut wasm_config = Config::new();
         wasm_config
             .epoch_interruption(true)
@@ -101,8 +114,17 @@ impl Variant {
             // whose fiber stacks must be able to hold the wasm stack.
             .async_stack_size(kind.max_wasm_stack + (1 << 20))
             .parallel_compilation(true);
-        let engine = Engine::new(&wasm_config)
-            .map_err(|e| Error::Load { what: "engine".into(), message: format!("{e:#}") })?;
+        let engine = if max_instances > 0 {
+            wasm_config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(max_instances)));
+            Engine::new(&wasm_config).or_else(|e| {
+                tracing::warn!("no instance pool ({e:#}); allocating instances on demand");
+                wasm_config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+                Engine::new(&wasm_config)
+            })
+        } else {
+            Engine::new(&wasm_config)
+        }
+        .map_err(|e| Error::Load { what: "engine".into(), message: format!("{e:#}") })?;
         let mut linker = Linker::new(&engine);
         crate::wasm::add_to_linker(&mut linker)
             .map_err(|e| Error::Load { what: "linker".into(), message: format!("{e:#}") })?;
@@ -115,16 +137,44 @@ impl Variant {
     }
 }
 
+/// The instance pool for `n` node instances. Each slot reserves (but does
+/// not use) address space for a full 4 GiB wasm32 memory, so any policy's
+/// memory limit fits; only pages a node touches take real memory, and a slot
+/// is reset copy-on-write from the component's memory image when reused.
+fn pool_config(n: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(8))
+        .total_memories(n.saturating_mul(2))
+        .total_tables(n.saturating_mul(4))
+        .total_stacks(8)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .max_memory_size(4 << 30)
+        .table_elements(100_000)
+        .max_component_instance_size(1 << 20)
+        .max_core_instance_size(1 << 20)
+        .max_unused_warm_slots(n.min(100));
+    pool
+}
+
 /// The wasmtime engines for nodes, with their compiled-component caches.
 pub struct WasmEngine {
     config: EngineConfig,
     variants: Mutex<HashMap<EngineKind, Arc<Variant>>>,
+    disk: Option<DiskCache>,
 }
 
 impl WasmEngine {
     /// An engine with `config`, and a thread that advances its epoch.
     pub fn new(config: EngineConfig) -> Result<Arc<Self>, Error> {
-        let this = Arc::new(WasmEngine { config, variants: Mutex::default() });
+        let disk = config.cache_dir.as_deref().and_then(|dir| {
+            DiskCache::open(dir)
+                .inspect_err(|e| tracing::warn!("compiled code will not be cached on disk: {e}"))
+                .ok()
+        });
+        let this = Arc::new(WasmEngine { config, variants: Mutex::default(), disk });
         // Build the default engine now, so a bad configuration shows at once.
         this.variant(this.default_kind())?;
         start_epoch_ticker(Arc::downgrade(&this));
@@ -168,7 +218,7 @@ impl WasmEngine {
         if let Some(v) = variants.get(&kind) {
             return Ok(Arc::clone(v));
         }
-        let v = Arc::new(Variant::new(kind)?);
+        let v = Arc::new(Variant::new(kind, self.config.max_instances)?);
         variants.insert(kind, Arc::clone(&v));
         Ok(v)
     }
@@ -178,56 +228,111 @@ impl WasmEngine {
         self.load(guest.name, guest.bytes, guest.sha256, kind)
     }
 
-    /// A component from a file.
+    /// The Python component for a node with `policy`: pre-initialized (a
+    /// snapshot with the interpreter started and common modules imported)
+    /// when snapshots are on and the policy grants no environment variables
+    /// or directories (which the interpreter reads at start-up), else plain.
+    pub fn python(&self, policy: &SandboxPolicy) -> Result<Arc<LoadedComponent>, Error> {
+        let kind = self.kind_for(policy);
+        let plain = !self.config.snapshots || self.disk.is_none() || !policy.env.is_empty() || !policy.dirs.is_empty();
+        if plain {
+            return self.builtin(&nodehost_artifacts::PYTHON, kind);
+        }
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(nodehost_artifacts::PYTHON.sha256)
+            .chain_update(crate::snapshot::RECIPE)
+            .finalize()
+            .into();
+        self.load_with("python (pre-initialized)", key, kind, || {
+            let name = format!("{}.wasm", hex(&key));
+            if let Some(bytes) = self.disk.as_ref().and_then(|d| d.read(&name)) {
+                return Ok(bytes);
+            }
+            tracing::info!("making a pre-initialized Python component; this happens once per machine");
+            let bytes = crate::node::on_node_thread(|| crate::snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, None))
+                .map_err(|e| e.to_string())?;
+            if let Some(disk) = &self.disk {
+                if let Err(e) = disk.write(&name, &bytes) {
+                    tracing::warn!("could not cache the Python snapshot: {e}");
+                }
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// A component from a file. The caches know it by its path and file
+    /// stamp (size, inode, modification time), so a cached component is
+    /// found without reading and hashing the whole file (a baked Python
+    /// component is over 30 MB); a changed file has a new stamp and is
+    /// compiled afresh.
     pub fn load_file(&self, path: &Path, kind: EngineKind) -> Result<Arc<LoadedComponent>, Error> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Load {
-            what: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
-        self.load(&path.display().to_string(), &bytes, digest, kind)
+        let load_error = |e: std::io::Error| Error::Load { what: path.display().to_string(), message: e.to_string() };
+        let canonical = path.canonicalize().map_err(load_error)?;
+        let meta = std::fs::metadata(&canonical).map_err(load_error)?;
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(b"component file\0")
+            .chain_update(canonical.as_os_str().as_encoded_bytes())
+            .chain_update(crate::cache::file_stamp(&meta))
+            .finalize()
+            .into();
+        self.load_with(&path.display().to_string(), key, kind, || std::fs::read(&canonical).map_err(|e| e.to_string()))
     }
 
     /// A component from bytes whose SHA-256 is `digest`: from memory if this
     /// process has it, else from the disk cache, else compiled (and cached).
     pub fn load(&self, name: &str, bytes: &[u8], digest: [u8; 32], kind: EngineKind) -> Result<Arc<LoadedComponent>, Error> {
+        self.load_with(name, digest, kind, || Ok(bytes.to_vec()))
+    }
+
+    /// Like [`load`](Self::load), with the component's bytes made only when
+    /// it must be compiled (`key` names it in the caches).
+    fn load_with(
+        &self,
+        name: &str,
+        key: [u8; 32],
+        kind: EngineKind,
+        bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<Arc<LoadedComponent>, Error> {
         let variant = self.variant(kind)?;
-        let slot = variant.components.lock().expect("cache lock").entry(digest).or_default().clone();
-        slot.get_or_init(|| self.compile_or_read(&variant, name, bytes, digest).map(Arc::new))
+        let slot = variant.components.lock().expect("cache lock").entry(key).or_default().clone();
+        slot.get_or_init(|| self.compile_or_read(&variant, name, key, bytes).map(Arc::new))
             .clone()
             .map_err(|message| Error::Load { what: name.to_owned(), message })
     }
 
-    fn compile_or_read(&self, variant: &Variant, name: &str, bytes: &[u8], digest: [u8; 32]) -> Result<LoadedComponent, String> {
+    fn compile_or_read(
+        &self,
+        variant: &Variant,
+        name: &str,
+        key: [u8; 32],
+        bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+    ) -> Result<LoadedComponent, String> {
         let engine = &variant.engine;
-        let cached = self
-            .config
-            .cache_dir
-            .as_ref()
-            .map(|dir| dir.join(format!("{}-{}.cwasm", hex(&digest), variant.key)));
+        let file = format!("{}-{}.cwasm", hex(&key), variant.key);
         let mut component = None;
-        if let Some(path) = cached.as_ref().filter(|p| p.is_file()) {
-            // SAFETY: the file is one this host wrote with
-            // `Engine::precompile_component` for an engine of the same
-            // configuration (the key says so); wasmtime checks its header
-            // and refuses code from another engine or version.
-            match unsafe { Component::deserialize_file(engine, path) } {
+        if let Some((disk, path)) = self.disk.as_ref().and_then(|d| d.verified(&file).map(|p| (d, p))) {
+            // SAFETY: the file is one this host wrote (its seal verifies)
+            // with `Engine::precompile_component` for an engine of the same
+            // configuration (the name says so); wasmtime also checks its
+            // header and refuses code from another engine or version.
+            match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(c) => component = Some(c),
-                Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable compiled-code cache entry: {e:#}"),
+                Err(e) => disk.discard(&file, &format!("wasmtime refused it: {e:#}")),
             }
         }
         let component = match component {
             Some(c) => c,
             None => {
+                let bytes = bytes()?;
                 let started = Instant::now();
                 if bytes.len() > 4 << 20 {
                     tracing::info!("compiling the {name} component ({} MB); this happens once per machine", bytes.len() >> 20);
                 }
-                let compiled = engine.precompile_component(bytes).map_err(|e| describe_load_error(&e))?;
+                let compiled = engine.precompile_component(&bytes).map_err(|e| describe_load_error(&e))?;
                 tracing::debug!("compiled {name} in {:?}", started.elapsed());
-                if let Some(path) = &cached {
-                    if let Err(e) = write_atomically(path, &compiled) {
-                        tracing::warn!(path = %path.display(), "could not write the compiled-code cache: {e}");
+                if let Some(disk) = &self.disk {
+                    if let Err(e) = disk.write(&file, &compiled) {
+                        tracing::warn!("could not cache compiled code in {}: {e}", disk.dir().display());
                     }
                 }
                 // SAFETY: `compiled` was produced just now by this engine.
@@ -250,14 +355,6 @@ fn describe_load_error(e: &wasmtime::Error) -> String {
     } else {
         text
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("cache file has a directory");
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap().to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 fn start_epoch_ticker(engine: Weak<WasmEngine>) {

@@ -9,6 +9,7 @@
 //! - [`Error`] and [`NodeFailure`] say what went wrong, one variant per kind.
 
 pub mod bindings;
+pub mod cache;
 #[cfg(feature = "cpython")]
 pub mod cpython;
 pub mod describe;
@@ -23,6 +24,7 @@ pub mod pipeline;
 pub mod policy;
 #[cfg(feature = "native-rustpython")]
 pub mod rustpython;
+pub mod snapshot;
 pub mod stats;
 pub mod value_table;
 pub mod wasm;

@@ -43,6 +43,16 @@ enum Command {
         #[arg(long)]
         stats: bool,
     },
+    /// Snapshot the Python component with a node module already loaded: a
+    /// component that starts ready to create that module's nodes
+    /// (name it in a manifest with `component = ...` and `type = "Class"`).
+    Bake {
+        /// The Python node file.
+        file: PathBuf,
+        /// Where to write the component.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// List the node types of a Python file, a component, or the built-in Rust nodes.
     Types {
         /// A Python node file or a component (.wasm); the built-in Rust nodes if left out.
@@ -109,6 +119,18 @@ fn run(cli: Cli) -> Result<()> {
             if stats {
                 eprint!("{report}");
             }
+            Ok(())
+        }
+        Command::Bake { file, output } => {
+            let source = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.display().to_string();
+            let started = std::time::Instant::now();
+            let baked = nodehost::on_node_thread(|| nodehost::snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, Some((&name, &source))))?;
+            std::fs::write(&output, &baked).with_context(|| format!("writing {}", output.display()))?;
+            eprintln!("baked {} into {} ({} MB) in {:.1} s", file.display(), output.display(), baked.len() >> 20, started.elapsed().as_secs_f64());
+            // Compile it now, so the first run that uses it starts at once.
+            let engine = WasmEngine::shared()?;
+            engine.load_file(&output, engine.default_kind())?;
             Ok(())
         }
         Command::Types { file } => {

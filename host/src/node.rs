@@ -149,7 +149,7 @@ impl NodeSpec {
         let log = GuestLog::new(&self.id, self.policy.max_log_bytes);
         match (&self.source, self.runtime) {
             (NodeSource::Python { file, source, class }, Runtime::Wasm) => {
-                let component = engine.builtin(&nodehost_artifacts::PYTHON, engine.kind_for(&self.policy))?;
+                let component = engine.python(&self.policy)?;
                 let filename = file.display().to_string();
                 let source = crate::wasm::WasmSource::Python { filename: &filename, source, class };
                 Ok(Box::new(

@@ -405,14 +405,34 @@ fn ticks(d: Duration) -> u64 {
 }
 
 /// A fresh store for node `id` under `policy`, with `component` instantiated
-/// in it and configured. The WASI context grants only the policy's
-/// directories and environment variables: no arguments, no network, an
-/// empty stdin.
+/// in it and configured.
 pub(crate) fn instantiate(
     component: &LoadedComponent,
     id: &str,
     policy: &SandboxPolicy,
 ) -> Result<(Store<HostState>, NodeComponent), NodeFailure> {
+    let mut store = new_store(component.pre.engine(), id, policy)?;
+    let bindings = component
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| classify(&store, e, policy.init_timeout, policy.fuel))?;
+    configure(&mut store, &bindings, policy)?;
+    Ok((store, bindings))
+}
+
+/// Give a new instance the policy's settings.
+pub(crate) fn configure(store: &mut Store<HostState>, bindings: &NodeComponent, policy: &SandboxPolicy) -> Result<(), NodeFailure> {
+    let settings = types::Settings { max_outputs: policy.max_outputs, interruptible: policy.interruptible };
+    bindings
+        .nodehost_node_runtime()
+        .call_configure(&mut *store, settings)
+        .map_err(|e| classify(store, e, policy.init_timeout, policy.fuel))
+}
+
+/// A fresh store on `engine` for node `id` under `policy`. Its WASI context
+/// grants only the policy's directories and environment variables: no
+/// arguments, no network, an empty stdin.
+pub(crate) fn new_store(engine: &wasmtime::Engine, id: &str, policy: &SandboxPolicy) -> Result<Store<HostState>, NodeFailure> {
     let log = GuestLog::new(id, policy.max_log_bytes);
     let clock = MonotonicClock { start: std::time::Instant::now() };
     let mut wasi = WasiCtxBuilder::new();
@@ -444,7 +464,7 @@ pub(crate) fn instantiate(
         clock,
         hard_deadline: std::time::Instant::now() + policy.init_timeout,
     };
-    let mut store = Store::new(component.pre.engine(), state);
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     // At the first deadline of an interruptible call, ask the guest to stop
     // and give it until the hard deadline; at the hard deadline, trap.
@@ -463,16 +483,17 @@ pub(crate) fn instantiate(
         // Creation gets a hundred calls' worth.
         store.set_fuel(fuel.saturating_mul(100)).map_err(|e| NodeFailure::Host(format!("setting fuel: {e}")))?;
     }
-    let bindings = component
-        .pre
-        .instantiate(&mut store)
-        .map_err(|e| classify(&store, e, policy.init_timeout, policy.fuel))?;
-    let settings = types::Settings { max_outputs: limits.max_outputs, interruptible: policy.interruptible };
-    bindings
-        .nodehost_node_runtime()
-        .call_configure(&mut store, settings)
-        .map_err(|e| classify(&store, e, policy.init_timeout, policy.fuel))?;
-    Ok((store, bindings))
+    Ok(store)
+}
+
+/// Classify an error from a call on `store` (for other modules).
+pub(crate) fn classify_error(store: &Store<HostState>, e: wasmtime::Error, timeout: Duration) -> NodeFailure {
+    classify(store, e, timeout, None)
+}
+
+/// A guest's own error (for other modules).
+pub(crate) fn guest_error(e: types::NodeError) -> NodeFailure {
+    NodeFailure::Guest(value_table::error_from_wit(e))
 }
 
 /// The node types a component describes: those built in, or, for the

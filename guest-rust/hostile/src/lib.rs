@@ -50,6 +50,10 @@ impl Guest for Hostile {
 
     fn configure(_settings: Settings) {}
 
+    fn prepare(_modules: Vec<String>) -> Result<(), NodeError> {
+        Ok(())
+    }
+
     fn node_types() -> Vec<NodeTypeInfo> {
         KINDS
             .iter()
@@ -79,6 +83,7 @@ fn error(kind: ErrorKind, message: String) -> NodeError {
 }
 
 #[inline(never)]
+#[allow(unconditional_recursion)]
 fn recurse(depth: u64) -> u64 {
     let local = black_box([depth; 16]);
     recurse(local[3] + 1) + local[7]

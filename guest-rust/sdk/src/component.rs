@@ -56,6 +56,10 @@ impl<C: Component> wit_rt::Guest for Exports<C> {
         C::configure(&settings);
     }
 
+    fn prepare(modules: Vec<String>) -> Result<(), wit::NodeError> {
+        C::prepare(modules).map_err(error_to_wit)
+    }
+
     fn node_types() -> Vec<wit::NodeTypeInfo> {
         C::node_types().into_iter().map(type_info_to_wit).collect()
     }

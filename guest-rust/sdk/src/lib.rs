@@ -33,6 +33,13 @@ pub trait Component: 'static {
     /// the rest.
     fn configure(_settings: &Settings) {}
 
+    /// Script runtimes: start the interpreter and import `modules` now,
+    /// before a snapshot is taken. Components with nothing to prepare keep
+    /// the default, which does nothing.
+    fn prepare(_modules: Vec<String>) -> Result<(), NodeError> {
+        Ok(())
+    }
+
     /// The node types available now.
     fn node_types() -> Vec<NodeTypeInfo>;
 
