@@ -2,6 +2,8 @@
 //! runtime, built from the files under `examples/`.
 
 pub mod kernels;
+pub mod report;
+pub mod scenarios;
 
 use std::path::PathBuf;
 
@@ -20,6 +22,7 @@ pub fn runtime_id(runtime: Runtime, python: bool) -> &'static str {
         (Runtime::Wasm, false) => "wasm-rust",
         (Runtime::NativeRustpython, _) => "native-rustpython",
         (Runtime::Cpython, _) => "cpython",
+        (Runtime::WasmCpython, _) => "wasm-cpython",
         (Runtime::Native, _) => "native-rust",
     }
 }
@@ -41,7 +44,7 @@ pub fn rust_node(node_type: &str, params: &[(&str, Value)], runtime: Runtime) ->
     NodeSpec::builtin(node_type, node_type, runtime).with_params(map(params))
 }
 
-fn map(params: &[(&str, Value)]) -> Value {
+pub fn map(params: &[(&str, Value)]) -> Value {
     Value::Map(params.iter().map(|(k, v)| (*k, v.clone())).collect())
 }
 

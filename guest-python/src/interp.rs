@@ -16,6 +16,8 @@ pub(crate) fn new_interpreter() -> Interpreter {
     settings.safe_path = true;
     settings.write_bytecode = false;
     settings.install_signal_handlers = false;
+    // As an embedded CPython has it: `argparse` and friends read argv[0].
+    settings.argv = vec![String::new()];
     let builder = InterpreterBuilder::new().settings(settings);
     let stdlib = rustpython_stdlib::stdlib_module_defs(&builder.ctx);
     let native = _nodehost::module_def(&builder.ctx);

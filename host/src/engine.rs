@@ -80,6 +80,19 @@ impl LoadedComponent {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Make one instance under `policy` and drop it: what a node costs
+    /// before any of its own code runs (for benchmarks and health checks).
+    /// With `configure`, also make the first call into it, which gives it
+    /// the policy's settings (and a Python snapshot fresh random state).
+    pub fn instantiate_once(&self, policy: &SandboxPolicy, configure: bool) -> Result<(), crate::NodeFailure> {
+        if configure {
+            crate::wasm::instantiate(self, "instance", policy).map(drop)
+        } else {
+            let mut store = crate::wasm::new_store(self.pre.engine(), "instance", policy)?;
+            self.pre.instantiate(&mut store).map(drop).map_err(|e| crate::wasm::classify_error(&store, e, policy.init_timeout))
+        }
+    }
 }
 
 /// What an engine's compiled code is built for. Code compiled for one kind
@@ -198,6 +211,12 @@ impl WasmEngine {
     /// The engine's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The wasmtime engine for `kind` (for benchmarks of compiling and
+    /// loading code).
+    pub fn wasmtime_engine(&self, kind: EngineKind) -> Result<Engine, Error> {
+        self.variant(kind).map(|v| v.engine.clone())
     }
 
     /// The kind of engine plain nodes run on.

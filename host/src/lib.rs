@@ -10,6 +10,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod compat;
 #[cfg(feature = "cpython")]
 pub mod cpython;
 pub mod describe;

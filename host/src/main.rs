@@ -53,6 +53,13 @@ enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Check which standard-library modules import and behave on each
+    /// Python runtime; writes compat.md and compat.json.
+    Compat {
+        /// Where to write compat.md and compat.json.
+        #[arg(long, short, default_value = "target/compat")]
+        out: PathBuf,
+    },
     /// List the node types of a Python file, a component, or the built-in Rust nodes.
     Types {
         /// A Python node file or a component (.wasm); the built-in Rust nodes if left out.
@@ -131,6 +138,18 @@ fn run(cli: Cli) -> Result<()> {
             // Compile it now, so the first run that uses it starts at once.
             let engine = WasmEngine::shared()?;
             engine.load_file(&output, engine.default_kind())?;
+            Ok(())
+        }
+        Command::Compat { out } => {
+            let engine = WasmEngine::shared()?;
+            let runtimes: Vec<Runtime> =
+                [Runtime::Wasm, Runtime::WasmCpython, Runtime::NativeRustpython, Runtime::Cpython].into_iter().filter(|r| r.is_available()).collect();
+            let matrix = nodehost::on_node_thread(|| nodehost::compat::run(&engine, &runtimes))?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            std::fs::write(out.join("compat.md"), matrix.markdown())?;
+            std::fs::write(out.join("compat.json"), serde_json::to_string_pretty(&matrix.json())?)?;
+            print!("{}", matrix.markdown());
+            eprintln!("wrote {0}/compat.md and {0}/compat.json", out.display());
             Ok(())
         }
         Command::Types { file } => {

@@ -284,7 +284,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
         let runtime = node.runtime.unwrap_or(default_runtime);
         let fits = match (&source, runtime) {
             (NodeSource::Python { .. }, Runtime::Native) => false,
-            (NodeSource::Builtin { .. }, Runtime::NativeRustpython | Runtime::Cpython) => false,
+            (NodeSource::Builtin { .. }, Runtime::NativeRustpython | Runtime::Cpython | Runtime::WasmCpython) => false,
             (NodeSource::Component { .. }, r) => r == Runtime::Wasm,
             _ => true,
         };

@@ -43,6 +43,11 @@ pub enum Runtime {
     Cpython,
     /// A Rust node linked into the host: no sandbox.
     Native,
+    /// Python on CPython in a component built with componentize-py (a peer
+    /// of the RustPython guest, for comparison), in the sandbox. The
+    /// component is built by `scripts/build-wasm-cpython.sh`; its path is
+    /// `$NODEHOST_WASM_CPYTHON`.
+    WasmCpython,
 }
 
 impl Runtime {
@@ -53,6 +58,7 @@ impl Runtime {
             Runtime::NativeRustpython => "native-rustpython",
             Runtime::Cpython => "cpython",
             Runtime::Native => "native",
+            Runtime::WasmCpython => "wasm-cpython",
         }
     }
 
@@ -62,6 +68,7 @@ impl Runtime {
             Runtime::Wasm | Runtime::Native => true,
             Runtime::NativeRustpython => cfg!(feature = "native-rustpython"),
             Runtime::Cpython => cfg!(feature = "cpython"),
+            Runtime::WasmCpython => wasm_cpython_component().is_some_and(|p| p.is_file()),
         }
     }
 }
@@ -80,9 +87,16 @@ impl FromStr for Runtime {
             "native-rustpython" => Runtime::NativeRustpython,
             "cpython" => Runtime::Cpython,
             "native" => Runtime::Native,
-            other => return Err(format!("unknown runtime '{other}' (wasm, native-rustpython, cpython, native)")),
+            "wasm-cpython" => Runtime::WasmCpython,
+            other => return Err(format!("unknown runtime '{other}' (wasm, native-rustpython, cpython, native, wasm-cpython)")),
         })
     }
+}
+
+/// The componentize-py CPython component for the `wasm-cpython` runtime:
+/// `$NODEHOST_WASM_CPYTHON`.
+pub fn wasm_cpython_component() -> Option<PathBuf> {
+    std::env::var_os("NODEHOST_WASM_CPYTHON").filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// What a node is made of.
@@ -150,6 +164,19 @@ impl NodeSpec {
         match (&self.source, self.runtime) {
             (NodeSource::Python { file, source, class }, Runtime::Wasm) => {
                 let component = engine.python(&self.policy)?;
+                let filename = file.display().to_string();
+                let source = crate::wasm::WasmSource::Python { filename: &filename, source, class };
+                Ok(Box::new(
+                    crate::wasm::WasmNode::new(&component, &self.id, source, self.params.clone(), &self.policy)
+                        .map_err(fail)?,
+                ))
+            }
+            (NodeSource::Python { file, source, class }, Runtime::WasmCpython) => {
+                let path = wasm_cpython_component().ok_or_else(|| Error::Load {
+                    what: "the wasm-cpython component".into(),
+                    message: "set NODEHOST_WASM_CPYTHON to the component scripts/build-wasm-cpython.sh builds".into(),
+                })?;
+                let component = engine.load_file(&path, engine.kind_for(&self.policy))?;
                 let filename = file.display().to_string();
                 let source = crate::wasm::WasmSource::Python { filename: &filename, source, class };
                 Ok(Box::new(

@@ -62,6 +62,10 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
         Value::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
         Value::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
         Value::List(items) => {
+            if let Some(packed) = pack(&items) {
+                nodes.push(packed);
+                return Ok(());
+            }
             let at = nodes.len();
             nodes.push(wit::ValueNode::Null);
             let mut children = Vec::with_capacity(items.len());
@@ -171,6 +175,8 @@ pub fn table_from_wit(mut nodes: Vec<wit::ValueNode>) -> Result<Value, NodeError
             wit::ValueNode::Bytes(b) => (Value::Bytes(b), 1),
             wit::ValueNode::Audio(a) => (audio_from_wit(a)?, 1),
             wit::ValueNode::Array(a) => (array_from_wit(a)?, 1),
+            wit::ValueNode::IntList(v) => (Value::List(v.into_iter().map(Value::Int).collect()), 2),
+            wit::ValueNode::FloatList(v) => (Value::List(v.into_iter().map(Value::Float).collect()), 2),
             wit::ValueNode::List(children) => {
                 let mut items = Vec::with_capacity(children.len());
                 let mut depth = 0;
@@ -246,6 +252,29 @@ pub fn type_info_from_wit(info: wit::NodeTypeInfo) -> nodehost_sdk::NodeTypeInfo
     }
 }
 
+
+/// A list of two or more integers, or of two or more floats, as one packed
+/// table entry (one block of memory at the boundary instead of an entry per
+/// item).
+fn pack(items: &[Value]) -> Option<wit::ValueNode> {
+    if items.len() < 2 {
+        return None;
+    }
+    match items[0] {
+        Value::Int(_) => items
+            .iter()
+            .map(|v| if let Value::Int(x) = v { Some(*x) } else { None })
+            .collect::<Option<Vec<i64>>>()
+            .map(wit::ValueNode::IntList),
+        Value::Float(_) => items
+            .iter()
+            .map(|v| if let Value::Float(x) = v { Some(*x) } else { None })
+            .collect::<Option<Vec<f64>>>()
+            .map(wit::ValueNode::FloatList),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +323,24 @@ mod tests {
             0..12,
         )) {
             let _ = table_from_wit(nodes);
+        }
+    }
+
+    #[test]
+    fn lists_of_numbers_travel_packed_and_come_back_the_same() {
+        let ints = Value::List((0..100).map(Value::Int).collect());
+        let wit::Value::Nested(nodes) = to_wit(ints.clone()).unwrap() else { panic!() };
+        assert!(matches!(&nodes[..], [wit::ValueNode::IntList(v)] if v.len() == 100));
+        assert_eq!(from_wit(wit::Value::Nested(nodes)).unwrap(), ints);
+        let floats = Value::Map([("xs", Value::List(vec![Value::Float(1.5), Value::Float(-0.0)]))].into_iter().collect());
+        let wit::Value::Nested(nodes) = to_wit(floats.clone()).unwrap() else { panic!() };
+        assert!(matches!(nodes[1], wit::ValueNode::FloatList(_)));
+        assert_eq!(from_wit(wit::Value::Nested(nodes)).unwrap(), floats);
+        // Mixed lists (and bools, which are not ints) stay unpacked.
+        for mixed in [vec![Value::Int(1), Value::Float(2.0)], vec![Value::Bool(true), Value::Int(1)], vec![Value::Int(1)]] {
+            let wit::Value::Nested(nodes) = to_wit(Value::List(mixed.clone())).unwrap() else { panic!() };
+            assert!(matches!(nodes[0], wit::ValueNode::List(_)));
+            assert_eq!(from_wit(wit::Value::Nested(nodes)).unwrap(), Value::List(mixed));
         }
     }
 

@@ -556,6 +556,16 @@ fn classify(store: &Store<HostState>, e: wasmtime::Error, timeout: Duration, fue
         Some(Trap::OutOfFuel) => NodeFailure::OutOfFuel(fuel.unwrap_or(0)),
         _ if store.data().limiter.hit => NodeFailure::OutOfMemory { limit: store.data().limiter.limit },
         Some(trap) => NodeFailure::Trap { message: explain(trap.to_string(), backtrace.as_deref()), backtrace },
-        None => NodeFailure::Trap { message: explain(format!("{e:#}"), backtrace.as_deref()), backtrace },
+        None => {
+            let text = format!("{e:#}");
+            if text.contains("failed to convert function to given type") {
+                // Not a trap: the component's functions have other types
+                // than this host's interface (an older build or bake).
+                return NodeFailure::Host(format!(
+                    "the component was built for another version of the node interface (wit/node.wit); rebuild or re-bake it: {text}"
+                ));
+            }
+            NodeFailure::Trap { message: explain(text, backtrace.as_deref()), backtrace }
+        }
     }
 }

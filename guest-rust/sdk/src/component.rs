@@ -220,6 +220,8 @@ pub fn table_from_wit(mut nodes: Vec<wit::ValueNode>) -> Result<Value, NodeError
             wit::ValueNode::Bytes(b) => (Value::Bytes(b), 1),
             wit::ValueNode::Audio(a) => (audio_from_wit(a)?, 1),
             wit::ValueNode::Array(a) => (array_from_wit(a)?, 1),
+            wit::ValueNode::IntList(v) => (Value::List(v.into_iter().map(Value::Int).collect()), 2),
+            wit::ValueNode::FloatList(v) => (Value::List(v.into_iter().map(Value::Float).collect()), 2),
             wit::ValueNode::List(children) => {
                 let mut items = Vec::with_capacity(children.len());
                 let mut depth = 0;
@@ -304,6 +306,10 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
         Value::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
         Value::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
         Value::List(items) => {
+            if let Some(packed) = pack(&items) {
+                nodes.push(packed);
+                return Ok(());
+            }
             let at = nodes.len();
             nodes.push(wit::ValueNode::Null);
             let mut children = Vec::with_capacity(items.len());
@@ -328,4 +334,26 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
     };
     nodes.push(node);
     Ok(())
+}
+
+/// A list of two or more integers, or of two or more floats, as one packed
+/// table entry (one block of memory at the boundary instead of an entry per
+/// item).
+fn pack(items: &[Value]) -> Option<wit::ValueNode> {
+    if items.len() < 2 {
+        return None;
+    }
+    match items[0] {
+        Value::Int(_) => items
+            .iter()
+            .map(|v| if let Value::Int(x) = v { Some(*x) } else { None })
+            .collect::<Option<Vec<i64>>>()
+            .map(wit::ValueNode::IntList),
+        Value::Float(_) => items
+            .iter()
+            .map(|v| if let Value::Float(x) = v { Some(*x) } else { None })
+            .collect::<Option<Vec<f64>>>()
+            .map(wit::ValueNode::FloatList),
+        _ => None,
+    }
 }

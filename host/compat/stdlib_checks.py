@@ -254,6 +254,281 @@ def _hashlib():
     assert hashlib.sha1(b"abc").hexdigest() == "a9993e364706816aba3e25717850c26c9cd0d89d"
 
 
+# Modules beyond the ones every runtime must pass (`nodehost compat` reports
+# them all; the sandbox is expected to refuse files, processes and sockets).
+
+def _csv():
+    import csv, io
+    rows = list(csv.reader(io.StringIO("a,b\n1,\"x,y\"\n")))
+    assert rows == [["a", "b"], ["1", "x,y"]]
+
+
+def _io():
+    import io
+    b = io.BytesIO()
+    b.write(b"abc")
+    assert b.getvalue() == b"abc" and io.StringIO("x\ny").readlines() == ["x\n", "y"]
+
+
+def _uuid():
+    import uuid
+    u = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert u.hex == "12345678123456781234567812345678" and uuid.uuid4().version == 4
+
+
+def _zlib():
+    import zlib
+    data = b"node" * 100
+    assert zlib.decompress(zlib.compress(data)) == data and zlib.crc32(b"abc") == 891568578
+
+
+def _gzip():
+    import gzip
+    assert gzip.decompress(gzip.compress(b"hello")) == b"hello"
+
+
+def _hmac():
+    import hmac, hashlib
+    assert hmac.new(b"key", b"msg", hashlib.sha256).hexdigest().startswith("2d93cbc1")
+
+
+def _secrets():
+    import secrets
+    assert len(secrets.token_hex(8)) == 16
+
+
+def _pprint():
+    import pprint
+    assert pprint.pformat({"b": 1, "a": [1, 2]}) == "{'a': [1, 2], 'b': 1}"
+
+
+def _difflib():
+    import difflib
+    assert difflib.SequenceMatcher(None, "abcd", "abed").ratio() == 0.75
+
+
+def _unicodedata():
+    import unicodedata
+    assert unicodedata.name("é") == "LATIN SMALL LETTER E WITH ACUTE"
+    assert unicodedata.normalize("NFD", "é") == "e\u0301"
+
+
+def _html():
+    import html
+    assert html.escape("<a&b>") == "&lt;a&amp;b&gt;" and html.unescape("&lt;") == "<"
+
+
+def _urllib_parse():
+    import urllib.parse as up
+    u = up.urlparse("https://example.com/a/b?x=1&y=2#f")
+    assert u.netloc == "example.com" and up.parse_qs(u.query) == {"x": ["1"], "y": ["2"]}
+    assert up.quote("a b/c") == "a%20b/c"
+
+
+def _ipaddress():
+    import ipaddress
+    net = ipaddress.ip_network("10.0.0.0/30")
+    assert [str(h) for h in net.hosts()] == ["10.0.0.1", "10.0.0.2"]
+
+
+def _contextlib():
+    import contextlib
+    with contextlib.suppress(KeyError):
+        {}["x"]
+    log = []
+
+    @contextlib.contextmanager
+    def cm():
+        log.append("in")
+        yield
+        log.append("out")
+
+    with cm():
+        pass
+    assert log == ["in", "out"]
+
+
+def _types():
+    import types
+    ns = types.SimpleNamespace(a=1)
+    assert ns.a == 1 and isinstance(_types, types.FunctionType)
+
+
+def _weakref():
+    import weakref
+
+    class C:
+        pass
+
+    c = C()
+    r = weakref.ref(c)
+    assert r() is c
+
+
+def _inspect():
+    import inspect
+
+    def f(a, b=2, *, c):
+        pass
+
+    assert list(inspect.signature(f).parameters) == ["a", "b", "c"]
+
+
+def _warnings():
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("careful")
+    assert len(caught) == 1 and "careful" in str(caught[0].message)
+
+
+def _logging():
+    import logging
+    logging.getLogger("compat").info("compat check")
+
+
+def _numbers():
+    import numbers
+    assert isinstance(3, numbers.Integral) and isinstance(2.5, numbers.Real)
+
+
+def _shlex():
+    import shlex
+    assert shlex.split("a 'b c' d") == ["a", "b c", "d"]
+
+
+def _fnmatch():
+    import fnmatch
+    assert fnmatch.fnmatch("node.py", "*.py") and not fnmatch.fnmatch("node.rs", "*.py")
+
+
+def _calendar():
+    import calendar
+    assert calendar.isleap(2024) and calendar.monthrange(2023, 2) == (2, 28)
+
+
+def _codecs():
+    import codecs
+    assert codecs.encode("abc", "rot13") == "nop" and codecs.decode(b"\xc3\xa9", "utf-8") == "é"
+
+
+def _binascii():
+    import binascii
+    assert binascii.hexlify(b"\x01\xff") == b"01ff"
+
+
+def _pickle():
+    import pickle
+    data = {"a": [1, 2.5, "x"], "b": (1, 2)}
+    assert pickle.loads(pickle.dumps(data)) == data
+
+
+def _graphlib():
+    import graphlib
+    order = list(graphlib.TopologicalSorter({"b": {"a"}, "c": {"b"}}).static_order())
+    assert order == ["a", "b", "c"]
+
+
+def _queue():
+    import queue
+    q = queue.PriorityQueue()
+    for x in (3, 1, 2):
+        q.put(x)
+    assert [q.get() for _ in range(3)] == [1, 2, 3]
+
+
+def _tomllib():
+    import tomllib
+    assert tomllib.loads('a = 1\n[b]\nc = "x"') == {"a": 1, "b": {"c": "x"}}
+
+
+def _xml_etree():
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring("<a><b x='1'>t</b></a>")
+    assert root.find("b").get("x") == "1" and root.find("b").text == "t"
+
+
+def _email():
+    import email
+    msg = email.message_from_string("Subject: hi\nFrom: a@b.c\n\nbody")
+    assert msg["Subject"] == "hi" and msg.get_payload() == "body"
+
+
+def _argparse():
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=1)
+    assert p.parse_args(["--n", "3"]).n == 3
+
+
+def _configparser():
+    import configparser
+    c = configparser.ConfigParser()
+    c.read_string("[s]\nk = v\n")
+    assert c["s"]["k"] == "v"
+
+
+def _colorsys():
+    import colorsys
+    assert colorsys.rgb_to_hsv(1.0, 0.0, 0.0) == (0.0, 1.0, 1.0)
+
+
+def _zoneinfo():
+    import zoneinfo, datetime
+    tz = zoneinfo.ZoneInfo("Europe/Paris")
+    assert datetime.datetime(2024, 7, 1, tzinfo=tz).utcoffset() == datetime.timedelta(hours=2)
+
+
+def _threading():
+    import threading
+    out = []
+    t = threading.Thread(target=lambda: out.append(1))
+    t.start()
+    t.join()
+    assert out == [1]
+
+
+def _asyncio():
+    import asyncio
+
+    async def twice(x):
+        await asyncio.sleep(0)
+        return 2 * x
+
+    assert asyncio.run(twice(21)) == 42
+
+
+def _sqlite3():
+    import sqlite3
+    con = sqlite3.connect(":memory:")
+    con.execute("create table t (x)")
+    con.execute("insert into t values (5)")
+    assert con.execute("select x from t").fetchone() == (5,)
+
+
+def _os():
+    import os
+    assert isinstance(os.environ, os._Environ if hasattr(os, "_Environ") else object)
+    assert os.getcwd() is not None
+
+
+def _tempfile():
+    import tempfile, os
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "f.txt"), "w") as f:
+            f.write("x")
+
+
+def _subprocess():
+    import subprocess
+    assert subprocess.run(["true"]).returncode == 0
+
+
+def _socket():
+    import socket
+    socket.create_connection(("example.com", 80), timeout=1).close()
+
+
 CHECKS = {
     name[1:]: check for name, check in globals().items()
     if name.startswith("_") and not name.startswith("__") and callable(check) and name != "_typing_hinted"
@@ -261,9 +536,12 @@ CHECKS = {
 
 
 class StdlibCheck:
-    """process(name): "ok" when module `name` imports and behaves, else the error."""
+    """process(name): "ok" when module `name` imports and behaves, else the
+    error; process("*") lists every check."""
 
     def process(self, name):
+        if name == "*":
+            return list(CHECKS)
         check = CHECKS.get(name)
         if check is None:
             return "no check for " + name

@@ -1,0 +1,83 @@
+//! `nodehost-bench`: runs a quick version of the whole benchmark suite
+//! (every scenario on every runtime, plus start-up and memory) and writes
+//! `results.json`, `report.md` and `chart.svg`. `cargo bench` runs the full
+//! criterion suite instead.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use nodehost_benches::report::{self, Options};
+
+#[derive(Parser)]
+#[command(about = "Run the nodehost benchmark suite quickly and write a report")]
+struct Cli {
+    /// Seconds of measurement per scenario and runtime.
+    #[arg(long, default_value_t = 0.3)]
+    seconds: f64,
+    /// A fixed number of iterations per case instead of a time budget.
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Only scenarios whose name contains this (e.g. `marshal`).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Print detailed statistics for every case as it finishes.
+    #[arg(long)]
+    detailed: bool,
+    /// Where to write results.json, report.md and chart.svg.
+    #[arg(long, short, default_value = "target/bench-report")]
+    out: PathBuf,
+    /// Also put the headline table into this README (between its
+    /// `<!-- bench:start -->` and `<!-- bench:end -->` markers).
+    #[arg(long)]
+    update_readme: Option<PathBuf>,
+    /// Do not build the componentize-py component (the wasm-cpython column
+    /// is then measured only if it was built before).
+    #[arg(long)]
+    no_wasm_cpython: bool,
+    /// Internal: the child process of the start-up measurements.
+    #[arg(long, hide = true)]
+    child: Option<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(which) = cli.child {
+        report::child(&which);
+        return Ok(());
+    }
+    if std::env::var_os("NODEHOST_WASM_CPYTHON").is_none() {
+        // The peer column: CPython in a component made by componentize-py,
+        // built (and brought up to date) by the project's script.
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let built = root.join("target/wasm-cpython/nodehost-cpython.wasm");
+        let script = root.join("scripts/build-wasm-cpython.sh");
+        if !cli.no_wasm_cpython {
+            eprintln!("wasm-cpython: checking the componentize-py component ({})", script.display());
+            match std::process::Command::new("bash").arg(&script).status() {
+                Ok(s) if s.success() => {}
+                _ => eprintln!("wasm-cpython: the build script failed; that column is left out"),
+            }
+        }
+        if built.is_file() {
+            // SAFETY: set before any other thread starts.
+            unsafe { std::env::set_var("NODEHOST_WASM_CPYTHON", built) };
+        }
+    }
+    let options = Options {
+        time_per_case: Duration::from_secs_f64(cli.seconds),
+        iterations: cli.iterations,
+        filter: cli.filter,
+        detailed: cli.detailed,
+        out: cli.out,
+    };
+    let report = nodehost::on_node_thread(|| report::run(&options));
+    report.write(&options.out)?;
+    println!("{}", report.headline());
+    eprintln!("wrote {}/results.json, report.md and chart.svg", options.out.display());
+    if let Some(readme) = cli.update_readme {
+        report::update_readme(&readme, &report.headline())?;
+        eprintln!("updated {}", readme.display());
+    }
+    Ok(())
+}

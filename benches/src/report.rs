@@ -1,0 +1,679 @@
+//! The comparison report: runs every scenario on every runtime for a short,
+//! fixed time, plus the start-up and memory measurements, and writes
+//! `results.json`, `report.md` and `chart.svg`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::scenarios::{self, Case, Rt, Scenario};
+
+/// How the report runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Time spent measuring each case (after one warm-up iteration).
+    pub time_per_case: Duration,
+    /// Fixed iterations per case instead of a time budget.
+    pub iterations: Option<u64>,
+    /// Only scenarios whose name contains this.
+    pub filter: Option<String>,
+    /// Print min/mean/max and the sample count for every case.
+    pub detailed: bool,
+    /// Where the report files go.
+    pub out: PathBuf,
+}
+
+/// One scenario on one runtime, measured.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub scenario: String,
+    pub runtime: Rt,
+    pub items_per_iter: u64,
+    pub iterations: u64,
+    /// Per iteration, over the samples (a sample is a batch of iterations
+    /// long enough to time well).
+    pub median: Duration,
+    pub mean: Duration,
+    pub min: Duration,
+    pub max: Duration,
+    /// p50/p95/p99 per iteration; for pipelines, the slowest node's call latency.
+    pub quantiles: [Duration; 3],
+    /// CPU time (all threads) per item.
+    pub cpu_per_item: Duration,
+    pub error: Option<String>,
+}
+
+impl CaseResult {
+    /// Items per second at the median.
+    pub fn throughput(&self) -> f64 {
+        self.items_per_iter as f64 / self.median.as_secs_f64().max(1e-12)
+    }
+}
+
+/// Everything the report holds.
+pub struct Report {
+    pub machine: BTreeMap<&'static str, String>,
+    pub cases: Vec<CaseResult>,
+    /// `(what, runtime, value)`: start-up and memory measurements.
+    pub extras: Vec<(String, String, f64, &'static str)>,
+    pub about: BTreeMap<String, &'static str>,
+}
+
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// `field` of `/proc/self/smaps_rollup` (or status), in bytes.
+fn proc_kb(file: &str, field: &str) -> u64 {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .unwrap_or(0)
+        * 1024
+}
+
+fn private_bytes() -> u64 {
+    proc_kb("/proc/self/smaps_rollup", "Private_Clean:") + proc_kb("/proc/self/smaps_rollup", "Private_Dirty:")
+}
+
+/// Measure one case: a warm-up iteration, then batches until the time is up.
+fn measure(case: &mut Case, options: &Options) -> (u64, Vec<Duration>, Option<[Duration; 3]>, Duration) {
+    let warm = (case.run)(1);
+    let one = warm.time.max(Duration::from_nanos(1));
+    // Batches of at least 20 µs, so timer overhead stays out of fast calls.
+    let batch = if warm.quantiles.is_some() { 1 } else { (20_000 / one.as_nanos().max(1)).clamp(1, 100_000) as u64 };
+    // Slow cases: at least three samples (the median of one is noise),
+    // within the time budget when it allows more.
+    let budget = options.time_per_case;
+    let cpu0 = cpu_time();
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    let mut iterations = 0u64;
+    let mut quantiles = None;
+    loop {
+        let s = (case.run)(batch);
+        iterations += batch;
+        samples.push(s.time / batch as u32);
+        quantiles = s.quantiles.or(quantiles);
+        let done = match options.iterations {
+            Some(n) => iterations >= n,
+            None => started.elapsed() >= budget && samples.len() >= 3,
+        };
+        if done {
+            break;
+        }
+    }
+    let cpu = (cpu_time() - cpu0) / (iterations * case.items).max(1) as u32;
+    (iterations, samples, quantiles, cpu)
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Run the scenarios (on the calling thread, which must be a node thread).
+pub fn run(options: &Options) -> Report {
+    let scenarios: Vec<Scenario> = scenarios::all()
+        .into_iter()
+        .filter(|s| options.filter.as_deref().is_none_or(|f| s.name.contains(f)))
+        .collect();
+    let total: usize = scenarios.iter().map(|s| s.runtimes.iter().filter(|r| r.available()).count()).sum();
+    let mut report = Report { machine: machine(), cases: Vec::new(), extras: Vec::new(), about: BTreeMap::new() };
+    let mut done = 0;
+    let started = Instant::now();
+    for scenario in &scenarios {
+        report.about.insert(scenario.name.clone(), scenario.about);
+        for &rt in scenario.runtimes.iter().filter(|r| r.available()) {
+            done += 1;
+            progress(done, total, started, &format!("{} {}", scenario.name, rt.id()));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut case = scenario.case(rt);
+                let m = measure(&mut case, options);
+                (case.items, m)
+            }));
+            let result = match outcome {
+                Ok((items, (iterations, mut samples, pipeline_q, cpu))) => {
+                    samples.sort();
+                    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+                    let q = pipeline_q.unwrap_or([quantile(&samples, 0.5), quantile(&samples, 0.95), quantile(&samples, 0.99)]);
+                    CaseResult {
+                        scenario: scenario.name.clone(),
+                        runtime: rt,
+                        items_per_iter: items,
+                        iterations,
+                        median: quantile(&samples, 0.5),
+                        mean,
+                        min: samples[0],
+                        max: *samples.last().unwrap(),
+                        quantiles: q,
+                        cpu_per_item: cpu,
+                        error: None,
+                    }
+                }
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "panicked".into());
+                    CaseResult {
+                        scenario: scenario.name.clone(),
+                        runtime: rt,
+                        items_per_iter: 0,
+                        iterations: 0,
+                        median: Duration::ZERO,
+                        mean: Duration::ZERO,
+                        min: Duration::ZERO,
+                        max: Duration::ZERO,
+                        quantiles: [Duration::ZERO; 3],
+                        cpu_per_item: Duration::ZERO,
+                        error: Some(message),
+                    }
+                }
+            };
+            if options.detailed {
+                eprintln!(
+                    "\r{:<40} {:<18} median {:>10} mean {:>10} min {:>10} max {:>10} ({} iterations)",
+                    result.scenario,
+                    rt.id(),
+                    fmt(result.median),
+                    fmt(result.mean),
+                    fmt(result.min),
+                    fmt(result.max),
+                    result.iterations
+                );
+            }
+            report.cases.push(result);
+        }
+    }
+    if options.filter.is_none() {
+        eprint!("\r{:<100}\r", "memory per instance, process start-up ...");
+        memory_per_instance(&mut report);
+        process_startup(&mut report);
+    }
+    eprintln!("\r{:<100}", format!("done in {:.0} s", started.elapsed().as_secs_f64()));
+    report.extras.push(("peak RSS of the report process".into(), "all".into(), proc_kb("/proc/self/status", "VmHWM:") as f64 / (1 << 20) as f64, "MiB"));
+    report
+}
+
+fn progress(done: usize, total: usize, started: Instant, what: &str) {
+    let width = 30;
+    let filled = done * width / total.max(1);
+    eprint!(
+        "\r[{}{}] {done}/{total} {:>4.0} s  {:<60}",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        started.elapsed().as_secs_f64(),
+        what
+    );
+    let _ = std::io::stderr().flush();
+}
+
+/// Private memory each extra node instance adds (50 live calculator nodes).
+fn memory_per_instance(report: &mut Report) {
+    let add5 = [("operation", nodehost::Value::from("add")), ("operand", nodehost::Value::Int(5))];
+    for rt in [Rt::WasmRustpython, Rt::NativeRustpython, Rt::WasmCpython, Rt::WasmRust] {
+        if !rt.available() {
+            continue;
+        }
+        let spec = if rt == Rt::WasmRust {
+            crate::rust_node("calculator", &add5, rt.runtime())
+        } else {
+            crate::python_node("corpus/calculator.py", "Calculator", &add5, rt.runtime())
+        };
+        // One node first, so what is shared by all is already there.
+        let mut first = crate::create(&spec);
+        let mut out = Vec::new();
+        first.process(nodehost::Value::Int(1), &mut out).unwrap();
+        let before = private_bytes();
+        let n = 50;
+        let nodes: Vec<_> = (0..n)
+            .map(|_| {
+                let mut node = crate::create(&spec);
+                node.process(nodehost::Value::Int(1), &mut Vec::new()).unwrap();
+                node
+            })
+            .collect();
+        let per = private_bytes().saturating_sub(before) as f64 / n as f64 / (1 << 20) as f64;
+        drop(nodes);
+        report.extras.push(("private memory per extra node instance".into(), rt.id().into(), per, "MiB"));
+    }
+}
+
+/// Time from spawning a process to a ready Python node and to the demo's
+/// first output (a warm cache: the report has compiled everything).
+fn process_startup(report: &mut Report) {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(_) => return,
+    };
+    for (child, what) in [("ready", "cold process to a ready sandboxed Python node"), ("demo", "cold process to the demo's first output")] {
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let started = Instant::now();
+            let mut proc = match Command::new(&exe).arg("--child").arg(child).stdout(Stdio::piped()).stderr(Stdio::null()).spawn() {
+                Ok(p) => p,
+                Err(_) => return,
+            };
+            let mut line = String::new();
+            let _ = BufReader::new(proc.stdout.take().unwrap()).read_line(&mut line);
+            let t = started.elapsed();
+            let _ = proc.wait();
+            if !line.is_empty() {
+                times.push(t);
+            }
+        }
+        if times.is_empty() {
+            continue;
+        }
+        times.sort();
+        report.extras.push((what.into(), "wasm".into(), times[times.len() / 2].as_secs_f64() * 1e3, "ms"));
+    }
+}
+
+/// What a child process does for [`process_startup`]: prints one line when
+/// its moment comes.
+pub fn child(which: &str) {
+    nodehost::on_node_thread(|| match which {
+        "ready" => {
+            let add5 = [("operation", nodehost::Value::from("add")), ("operand", nodehost::Value::Int(5))];
+            let _node = crate::create(&crate::python_node("corpus/calculator.py", "Calculator", &add5, nodehost::Runtime::Wasm));
+            println!("ready");
+        }
+        "demo" => {
+            let pipeline = nodehost::manifest::load(&crate::example("demo/pipeline.toml")).expect("demo manifest");
+            let engine = nodehost::WasmEngine::shared().expect("engine");
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            rt.block_on(nodehost::run_pipeline(&pipeline, engine, &pipeline.output)).expect("demo run");
+        }
+        other => panic!("unknown child {other}"),
+    });
+}
+
+fn machine() -> BTreeMap<&'static str, String> {
+    let mut m = BTreeMap::new();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown".into());
+    m.insert("cpu", cpu);
+    m.insert("cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string());
+    m.insert("memory", format!("{} GiB", proc_kb("/proc/meminfo", "MemTotal:") >> 30));
+    let run = |cmd: &str, args: &[&str]| {
+        Command::new(cmd).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    };
+    m.insert("os", run("uname", &["-sr"]));
+    m.insert("date", run("date", &["-u", "+%Y-%m-%d %H:%M UTC"]));
+    m.insert("rustc", run("rustc", &["--version"]));
+    m.insert("wasmtime", "48.0.8".into());
+    m.insert("rustpython", "0.5.0".into());
+    m.insert("cpython", run("python3", &["--version"]));
+    m.insert("profile", if cfg!(debug_assertions) { "debug" } else { "release" }.into());
+    m
+}
+
+/// A duration for people.
+pub fn fmt(d: Duration) -> String {
+    let ns = d.as_secs_f64() * 1e9;
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+impl Report {
+    fn get(&self, scenario: &str, rt: Rt) -> Option<&CaseResult> {
+        self.cases.iter().find(|c| c.scenario == scenario && c.runtime == rt && c.error.is_none())
+    }
+
+    fn ratio(&self, scenario: &str, a: Rt, b: Rt) -> Option<f64> {
+        Some(self.get(scenario, a)?.median.as_secs_f64() / self.get(scenario, b)?.median.as_secs_f64())
+    }
+
+    fn extra(&self, what: &str, rt: &str) -> Option<f64> {
+        self.extras.iter().find(|e| e.0 == what && e.1 == rt).map(|e| e.2)
+    }
+
+    /// Scaling efficiency of `rt` with `k` pipelines: throughput against
+    /// one pipeline's times the cores that can help.
+    pub fn scaling(&self, rt: Rt, k: usize) -> Option<f64> {
+        let one = self.get("concurrency/pipelines_1", rt)?.throughput();
+        let many = self.get(&format!("concurrency/pipelines_{k}"), rt)?.throughput();
+        let cores: usize = self.machine.get("cores").and_then(|c| c.parse().ok()).unwrap_or(1);
+        Some(many / (one * k.min(cores) as f64))
+    }
+
+    /// Geometric mean over the kernels of `a`'s time over `b`'s.
+    fn kernel_ratio(&self, a: Rt, b: Rt) -> Option<f64> {
+        let ratios: Vec<f64> =
+            crate::kernels::KERNELS.iter().filter_map(|k| self.ratio(&format!("kernel/{}", k.name), a, b)).collect();
+        (!ratios.is_empty()).then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
+    }
+
+    /// The goals from the issues, measured: `(goal, measured, met)`.
+    pub fn goals(&self) -> Vec<(String, String, Option<bool>)> {
+        let mut g = Vec::new();
+        let r = self.ratio("call/calculator_add_5", Rt::WasmRustpython, Rt::NativeRustpython);
+        g.push(("trivial sandboxed Python call within 2.5x of native RustPython".into(), r.map_or("-".into(), |r| format!("{r:.2}x")), r.map(|r| r <= 2.5)));
+        let r = self.kernel_ratio(Rt::WasmRustpython, Rt::NativeRustpython);
+        g.push(("pure-Python kernels within 1.3x of native RustPython (geometric mean)".into(), r.map_or("-".into(), |r| format!("{r:.2}x")), r.map(|r| r <= 1.3)));
+        let t = self.get("marshal/list_100", Rt::WasmRustpython).map(|c| c.median);
+        g.push(("a list of 100 ints into a sandboxed Python node under 10 µs".into(), t.map_or("-".into(), fmt), t.map(|t| t < Duration::from_micros(10))));
+        let o = self.get("call/calculator_add_5", Rt::WasmRust).zip(self.get("call/calculator_add_5", Rt::NativeRust)).map(|(w, n)| w.median.saturating_sub(n.median));
+        g.push(("sandboxed Rust call under 200 ns of overhead over native".into(), o.map_or("-".into(), fmt), o.map(|o| o < Duration::from_nanos(200))));
+        let t = self.get("init/instantiate", Rt::WasmRustpython).map(|c| c.median);
+        g.push(("new sandboxed Python instance from the snapshot under 50 µs".into(), t.map_or("-".into(), fmt), t.map(|t| t < Duration::from_micros(50))));
+        let t = self.extra("cold process to the demo's first output", "wasm");
+        g.push(("demo's first output under 30 ms from a cold process, warm cache".into(), t.map_or("-".into(), |t| format!("{t:.1} ms")), t.map(|t| t < 30.0)));
+        let m = self.extra("private memory per extra node instance", "wasm-rustpython");
+        g.push(("under 8 MiB private memory per extra Python instance".into(), m.map_or("-".into(), |m| format!("{m:.2} MiB")), m.map(|m| m < 8.0)));
+        let cores: usize = self.machine.get("cores").and_then(|c| c.parse().ok()).unwrap_or(1);
+        let e = self.scaling(Rt::WasmRustpython, cores.max(2).min(4));
+        g.push((format!("parallel sandboxed Python pipelines at 90% of linear scaling ({cores} cores)"), e.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)), e.map(|e| e >= 0.9)));
+        g
+    }
+
+    /// `results.json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let ns = |d: Duration| d.as_nanos() as u64;
+        json!({
+            "machine": self.machine,
+            "cases": self.cases.iter().map(|c| json!({
+                "scenario": c.scenario,
+                "runtime": c.runtime.id(),
+                "sandboxed": c.runtime.sandboxed(),
+                "items_per_iteration": c.items_per_iter,
+                "iterations": c.iterations,
+                "median_ns": ns(c.median),
+                "mean_ns": ns(c.mean),
+                "min_ns": ns(c.min),
+                "max_ns": ns(c.max),
+                "p50_ns": ns(c.quantiles[0]),
+                "p95_ns": ns(c.quantiles[1]),
+                "p99_ns": ns(c.quantiles[2]),
+                "throughput_per_s": c.throughput(),
+                "cpu_ns_per_item": ns(c.cpu_per_item),
+                "error": c.error,
+            })).collect::<Vec<_>>(),
+            "extras": self.extras.iter().map(|(what, rt, v, unit)| json!({"what": what, "runtime": rt, "value": v, "unit": unit})).collect::<Vec<_>>(),
+            "goals": self.goals().iter().map(|(goal, measured, met)| json!({"goal": goal, "measured": measured, "met": met})).collect::<Vec<_>>(),
+        })
+    }
+
+    fn header(&self) -> String {
+        let m = &self.machine;
+        let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+        format!(
+            "Measured {} on {} ({} cores, {}), {}; {} build, {}, wasmtime {}, RustPython {}, {}.",
+            get("date"),
+            get("cpu"),
+            get("cores"),
+            get("memory"),
+            get("os"),
+            get("profile"),
+            get("rustc"),
+            get("wasmtime"),
+            get("rustpython"),
+            get("cpython")
+        )
+    }
+
+    /// The headline table (for the README): key scenarios, median per
+    /// runtime.
+    pub fn headline(&self) -> String {
+        let rows = [
+            "call/calculator_add_5",
+            "call/stateful",
+            "init/new_node",
+            "init/instantiate",
+            "marshal/list_100",
+            "marshal/audio_48k",
+            "data/complex_transform",
+            "data/chain_3",
+            "pipeline/5_nodes",
+            "kernel/nbody",
+            "kernel/richards",
+        ];
+        let mut s = String::new();
+        let _ = writeln!(s, "{}\n", self.header());
+        self.table(&mut s, &rows.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+        let _ = writeln!(s, "\nPipelines: time per item once every node is ready. The project's goals:\n");
+        self.goals_table(&mut s);
+        s
+    }
+
+    fn columns(&self) -> Vec<Rt> {
+        Rt::ALL.into_iter().filter(|rt| self.cases.iter().any(|c| c.runtime == *rt)).collect()
+    }
+
+    fn table(&self, s: &mut String, rows: &[String]) {
+        let cols = self.columns();
+        let _ = writeln!(s, "| scenario | {} |", cols.iter().map(|c| c.id()).collect::<Vec<_>>().join(" | "));
+        let _ = writeln!(s, "| --- |{}", " ---: |".repeat(cols.len()));
+        for row in rows {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|&rt| match self.cases.iter().find(|c| &c.scenario == row && c.runtime == rt) {
+                    Some(c) if c.error.is_some() => "failed".into(),
+                    Some(c) => fmt(c.median / c.items_per_iter.max(1) as u32),
+                    None => String::new(),
+                })
+                .collect();
+            if cells.iter().any(|c| !c.is_empty()) {
+                let _ = writeln!(s, "| {row} | {} |", cells.join(" | "));
+            }
+        }
+    }
+
+    fn goals_table(&self, s: &mut String) {
+        let _ = writeln!(s, "| goal | measured | met |\n| --- | ---: | --- |");
+        for (goal, measured, met) in self.goals() {
+            let _ = writeln!(s, "| {goal} | {measured} | {} |", match met {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "not measured",
+            });
+        }
+    }
+
+    /// `report.md`: everything.
+    pub fn markdown(&self) -> String {
+        let mut s = String::from("# nodehost benchmark report\n\n");
+        let _ = writeln!(s, "{}\n", self.header());
+        let _ = writeln!(s, "Times are the median per item (per call for single nodes; per item after start-up for pipelines), from `nodehost-bench`. Every Python scenario runs the same `.py` file on every Python runtime; every Rust scenario the same node on both Rust runtimes. Inputs are cloned on the host for every call on every runtime.\n");
+        let _ = writeln!(s, "## Goals\n");
+        self.goals_table(&mut s);
+        let mut groups: Vec<&str> = Vec::new();
+        for c in &self.cases {
+            let g = c.scenario.split('/').next().unwrap_or("");
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+        for g in groups {
+            let _ = writeln!(s, "\n## {g}\n");
+            let mut rows: Vec<String> = Vec::new();
+            for c in self.cases.iter().filter(|c| c.scenario.starts_with(&format!("{g}/"))) {
+                if !rows.contains(&c.scenario) {
+                    rows.push(c.scenario.clone());
+                }
+            }
+            self.table(&mut s, &rows);
+            let _ = writeln!(s);
+            for row in &rows {
+                if let Some(about) = self.about.get(row) {
+                    let _ = writeln!(s, "- `{row}`: {about}");
+                }
+            }
+        }
+        let _ = writeln!(s, "\n## Ratios\n\nEach runtime's median over CPython's (Python scenarios), and sandboxed over native for the same interpreter or node.\n");
+        let _ = writeln!(s, "| scenario | native-rustpython / cpython | wasm-rustpython / cpython | wasm-cpython / cpython | wasm-rustpython / native-rustpython | wasm-rust / native-rust |");
+        let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: |");
+        let mut names: Vec<&str> = Vec::new();
+        for c in &self.cases {
+            if !names.contains(&c.scenario.as_str()) {
+                names.push(&c.scenario);
+            }
+        }
+        for name in names {
+            let f = |r: Option<f64>| r.map_or(String::new(), |r| format!("{r:.2}x"));
+            let cells = [
+                f(self.ratio(name, Rt::NativeRustpython, Rt::Cpython)),
+                f(self.ratio(name, Rt::WasmRustpython, Rt::Cpython)),
+                f(self.ratio(name, Rt::WasmCpython, Rt::Cpython)),
+                f(self.ratio(name, Rt::WasmRustpython, Rt::NativeRustpython)),
+                f(self.ratio(name, Rt::WasmRust, Rt::NativeRust)),
+            ];
+            if cells.iter().any(|c| !c.is_empty()) {
+                let _ = writeln!(s, "| {name} | {} |", cells.join(" | "));
+            }
+        }
+        let _ = writeln!(s, "\n## Pipelines: latency and CPU\n\n| scenario | runtime | items/s | slowest node p50 | p95 | p99 | CPU per item |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        for c in self.cases.iter().filter(|c| c.error.is_none() && (c.scenario.starts_with("pipeline/") || c.scenario.starts_with("concurrency/"))) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.0} | {} | {} | {} | {} |",
+                c.scenario,
+                c.runtime.id(),
+                c.throughput(),
+                fmt(c.quantiles[0]),
+                fmt(c.quantiles[1]),
+                fmt(c.quantiles[2]),
+                fmt(c.cpu_per_item)
+            );
+        }
+        let _ = writeln!(s, "\n## Scaling\n\nThroughput of k pipelines at once against one pipeline's times min(k, cores).\n\n| runtime | {} |\n| --- |{}", scenarios::CONCURRENCY.map(|k| format!("k = {k}")).join(" | "), " ---: |".repeat(scenarios::CONCURRENCY.len()));
+        for rt in self.columns() {
+            let cells: Vec<String> = scenarios::CONCURRENCY.iter().map(|&k| self.scaling(rt, k).map_or(String::new(), |e| format!("{:.0}%", e * 100.0))).collect();
+            if cells.iter().any(|c| !c.is_empty()) {
+                let _ = writeln!(s, "| {} | {} |", rt.id(), cells.join(" | "));
+            }
+        }
+        let _ = writeln!(s, "\n## Start-up and memory\n\n| measurement | runtime | value |\n| --- | --- | ---: |");
+        for (what, rt, v, unit) in &self.extras {
+            let _ = writeln!(s, "| {what} | {rt} | {v:.2} {unit} |");
+        }
+        let failed: Vec<_> = self.cases.iter().filter(|c| c.error.is_some()).collect();
+        if !failed.is_empty() {
+            let _ = writeln!(s, "\n## Failed cases\n");
+            for c in failed {
+                let _ = writeln!(s, "- `{}` on {}: {}", c.scenario, c.runtime.id(), c.error.as_deref().unwrap_or("").lines().next().unwrap_or(""));
+            }
+        }
+        s
+    }
+
+    /// `chart.svg`: a bar per runtime per scenario (log scale), and the
+    /// scaling curves.
+    pub fn svg(&self) -> String {
+        let colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"];
+        let cols = self.columns();
+        let mut rows: Vec<&str> = Vec::new();
+        for c in self.cases.iter().filter(|c| c.error.is_none() && !c.scenario.starts_with("concurrency/")) {
+            if !rows.contains(&c.scenario.as_str()) {
+                rows.push(&c.scenario);
+            }
+        }
+        let bar = 7.0;
+        let row_h = bar * cols.len() as f64 + 8.0;
+        let left = 190.0;
+        let width = 900.0;
+        let plot_w = width - left - 90.0;
+        let top = 60.0;
+        let bars_h = row_h * rows.len() as f64;
+        let scale_top = top + bars_h + 50.0;
+        let scale_h = 220.0;
+        let height = scale_top + scale_h + 60.0;
+        // Log scale from 10 ns to 10 s.
+        let x = |d: Duration| ((d.as_secs_f64() * 1e9).max(10.0).log10() - 1.0) / 9.0 * plot_w;
+        let mut s = String::new();
+        let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="10">"#);
+        let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+        let _ = writeln!(s, r#"<text x="10" y="18" font-size="14">nodehost: median time per item, log scale (shorter is faster)</text>"#);
+        let _ = writeln!(s, r##"<text x="10" y="32" fill="#555">{}</text>"##, xml(&self.header()));
+        for (i, rt) in cols.iter().enumerate() {
+            let lx = 10.0 + i as f64 * 140.0;
+            let _ = writeln!(s, r#"<rect x="{lx}" y="40" width="10" height="10" fill="{}"/><text x="{}" y="49">{}</text>"#, colors[*rt as usize], lx + 14.0, rt.id());
+        }
+        for decade in 0..=9 {
+            let gx = left + decade as f64 / 9.0 * plot_w;
+            let label = ["10 ns", "100 ns", "1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s", "10 s"][decade];
+            let _ = writeln!(s, r##"<line x1="{gx}" y1="{top}" x2="{gx}" y2="{}" stroke="#ddd"/><text x="{gx}" y="{}" text-anchor="middle" fill="#555">{label}</text>"##, top + bars_h, top + bars_h + 12.0);
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let y0 = top + r as f64 * row_h;
+            let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, left - 6.0, y0 + row_h / 2.0 + 3.0, xml(row));
+            for (i, rt) in cols.iter().enumerate() {
+                if let Some(c) = self.get(row, *rt) {
+                    let per = c.median / c.items_per_iter.max(1) as u32;
+                    let y = y0 + 4.0 + i as f64 * bar;
+                    let _ = writeln!(s, r#"<rect x="{left}" y="{y}" width="{:.1}" height="{}" fill="{}"><title>{} {}: {}</title></rect>"#, x(per).max(1.0), bar - 1.0, colors[*rt as usize], xml(row), rt.id(), fmt(per));
+                }
+            }
+        }
+        // Scaling: efficiency against k.
+        let _ = writeln!(s, r#"<text x="10" y="{}" font-size="13">Scaling: throughput of k pipelines / (one pipeline x min(k, cores))</text>"#, scale_top - 12.0);
+        let kx = |i: usize| left + i as f64 / (scenarios::CONCURRENCY.len() - 1) as f64 * plot_w;
+        let ey = |e: f64| scale_top + scale_h - e.clamp(0.0, 1.2) / 1.2 * scale_h;
+        for pct in [0.25, 0.5, 0.75, 1.0] {
+            let _ = writeln!(s, r##"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" fill="#555">{:.0}%</text>"##, left + plot_w, left - 6.0, ey(pct) + 3.0, pct * 100.0, y = ey(pct));
+        }
+        for (i, k) in scenarios::CONCURRENCY.iter().enumerate() {
+            let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">k = {k}</text>"#, kx(i), scale_top + scale_h + 14.0);
+        }
+        for rt in &cols {
+            let points: Vec<String> = scenarios::CONCURRENCY
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &k)| self.scaling(*rt, k).map(|e| format!("{:.1},{:.1}", kx(i), ey(e))))
+                .collect();
+            if points.len() > 1 {
+                let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#, points.join(" "), colors[*rt as usize]);
+            }
+        }
+        let _ = writeln!(s, "</svg>");
+        s
+    }
+
+    /// Write `results.json`, `report.md` and `chart.svg` under `dir`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(&self.to_json()).unwrap())?;
+        std::fs::write(dir.join("report.md"), self.markdown())?;
+        std::fs::write(dir.join("chart.svg"), self.svg())?;
+        Ok(())
+    }
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Put `table` between the README's benchmark markers.
+pub fn update_readme(readme: &Path, table: &str) -> std::io::Result<()> {
+    const START: &str = "<!-- bench:start -->";
+    const END: &str = "<!-- bench:end -->";
+    let text = std::fs::read_to_string(readme)?;
+    let (Some(a), Some(b)) = (text.find(START), text.find(END)) else {
+        return Err(std::io::Error::other(format!("{} has no {START} ... {END} markers", readme.display())));
+    };
+    let new = format!("{}{START}\n{table}{END}{}", &text[..a], &text[b + END.len()..]);
+    std::fs::write(readme, new)
+}

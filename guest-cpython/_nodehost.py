@@ -1,0 +1,62 @@
+"""The native half of the ``nodehost`` helper module, for the CPython
+component: ``nodehost.py`` imports ``_nodehost`` and calls ``log`` for every
+log record and every line printed; ``tick`` is the ``sys.monitoring``
+callback that lets the host interrupt running code. Both reach the host
+through the WIT ``host`` imports."""
+
+import sys
+
+from wit_world.imports import host
+
+_LEVELS = (
+    host.LogLevel.TRACE,
+    host.LogLevel.DEBUG,
+    host.LogLevel.INFO,
+    host.LogLevel.WARN,
+    host.LogLevel.ERROR,
+)
+
+
+def _lossy(text):
+    """``text`` as valid UTF-8 (a lone surrogate cannot cross the boundary)."""
+    if not isinstance(text, str):
+        raise TypeError("expected str, not %s" % type(text).__name__)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def log(level, target, message):
+    """log(level, target, message): emit a record on the host's log.
+    Levels: 0 trace, 1 debug, 2 info, 3 warn, 4 error."""
+    level = int(level)
+    host.log(_LEVELS[0 if level < 0 else 4 if level > 4 else level], _lossy(target), _lossy(message))
+
+
+# Ask the host only every this many events: a host call costs more than the
+# event itself.
+POLL_EVERY = 32
+
+# Files whose code is the runtime's own, not a node's: their events are
+# switched off at the first tick, so the runtime is never interrupted inside
+# its bookkeeping (and costs nothing while monitored).
+own_files = {__file__}
+
+_events = 0
+
+
+def tick(code, *_):
+    """The sys.monitoring callback (PY_START and JUMP events): raises
+    nodehost.DeadlineExceeded in the running code once the host asks."""
+    global _events
+    if code.co_filename in own_files:
+        return sys.monitoring.DISABLE
+    _events += 1
+    if _events % POLL_EVERY or not host.interrupt_requested():
+        return None
+    raise sys.modules["nodehost"].DeadlineExceeded(
+        "the call ran past its soft deadline and was interrupted here")

@@ -1,0 +1,434 @@
+"""Converting between the WIT ``value`` (``wit/node.wit``) and Python objects.
+
+The rules are those of the RustPython guest (``guest-python/src/convert.rs``
+with the SDK's table codec, ``guest-rust/sdk/src/component.rs``), so a node
+sees the same objects and gives the same values on either interpreter:
+
+- null, bool, int (64-bit), float, str and bytes travel as themselves
+  (bytearray goes out as bytes);
+- a list or dict (str keys) travels as a ``nested`` table whose entry 0 is
+  the root and whose children always come after their parent; tuples go out
+  as lists;
+- audio frames and numeric arrays become ``nodehost.AudioFrame`` and
+  ``nodehost.Array`` over ``array.array`` buffers ('f', 'd', 'q').
+
+Anything else raises ``Unsupported`` with the reason, which the caller turns
+into a ``node-error`` of kind ``unsupported-value``.
+"""
+
+import array as _array
+
+import nodehost
+from wit_world.imports import types as t
+
+# How deeply lists and maps may nest (the SDK's MAX_DEPTH).
+MAX_DEPTH = 128
+
+SUPPORTED = "None, bool, int, float, str, bytes, list, tuple, dict with str keys, AudioFrame, Array"
+
+_I64_MIN = -(1 << 63)
+_I64_MAX = (1 << 63) - 1
+_U32_END = 1 << 32
+
+_AudioFrame = nodehost.AudioFrame
+_Array = nodehost.Array
+_buffer = _array.array
+
+
+class Unsupported(Exception):
+    """A value that cannot cross the boundary; the message says why."""
+
+
+# ---------------------------------------------------------------------------
+# WIT -> Python
+
+
+def _audio_to_py(frame):
+    channels = frame.channels
+    samples = frame.samples
+    if channels == 0:
+        raise Unsupported("audio frame with 0 channels")
+    if len(samples) % channels:
+        raise Unsupported("audio frame of %d samples does not divide into %d channels" % (len(samples), channels))
+    return _AudioFrame(_buffer("f", samples), frame.sample_rate, channels)
+
+
+_ARRAY_CODES = {t.ArrayData_F32: "f", t.ArrayData_F64: "d", t.ArrayData_I64: "q"}
+
+
+def _shape_holds(shape, n):
+    product = 1
+    for d in shape:
+        product *= d
+    return product == n
+
+
+def _array_to_py(a):
+    data = a.data.value
+    shape = a.shape
+    if not _shape_holds(shape, len(data)):
+        raise Unsupported("array of %d elements does not have shape %s" % (len(data), list(shape)))
+    return _Array(_buffer(_ARRAY_CODES[type(a.data)], data), tuple(shape))
+
+
+def _debug_str(s):
+    """A string quoted the way Rust's `{:?}` quotes it (near enough)."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _table_to_py(nodes):
+    """Decode a nested value's table, checking what a careless host could get
+    wrong: every index points forward and within the table, every entry is
+    used exactly once, nesting stays within MAX_DEPTH, map keys are unique
+    and typed buffers consistent. One backward pass, no recursion."""
+    n = len(nodes)
+    if n == 0:
+        raise Unsupported("empty value table")
+    # slots[i] is (value, depth) once entry i is decoded, None once taken.
+    slots = [None] * n
+    List, Map = t.ValueNode_List, t.ValueNode_Map
+
+    def take(parent, child):
+        if child <= parent or child >= n:
+            raise Unsupported(
+                "value table entry %d refers to entry %d: children must come after their parent and within the table"
+                % (parent, child))
+        slot = slots[child]
+        if slot is None:
+            raise Unsupported("value table entry %d is used twice" % child)
+        slots[child] = None
+        return slot
+
+    for i in range(n - 1, -1, -1):
+        node = nodes[i]
+        cls = type(node)
+        if cls is List:
+            items = []
+            depth = 0
+            for child in node.value:
+                value, d = take(i, child)
+                if d > depth:
+                    depth = d
+                items.append(value)
+            slot = (items, depth + 1)
+        elif cls is Map:
+            pairs = []
+            depth = 0
+            for entry in node.value:
+                value, d = take(i, entry.value)
+                if d > depth:
+                    depth = d
+                pairs.append((entry.key, value))
+            mapping = {}
+            for key, value in pairs:
+                if key in mapping:
+                    raise Unsupported("map key %s appears twice" % _debug_str(key))
+                mapping[key] = value
+            slot = (mapping, depth + 1)
+        elif cls is t.ValueNode_IntList or cls is t.ValueNode_FloatList:
+            # A packed list of numbers.
+            slot = (list(node.value), 2)
+        elif cls is t.ValueNode_Null:
+            slot = (None, 1)
+        elif cls is t.ValueNode_Audio:
+            slot = (_audio_to_py(node.value), 1)
+        elif cls is t.ValueNode_Array:
+            slot = (_array_to_py(node.value), 1)
+        else:
+            # boolean, integer, float, text, bytes
+            slot = (node.value, 1)
+        if slot[1] > MAX_DEPTH:
+            raise Unsupported("value nested deeper than %d levels" % MAX_DEPTH)
+        slots[i] = slot
+    for j in range(1, n):
+        if slots[j] is not None:
+            raise Unsupported("value table entry %d is not part of the value" % j)
+    return slots[0][0]
+
+
+def to_py(value):
+    """A WIT value as a new Python object; raises Unsupported for a table or
+    buffer the host got wrong."""
+    cls = type(value)
+    if cls is t.Value_Null:
+        return None
+    if cls is t.Value_Nested:
+        return _table_to_py(value.value)
+    if cls is t.Value_Audio:
+        return _audio_to_py(value.value)
+    if cls is t.Value_Array:
+        return _array_to_py(value.value)
+    # boolean, integer, float, text, bytes
+    return value.value
+
+
+# ---------------------------------------------------------------------------
+# Python -> WIT
+
+# Kinds of Python objects, checked in the RustPython guest's order.
+_NULL, _BOOL, _INT, _FLOAT, _STR, _BYTES, _LIST, _DICT, _AUDIO, _ARRAY = range(10)
+
+_EXACT_KINDS = {
+    type(None): _NULL,
+    bool: _BOOL,
+    int: _INT,
+    float: _FLOAT,
+    str: _STR,
+    bytes: _BYTES,
+    bytearray: _BYTES,
+    list: _LIST,
+    tuple: _LIST,
+    dict: _DICT,
+    _AudioFrame: _AUDIO,
+    _Array: _ARRAY,
+}
+
+
+def _kind(obj):
+    kind = _EXACT_KINDS.get(type(obj))
+    if kind is not None:
+        return kind
+    # Subclasses, in the order the RustPython guest checks them.
+    if isinstance(obj, int):
+        return _INT
+    if isinstance(obj, float):
+        return _FLOAT
+    if isinstance(obj, str):
+        return _STR
+    if isinstance(obj, (bytes, bytearray)):
+        return _BYTES
+    if isinstance(obj, (list, tuple)):
+        return _LIST
+    if isinstance(obj, dict):
+        return _DICT
+    if isinstance(obj, _AudioFrame):
+        return _AUDIO
+    if isinstance(obj, _Array):
+        return _ARRAY
+    raise Unsupported("type '%s' (supported: %s)" % (type(obj).__name__, SUPPORTED))
+
+
+def _int(obj):
+    if type(obj) is not int:
+        obj = int.__int__(obj)
+    if obj < _I64_MIN or obj > _I64_MAX:
+        raise Unsupported("int of %d bits does not fit in 64 bits" % abs(obj).bit_length())
+    return obj
+
+
+def _float(obj):
+    return obj if type(obj) is float else float.__float__(obj)
+
+
+def _str(obj, surrogates="str with lone surrogates is not valid UTF-8"):
+    if type(obj) is not str:
+        obj = str.__str__(obj)
+    if not obj.isascii():
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Unsupported(surrogates) from None
+    return obj
+
+
+def _bytes(obj):
+    return obj if type(obj) is bytes else bytes(memoryview(obj))
+
+
+# array.array type codes the pipeline accepts, and what each becomes.
+_F32, _F64, _I64 = "f32", "f64", "i64"
+_CODE_KINDS = {"f": _F32, "d": _F64, "q": _I64, "l": _I64, "i": _I64, "h": _I64, "b": _I64, "B": _I64}
+_MISSING = object()
+
+
+def _numbers(obj):
+    """(kind, list of numbers) from an ``array.array`` ('f', 'd', 'q' and the
+    other signed integer codes, plus 'B') or from a list or tuple of ints
+    and floats."""
+    code = getattr(obj, "typecode", _MISSING)
+    if code is not _MISSING:
+        code = str(code)
+        if type(obj) is _buffer and code in _CODE_KINDS:
+            return _CODE_KINDS[code], obj.tolist()
+        raw = obj.tobytes()
+        if not isinstance(raw, bytes):
+            raise Unsupported("tobytes() did not return bytes")
+        kind = _CODE_KINDS.get(code)
+        if kind is None:
+            raise Unsupported("array of typecode '%s' (use 'f', 'd' or 'q')" % code)
+        decoded = _buffer(code)
+        decoded.frombytes(raw[:len(raw) - len(raw) % decoded.itemsize])
+        return kind, decoded.tolist()
+    if isinstance(obj, (list, tuple)):
+        items = list(obj)
+    else:
+        raise Unsupported("numbers must be an array.array, list or tuple, not '%s'" % type(obj).__name__)
+    if items and all(isinstance(x, int) and type(x) is not bool for x in items):
+        ints = []
+        for x in items:
+            if type(x) is not int:
+                x = int.__int__(x)
+            if x < _I64_MIN or x > _I64_MAX:
+                raise Unsupported("array element does not fit in 64 bits")
+            ints.append(x)
+        return _I64, ints
+    floats = []
+    for x in items:
+        if isinstance(x, float):
+            floats.append(float.__float__(x) if type(x) is not float else x)
+        elif isinstance(x, int):
+            try:
+                floats.append(float(int.__int__(x)))
+            except OverflowError:
+                floats.append(float("inf") if x > 0 else float("-inf"))
+        else:
+            raise Unsupported("array element of type '%s' is not a number" % type(x).__name__)
+    return _F64, floats
+
+
+def _small_int(obj, attr):
+    v = getattr(obj, attr)
+    if isinstance(v, int) and 0 <= v < _U32_END:
+        return int.__int__(v)
+    raise Unsupported("AudioFrame.%s must be an int in 0..2**32" % attr)
+
+
+def _audio_from_py(obj):
+    kind, samples = _numbers(obj.samples)
+    if kind is not _F32:
+        samples = [float(x) for x in samples]
+    sample_rate = _small_int(obj, "sample_rate")
+    channels = _small_int(obj, "channels")
+    if channels > 0xFFFF:
+        raise Unsupported("AudioFrame.channels %d is out of range" % channels)
+    if channels == 0:
+        raise Unsupported("audio frame with 0 channels")
+    if len(samples) % channels:
+        raise Unsupported("audio frame of %d samples does not divide into %d channels" % (len(samples), channels))
+    return t.AudioFrame(samples, sample_rate, channels)
+
+
+_ARRAY_DATA = {_F32: t.ArrayData_F32, _F64: t.ArrayData_F64, _I64: t.ArrayData_I64}
+
+
+def _array_from_py(obj):
+    kind, data = _numbers(obj.data)
+    shape = []
+    for d in list(obj.shape):
+        if not (isinstance(d, int) and 0 <= d < _U32_END):
+            raise Unsupported("Array.shape must hold ints in 0..2**32")
+        shape.append(int.__int__(d))
+    if not _shape_holds(shape, len(data)):
+        raise Unsupported("array of %d elements does not have shape %s" % (len(data), shape))
+    return t.NumArray(_ARRAY_DATA[kind](data), shape)
+
+
+# Scalar kinds: (payload conversion, Value case, ValueNode case).
+_SCALARS = {
+    _BOOL: (bool, t.Value_Boolean, t.ValueNode_Boolean),
+    _INT: (_int, t.Value_Integer, t.ValueNode_Integer),
+    _FLOAT: (_float, t.Value_Float, t.ValueNode_Float),
+    _STR: (_str, t.Value_Text, t.ValueNode_Text),
+    _BYTES: (_bytes, t.Value_Bytes, t.ValueNode_Bytes),
+    _AUDIO: (_audio_from_py, t.Value_Audio, t.ValueNode_Audio),
+    _ARRAY: (_array_from_py, t.Value_Array, t.ValueNode_Array),
+}
+
+_DEEP = "value nested deeper than %d levels (a list or dict that contains itself?)" % MAX_DEPTH
+
+
+def _pack(obj):
+    """A list of two or more exact ints that fit in 64 bits, or of two or
+    more exact floats, as one packed table entry; else None."""
+    if type(obj) is not list or len(obj) < 2:
+        return None
+    first = type(obj[0])
+    if first is int:
+        for x in obj:
+            if type(x) is not int or x < _I64_MIN or x > _I64_MAX:
+                return None
+        return t.ValueNode_IntList(list(obj))
+    if first is float:
+        for x in obj:
+            if type(x) is not float:
+                return None
+        return t.ValueNode_FloatList(list(obj))
+    return None
+
+
+def _encode(obj, depth, nodes):
+    """Append ``obj`` and everything in it to the table ``nodes``."""
+    if depth > MAX_DEPTH:
+        raise Unsupported(_DEEP)
+    kind = _kind(obj)
+    if kind == _LIST:
+        packed = _pack(obj)
+        if packed is not None:
+            nodes.append(packed)
+            return
+        at = len(nodes)
+        nodes.append(None)
+        children = []
+        depth += 1
+        for item in list(obj):
+            children.append(len(nodes))
+            _encode(item, depth, nodes)
+        nodes[at] = t.ValueNode_List(children)
+    elif kind == _DICT:
+        at = len(nodes)
+        nodes.append(None)
+        entries = []
+        depth += 1
+        for key, item in list(obj.items()) if type(obj) is not dict else obj.items():
+            if not isinstance(key, str):
+                raise Unsupported("dict key of type '%s' (keys must be str)" % type(key).__name__)
+            entries.append(t.MapEntry(_str(key, "dict key with lone surrogates"), len(nodes)))
+            _encode(item, depth, nodes)
+        nodes[at] = t.ValueNode_Map(entries)
+    elif kind == _NULL:
+        nodes.append(t.ValueNode_Null())
+    else:
+        convert, _, case = _SCALARS[kind]
+        nodes.append(case(convert(obj)))
+
+
+def from_py(obj):
+    """A Python object as a WIT value; raises Unsupported with the reason
+    when it cannot cross (and lets a Python exception raised while looking
+    at it propagate)."""
+    # The common scalars first, without the generic dispatch.
+    cls = type(obj)
+    if cls is int:
+        if _I64_MIN <= obj <= _I64_MAX:
+            return t.Value_Integer(obj)
+        return t.Value_Integer(_int(obj))
+    if cls is float:
+        return t.Value_Float(obj)
+    if cls is str:
+        return t.Value_Text(_str(obj))
+    if obj is None:
+        return t.Value_Null()
+    kind = _kind(obj)
+    if kind == _LIST or kind == _DICT:
+        nodes = []
+        _encode(obj, 1, nodes)
+        return t.Value_Nested(nodes)
+    convert, case, _ = _SCALARS[kind]
+    return case(convert(obj))
+
+
+def type_name(obj):
+    """The pipeline's name for the type of a value decoded by ``to_py``."""
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "bool"
+    if isinstance(obj, dict):
+        return "map"
+    if isinstance(obj, list):
+        return "list"
+    if isinstance(obj, _AudioFrame):
+        return "audio"
+    if isinstance(obj, _Array):
+        return "array"
+    return {int: "int", float: "float", str: "str", bytes: "bytes"}.get(type(obj), type(obj).__name__)

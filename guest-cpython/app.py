@@ -1,0 +1,182 @@
+"""Python nodes on CPython: the ``node-component`` world (``wit/node.wit``)
+built with componentize-py, a peer of the RustPython guest
+(``guest-python``) running the same node files through the same helper
+module (``guest-python/python/nodehost.py``) with the same value rules.
+
+componentize-py imports this module when it builds the component and
+snapshots the interpreter afterwards, so CPython, the helper module and
+everything imported here are ready when the host instantiates it.
+
+The standard library: componentize-py gives the component no files, so
+``_nodehost_stdlib`` carries the pure-Python modules' sources in the snapshot
+and imports them on demand.
+
+Settings: ``max-outputs`` is enforced. ``interruptible`` installs the helper
+module's ``sys.monitoring`` hook, which polls ``host.interrupt-requested``
+every 32 loop iterations or function starts of node code and raises
+``nodehost.DeadlineExceeded`` there once the host asks.
+
+Known gap: a node's ``cleanup()`` does not run when the host drops it, as
+componentize-py 0.25.1 ignores the destructor of exported resources.
+"""
+
+import sys
+
+# The build runs this with the source directories mounted writable: leave
+# no bytecode caches in them (guest-python/python is the repository's).
+sys.dont_write_bytecode = True
+
+import gc  # noqa: E402
+import importlib
+import linecache
+import os
+import traceback
+
+import nodehost
+import _nodehost
+import _nodehost_stdlib
+import _nodehost_values as values
+import runtime
+from runtime import K, State, error, exception_error, flush_io
+from wit_world import exports
+from wit_world.imports import types as t
+
+runtime._own_files.add(__file__)
+
+# Carry the standard library's sources for modules nodes import later.
+_nodehost_stdlib.install(os.path.dirname(traceback.__file__))
+
+
+def _keep_source(module):
+    """Keep a module's source for tracebacks (its file is gone at run time)."""
+    path = getattr(module, "__file__", None)
+    try:
+        with open(path) as f:
+            source = f.read()
+    except (OSError, TypeError):
+        return
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+
+
+_keep_source(nodehost)
+
+
+class _Module:
+    """A loaded node module and the node types it defines."""
+
+    __slots__ = ("name", "module", "types")
+
+    def __init__(self, name, module, types):
+        self.name = name
+        self.module = module
+        self.types = types
+
+
+# Loaded modules, oldest first.
+_modules = []
+
+
+def _module_name(filename):
+    """A module name from a file name: ``nodes/vad.py`` -> ``vad``."""
+    stem = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return stem[:-3] if stem.endswith(".py") else stem
+
+
+def _param_default(default):
+    # A default that cannot cross is left out of the description rather
+    # than failing the whole listing.
+    try:
+        return values.from_py(default)
+    except BaseException:
+        return None
+
+
+def _type_info(info):
+    name, description, params, streaming = info
+    return t.NodeTypeInfo(
+        str(name),
+        str(description),
+        [
+            t.ParamInfo(str(p), bool(required), None if required else _param_default(default), "")
+            for p, required, default in params
+        ],
+        bool(streaming),
+    )
+
+
+class Runtime(exports.Runtime):
+    def configure(self, settings):
+        # As an embedded CPython has it: `argparse` and friends read
+        # argv[0] (the runtime sets sys.argv from WASI's empty arguments
+        # when the instance starts, so this cannot happen at build time).
+        if not sys.argv:
+            sys.argv = [""]
+        State.max_outputs = settings.max_outputs
+        on = bool(settings.interruptible)
+        if on != State.interruptible:
+            try:
+                nodehost._set_interruptible(on, _nodehost.tick)
+                State.interruptible = on
+            except BaseException:
+                pass
+        # (componentize-py reseeds `random` itself at the first call into an
+        # instance, so instances do not share the snapshot's random state.)
+
+    def prepare(self, modules):
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except BaseException as e:
+                raise exception_error(K.LOAD, e)
+        flush_io()
+        gc.collect()
+
+    def node_types(self):
+        return [info for m in _modules for info in m.types]
+
+    def load_module(self, name, source):
+        module_name = _module_name(name)
+        # Tracebacks show the node's source lines.
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        try:
+            module, infos = nodehost._load(module_name, source, name)
+        except BaseException as e:
+            raise exception_error(K.LOAD, e)
+        try:
+            types = [_type_info(info) for info in infos]
+        except BaseException as e:
+            raise exception_error(K.INTERNAL, e)
+        _modules[:] = [m for m in _modules if m.name != module_name]
+        _modules.append(_Module(module_name, module, types))
+        return types
+
+    def create(self, type_name, params):
+        try:
+            kwargs = values.to_py(params)
+        except values.Unsupported as e:
+            raise error(K.UNSUPPORTED_VALUE, str(e))
+        except BaseException as e:
+            raise exception_error(K.INTERNAL, e)
+        if kwargs is None:
+            kwargs = {}
+        elif not isinstance(kwargs, dict):
+            raise error(K.INVALID_PARAMS, "parameters must be a map, got %s" % values.type_name(kwargs))
+        if not _modules:
+            raise error(K.UNKNOWN_TYPE, "no Python module is loaded")
+        # The most recently loaded module that has the type; the last one
+        # when none has it (or no type is named), which then says why not.
+        module = _modules[-1].module
+        if type_name:
+            for m in reversed(_modules):
+                if any(info.name == type_name for info in m.types):
+                    module = m.module
+                    break
+        try:
+            instance = nodehost._create(module, type_name, kwargs)
+        except (nodehost._UnknownNodeType, nodehost._InvalidParams) as e:
+            # The host's own checks: the message says it all.
+            kind = K.UNKNOWN_TYPE if isinstance(e, nodehost._UnknownNodeType) else K.INVALID_PARAMS
+            raise error(kind, str(e))
+        except BaseException as e:
+            raise runtime.raised(e)
+        return runtime.Node(instance)

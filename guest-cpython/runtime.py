@@ -1,0 +1,196 @@
+"""The ``node`` resource of the WIT ``runtime`` interface, and the state and
+error helpers the component's exports share.
+
+componentize-py looks for an exported interface's resources in the module
+named after the interface, hence this module's name.
+"""
+
+import sys
+import traceback as _traceback
+import types as _types
+
+import nodehost
+import _nodehost
+import _nodehost_values as values
+from componentize_py_types import Err
+from wit_world.exports import runtime as _wit_runtime
+from wit_world.imports import types as t
+
+K = t.ErrorKind
+
+# Lines kept at each end of a long traceback.
+TRACEBACK_LINES = 60
+
+
+class State:
+    """The host's settings (see ``configure``)."""
+
+    max_outputs = 100_000
+    interruptible = False
+
+
+_own_files = _nodehost.own_files
+_own_files.add(__file__)
+_own_files.add(values.__file__)
+
+
+def error(kind, message, exception_type=None, traceback=None):
+    """A ``node-error`` ready to raise (componentize-py returns an ``Err``
+    exception as the error case of the result)."""
+    return Err(t.NodeError(kind, message, exception_type, traceback))
+
+
+def shorten_traceback(text, keep=TRACEBACK_LINES):
+    """A traceback cut down to its first and last ``keep`` lines when it is
+    longer, with a line saying how many were left out."""
+    lines = text.splitlines()
+    if len(lines) <= 2 * keep + 1:
+        return text
+    return "%s\n  ... %d lines left out ...\n%s\n" % (
+        "\n".join(lines[:keep]), len(lines) - 2 * keep, "\n".join(lines[-keep:]))
+
+
+def exception_error(kind, exc):
+    """A Python exception as a ``node-error`` with its type name and full
+    traceback. The traceback starts where the node's code (or the helper
+    module) was entered: the runtime's own frames are left out, as the
+    RustPython guest calls from Rust and has none."""
+    exception_type = type(exc).__name__
+    try:
+        text = str(exc)
+    except BaseException:
+        text = ""
+    message = "%s: %s" % (exception_type, text) if text else exception_type
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename in _own_files:
+        tb = tb.tb_next
+    try:
+        formatted = "".join(_traceback.format_exception(type(exc), exc, tb))
+    except BaseException:
+        formatted = message + "\n"
+    return error(kind, message, exception_type, shorten_traceback(formatted))
+
+
+def raised(exc):
+    """The node's code raised: ``interrupted`` for the host's deadline,
+    ``raised`` for anything else."""
+    kind = K.INTERRUPTED if isinstance(exc, nodehost.DeadlineExceeded) else K.RAISED
+    return exception_error(kind, exc)
+
+
+def flush_io():
+    """Send what ``print`` left in the line buffers to the host's log."""
+    try:
+        nodehost._flush_io()
+    except BaseException:
+        pass
+
+
+_Generator = _types.GeneratorType
+_NONE = t.Outputs_None_()
+
+
+class Node(_wit_runtime.Node):
+    """One live instance of a Python node class."""
+
+    def __init__(self, instance):
+        self._class_name = type(instance).__name__
+
+        def method(name):
+            try:
+                return getattr(instance, name, None)
+            except BaseException as e:
+                raise raised(e)
+
+        self._process = method("process")
+        if self._process is None:
+            raise error(K.INVALID_INPUT, "node has no process()")
+        self._flush = method("flush")
+        self._cleanup = method("cleanup")
+
+    def process(self, input):
+        try:
+            arg = values.to_py(input)
+        except values.Unsupported as e:
+            raise error(K.UNSUPPORTED_VALUE, str(e))
+        except Err:
+            raise
+        except BaseException as e:
+            raise exception_error(K.INTERNAL, e)
+        return self._collect(self._process, (arg,), "process")
+
+    def flush(self):
+        try:
+            if self._flush is None:
+                return _NONE
+            return self._collect(self._flush, (), "flush")
+        finally:
+            flush_io()
+
+    def __del__(self):
+        # The host dropped the node: run its optional cleanup(). (Not with
+        # componentize-py 0.25.1, whose destructor for exported resources
+        # does nothing: the object stays referenced until the instance goes
+        # away, and cleanup() never runs.)
+        cleanup = getattr(self, "_cleanup", None)
+        if cleanup is not None:
+            try:
+                cleanup()
+            except BaseException as e:
+                err = exception_error(K.RAISED, e).value
+                try:
+                    _nodehost.log(3, "nodehost", "%s.cleanup() failed: %s\n%s" % (
+                        self._class_name, err.message, err.traceback or ""))
+                except BaseException:
+                    pass
+        flush_io()
+
+    def _collect(self, call, args, what):
+        """Call the node and gather its result as outputs: None gives none, a
+        generator each item it yields (None items skipped), anything else one
+        output."""
+        try:
+            result = call(*args)
+        except BaseException as e:
+            raise raised(e)
+        if result is None:
+            return _NONE
+        if type(result) is not _Generator:
+            out = self._from_py(result, what)
+            if State.max_outputs < 1:
+                raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
+            return t.Outputs_One(out)
+        limit = State.max_outputs
+        out = []
+        count = 0
+        try:
+            for item in result:
+                if item is None:
+                    continue
+                count += 1
+                if count > limit:
+                    try:
+                        result.close()
+                    except BaseException:
+                        pass
+                    raise error(K.LIMIT_EXCEEDED, "%s.%s() yielded more than %d outputs for one input" % (
+                        self._class_name, what, limit))
+                out.append(self._from_py(item, what))
+        except Err:
+            raise
+        except BaseException as e:
+            raise raised(e)
+        if not out:
+            return _NONE
+        if len(out) == 1:
+            return t.Outputs_One(out[0])
+        return t.Outputs_Many(out)
+
+    def _from_py(self, obj, what):
+        try:
+            return values.from_py(obj)
+        except values.Unsupported as e:
+            raise error(K.UNSUPPORTED_VALUE, "%s.%s() returned a value the pipeline: cannot carry %s" % (
+                self._class_name, what, e))
+        except BaseException as e:
+            raise exception_error(K.RAISED, e)
