@@ -45,10 +45,69 @@ pub struct CaseResult {
     pub quantiles: [Duration; 3],
     /// CPU time (all threads) per item.
     pub cpu_per_item: Duration,
+    /// Peak resident memory of the process that ran the case (bytes).
+    pub peak_rss: u64,
     pub error: Option<String>,
 }
 
 impl CaseResult {
+    fn failed(scenario: &str, runtime: Rt, error: String) -> Self {
+        CaseResult {
+            scenario: scenario.to_owned(),
+            runtime,
+            items_per_iter: 0,
+            iterations: 0,
+            median: Duration::ZERO,
+            mean: Duration::ZERO,
+            min: Duration::ZERO,
+            max: Duration::ZERO,
+            quantiles: [Duration::ZERO; 3],
+            cpu_per_item: Duration::ZERO,
+            peak_rss: 0,
+            error: Some(error),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let ns = |d: Duration| d.as_nanos() as u64;
+        json!({
+            "scenario": self.scenario,
+            "runtime": self.runtime.id(),
+            "sandboxed": self.runtime.sandboxed(),
+            "items_per_iteration": self.items_per_iter,
+            "iterations": self.iterations,
+            "median_ns": ns(self.median),
+            "mean_ns": ns(self.mean),
+            "min_ns": ns(self.min),
+            "max_ns": ns(self.max),
+            "p50_ns": ns(self.quantiles[0]),
+            "p95_ns": ns(self.quantiles[1]),
+            "p99_ns": ns(self.quantiles[2]),
+            "throughput_per_s": self.throughput(),
+            "cpu_ns_per_item": ns(self.cpu_per_item),
+            "peak_rss_bytes": self.peak_rss,
+            "error": self.error,
+        })
+    }
+
+    fn from_json(scenario: &str, runtime: Rt, j: &serde_json::Value) -> Self {
+        let d = |k: &str| Duration::from_nanos(j[k].as_u64().unwrap_or(0));
+        CaseResult {
+            scenario: scenario.to_owned(),
+            runtime,
+            items_per_iter: j["items_per_iteration"].as_u64().unwrap_or(0),
+            iterations: j["iterations"].as_u64().unwrap_or(0),
+            median: d("median_ns"),
+            mean: d("mean_ns"),
+            min: d("min_ns"),
+            max: d("max_ns"),
+            quantiles: [d("p50_ns"), d("p95_ns"), d("p99_ns")],
+            cpu_per_item: d("cpu_ns_per_item"),
+            peak_rss: j["peak_rss_bytes"].as_u64().unwrap_or(0),
+            error: j["error"].as_str().map(str::to_owned),
+        }
+    }
+
     /// Items per second at the median.
     pub fn throughput(&self) -> f64 {
         self.items_per_iter as f64 / self.median.as_secs_f64().max(1e-12)
@@ -124,6 +183,83 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 /// Run the scenarios (on the calling thread, which must be a node thread).
+/// Measure `scenario` on `rt` in this process.
+pub fn measure_case(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResult {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut case = scenario.case(rt);
+        let m = measure(&mut case, options);
+        (case.items, m)
+    }));
+    let mut result = CaseResult::failed(&scenario.name, rt, String::new());
+    match outcome {
+        Ok((items, (iterations, mut samples, pipeline_q, cpu))) => {
+            samples.sort();
+            result.items_per_iter = items;
+            result.iterations = iterations;
+            result.mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+            result.quantiles = pipeline_q.unwrap_or([quantile(&samples, 0.5), quantile(&samples, 0.95), quantile(&samples, 0.99)]);
+            result.median = quantile(&samples, 0.5);
+            result.min = samples[0];
+            result.max = *samples.last().unwrap();
+            result.cpu_per_item = cpu;
+            result.error = None;
+        }
+        Err(panic) => {
+            result.error = Some(
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panicked".into()),
+            );
+        }
+    }
+    result.peak_rss = proc_kb("/proc/self/status", "VmHWM:");
+    result
+}
+
+/// The child process of [`run`]: measure one case and print it as one JSON
+/// line.
+pub fn child_case(name: &str, runtime: &str, options: &Options) {
+    let scenario = scenarios::all().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"));
+    let rt = Rt::ALL.into_iter().find(|r| r.id() == runtime).unwrap_or_else(|| panic!("no runtime {runtime}"));
+    let result = nodehost::on_node_thread(|| measure_case(&scenario, rt, options));
+    println!("{}", result.to_json());
+}
+
+/// Measure `scenario` on `rt` in a child process of its own, so each case
+/// has its own peak memory and a crash costs only that case.
+fn case_in_child(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResult {
+    let exe = std::env::current_exe().expect("the report's own path");
+    let mut cmd = Command::new(exe);
+    cmd.arg("--child-case").arg(&scenario.name).arg("--child-runtime").arg(rt.id());
+    cmd.arg("--seconds").arg(options.time_per_case.as_secs_f64().to_string());
+    if let Some(n) = options.iterations {
+        cmd.arg("--iterations").arg(n.to_string());
+    }
+    match cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).output() {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            match text.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+                Some(json) => CaseResult::from_json(&scenario.name, rt, &json),
+                None => CaseResult::failed(&scenario.name, rt, format!("the child printed no result: {text}")),
+            }
+        }
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("").to_string();
+            let how = match std::os::unix::process::ExitStatusExt::signal(&out.status) {
+                Some(sig) => format!("the case's process died of signal {sig}"),
+                None => format!("the case's process exited with {}", out.status),
+            };
+            CaseResult::failed(&scenario.name, rt, format!("{how}: {last}"))
+        }
+        Err(e) => CaseResult::failed(&scenario.name, rt, format!("could not start the case's process: {e}")),
+    }
+}
+
+/// Run the scenarios, each case in a process of its own (call on a node
+/// thread).
 pub fn run(options: &Options) -> Report {
     let scenarios: Vec<Scenario> = scenarios::all()
         .into_iter()
@@ -138,61 +274,19 @@ pub fn run(options: &Options) -> Report {
         for &rt in scenario.runtimes.iter().filter(|r| r.available()) {
             done += 1;
             progress(done, total, started, &format!("{} {}", scenario.name, rt.id()));
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut case = scenario.case(rt);
-                let m = measure(&mut case, options);
-                (case.items, m)
-            }));
-            let result = match outcome {
-                Ok((items, (iterations, mut samples, pipeline_q, cpu))) => {
-                    samples.sort();
-                    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
-                    let q = pipeline_q.unwrap_or([quantile(&samples, 0.5), quantile(&samples, 0.95), quantile(&samples, 0.99)]);
-                    CaseResult {
-                        scenario: scenario.name.clone(),
-                        runtime: rt,
-                        items_per_iter: items,
-                        iterations,
-                        median: quantile(&samples, 0.5),
-                        mean,
-                        min: samples[0],
-                        max: *samples.last().unwrap(),
-                        quantiles: q,
-                        cpu_per_item: cpu,
-                        error: None,
-                    }
-                }
-                Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "panicked".into());
-                    CaseResult {
-                        scenario: scenario.name.clone(),
-                        runtime: rt,
-                        items_per_iter: 0,
-                        iterations: 0,
-                        median: Duration::ZERO,
-                        mean: Duration::ZERO,
-                        min: Duration::ZERO,
-                        max: Duration::ZERO,
-                        quantiles: [Duration::ZERO; 3],
-                        cpu_per_item: Duration::ZERO,
-                        error: Some(message),
-                    }
-                }
-            };
+            let result = case_in_child(scenario, rt, options);
             if options.detailed {
                 eprintln!(
-                    "\r{:<40} {:<18} median {:>10} mean {:>10} min {:>10} max {:>10} ({} iterations)",
+                    "\r{:<40} {:<18} median {:>10} mean {:>10} min {:>10} max {:>10} ({} iterations, peak RSS {} MiB){}",
                     result.scenario,
                     rt.id(),
                     fmt(result.median),
                     fmt(result.mean),
                     fmt(result.min),
                     fmt(result.max),
-                    result.iterations
+                    result.iterations,
+                    result.peak_rss >> 20,
+                    result.error.as_deref().map(|e| format!(" FAILED: {e}")).unwrap_or_default()
                 );
             }
             report.cases.push(result);
@@ -204,7 +298,6 @@ pub fn run(options: &Options) -> Report {
         process_startup(&mut report);
     }
     eprintln!("\r{:<100}", format!("done in {:.0} s", started.elapsed().as_secs_f64()));
-    report.extras.push(("peak RSS of the report process".into(), "all".into(), proc_kb("/proc/self/status", "VmHWM:") as f64 / (1 << 20) as f64, "MiB"));
     report
 }
 
@@ -392,26 +485,9 @@ impl Report {
 
     /// `results.json`.
     pub fn to_json(&self) -> serde_json::Value {
-        let ns = |d: Duration| d.as_nanos() as u64;
         json!({
             "machine": self.machine,
-            "cases": self.cases.iter().map(|c| json!({
-                "scenario": c.scenario,
-                "runtime": c.runtime.id(),
-                "sandboxed": c.runtime.sandboxed(),
-                "items_per_iteration": c.items_per_iter,
-                "iterations": c.iterations,
-                "median_ns": ns(c.median),
-                "mean_ns": ns(c.mean),
-                "min_ns": ns(c.min),
-                "max_ns": ns(c.max),
-                "p50_ns": ns(c.quantiles[0]),
-                "p95_ns": ns(c.quantiles[1]),
-                "p99_ns": ns(c.quantiles[2]),
-                "throughput_per_s": c.throughput(),
-                "cpu_ns_per_item": ns(c.cpu_per_item),
-                "error": c.error,
-            })).collect::<Vec<_>>(),
+            "cases": self.cases.iter().map(CaseResult::to_json).collect::<Vec<_>>(),
             "extras": self.extras.iter().map(|(what, rt, v, unit)| json!({"what": what, "runtime": rt, "value": v, "unit": unit})).collect::<Vec<_>>(),
             "goals": self.goals().iter().map(|(goal, measured, met)| json!({"goal": goal, "measured": measured, "met": met})).collect::<Vec<_>>(),
         })
@@ -464,6 +540,10 @@ impl Report {
     }
 
     fn table(&self, s: &mut String, rows: &[String]) {
+        self.table_of(s, rows, |c| fmt(c.median / c.items_per_iter.max(1) as u32));
+    }
+
+    fn table_of(&self, s: &mut String, rows: &[String], cell: impl Fn(&CaseResult) -> String) {
         let cols = self.columns();
         let _ = writeln!(s, "| scenario | {} |", cols.iter().map(|c| c.id()).collect::<Vec<_>>().join(" | "));
         let _ = writeln!(s, "| --- |{}", " ---: |".repeat(cols.len()));
@@ -472,7 +552,7 @@ impl Report {
                 .iter()
                 .map(|&rt| match self.cases.iter().find(|c| &c.scenario == row && c.runtime == rt) {
                     Some(c) if c.error.is_some() => "failed".into(),
-                    Some(c) => fmt(c.median / c.items_per_iter.max(1) as u32),
+                    Some(c) => cell(c),
                     None => String::new(),
                 })
                 .collect();
@@ -545,18 +625,19 @@ impl Report {
                 let _ = writeln!(s, "| {name} | {} |", cells.join(" | "));
             }
         }
-        let _ = writeln!(s, "\n## Pipelines: latency and CPU\n\n| scenario | runtime | items/s | slowest node p50 | p95 | p99 | CPU per item |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(s, "\n## Pipelines: latency and CPU\n\n| scenario | runtime | items/s | slowest node p50 | p95 | p99 | CPU per item | peak RSS |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         for c in self.cases.iter().filter(|c| c.error.is_none() && (c.scenario.starts_with("pipeline/") || c.scenario.starts_with("concurrency/"))) {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.0} | {} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {} | {} MiB |",
                 c.scenario,
                 c.runtime.id(),
                 c.throughput(),
                 fmt(c.quantiles[0]),
                 fmt(c.quantiles[1]),
                 fmt(c.quantiles[2]),
-                fmt(c.cpu_per_item)
+                fmt(c.cpu_per_item),
+                c.peak_rss >> 20
             );
         }
         let _ = writeln!(s, "\n## Scaling\n\nThroughput of k pipelines at once against one pipeline's times min(k, cores).\n\n| runtime | {} |\n| --- |{}", scenarios::CONCURRENCY.map(|k| format!("k = {k}")).join(" | "), " ---: |".repeat(scenarios::CONCURRENCY.len()));
@@ -566,6 +647,14 @@ impl Report {
                 let _ = writeln!(s, "| {} | {} |", rt.id(), cells.join(" | "));
             }
         }
+        let _ = writeln!(s, "\n## Peak memory\n\nPeak resident memory of the process that ran each case (each case runs in a process of its own; it includes the engine, the compiled code mapped in, and every node the case made).\n");
+        let mut all_rows: Vec<String> = Vec::new();
+        for c in &self.cases {
+            if !all_rows.contains(&c.scenario) {
+                all_rows.push(c.scenario.clone());
+            }
+        }
+        self.table_of(&mut s, &all_rows, |c| format!("{} MiB", c.peak_rss >> 20));
         let _ = writeln!(s, "\n## Start-up and memory\n\n| measurement | runtime | value |\n| --- | --- | ---: |");
         for (what, rt, v, unit) in &self.extras {
             let _ = writeln!(s, "| {what} | {rt} | {v:.2} {unit} |");

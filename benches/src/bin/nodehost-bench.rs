@@ -38,12 +38,28 @@ struct Cli {
     /// Internal: the child process of the start-up measurements.
     #[arg(long, hide = true)]
     child: Option<String>,
+    /// Internal: the child process that measures one case.
+    #[arg(long, hide = true, requires = "child_runtime")]
+    child_case: Option<String>,
+    #[arg(long, hide = true)]
+    child_runtime: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(which) = cli.child {
         report::child(&which);
+        return Ok(());
+    }
+    if let (Some(case), Some(runtime)) = (&cli.child_case, &cli.child_runtime) {
+        let options = Options {
+            time_per_case: Duration::from_secs_f64(cli.seconds),
+            iterations: cli.iterations,
+            filter: None,
+            detailed: false,
+            out: cli.out,
+        };
+        report::child_case(case, runtime, &options);
         return Ok(());
     }
     if std::env::var_os("NODEHOST_WASM_CPYTHON").is_none() {
