@@ -244,7 +244,7 @@ fn pipeline(text: &str, python: Runtime, rust: Runtime) -> Pipeline {
 /// integers from 0, or copies of `input` when given). Timing starts once
 /// one warm-up item has come out of every copy (so every node is ready) and
 /// ends when every copy has finished.
-fn pipeline_case(text: &'static str, python: Runtime, rust: Runtime, items: u64, copies: usize, input: impl Into<Option<Value>>) -> Case {
+fn pipeline_case(text: &str, python: Runtime, rust: Runtime, items: u64, copies: usize, input: impl Into<Option<Value>>) -> Case {
     use tokio::sync::mpsc;
     let input: Option<Value> = input.into();
     let p = Arc::new(pipeline(text, python, rust));
@@ -318,52 +318,15 @@ fn pipeline_case(text: &'static str, python: Runtime, rust: Runtime, items: u64,
     }
 }
 
-const CHAIN_3: &str = r#"
-[[node]]
-id = "double"
-python = "chain.py"
-class = "Double"
-[[node]]
-id = "add"
-python = "chain.py"
-class = "Add"
-params = { amount = 10 }
-[[node]]
-id = "format"
-python = "chain.py"
-class = "Format"
-"#;
-
-const RUST_3: &str = r#"
-[[node]]
-id = "double"
-rust = "calculator"
-params = { operation = "multiply", operand = 2 }
-[[node]]
-id = "add"
-rust = "calculator"
-params = { operation = "add", operand = 10 }
-[[node]]
-id = "format"
-rust = "text"
-params = { operation = "format", template = "Result: {}" }
-"#;
-
-const MIXED_3: &str = r#"
-[[node]]
-id = "double"
-rust = "calculator"
-params = { operation = "multiply", operand = 2 }
-[[node]]
-id = "add"
-python = "chain.py"
-class = "Add"
-params = { amount = 10 }
-[[node]]
-id = "format"
-rust = "text"
-params = { operation = "format", template = "Result: {}" }
-"#;
+// The nodes of the three-node pipelines, one manifest entry each: double,
+// add 10, format, in Python (the corpus chain) and in Rust.
+const PY_DOUBLE: &str = "[[node]]\nid = \"double\"\npython = \"chain.py\"\nclass = \"Double\"\n";
+const PY_ADD: &str = "[[node]]\nid = \"add\"\npython = \"chain.py\"\nclass = \"Add\"\nparams = { amount = 10 }\n";
+const PY_FORMAT: &str = "[[node]]\nid = \"format\"\npython = \"chain.py\"\nclass = \"Format\"\n";
+const RUST_DOUBLE: &str = "[[node]]\nid = \"double\"\nrust = \"calculator\"\nparams = { operation = \"multiply\", operand = 2 }\n";
+const RUST_ADD: &str = "[[node]]\nid = \"add\"\nrust = \"calculator\"\nparams = { operation = \"add\", operand = 10 }\n";
+const RUST_FORMAT: &str =
+    "[[node]]\nid = \"format\"\nrust = \"text\"\nparams = { operation = \"format\", template = \"Result: {}\" }\n";
 
 const PYTHON_5: &str = r#"
 [[node]]
@@ -578,13 +541,13 @@ pub fn all() -> Vec<Scenario> {
             pipeline_case(text, rt.runtime(), rt.runtime(), PIPELINE_ITEMS, 1, None)
         }),
         Scenario::new("pipeline/all_python_3", "double -> add -> format, all Python", &py, |rt| {
-            pipeline_case(CHAIN_3, rt.runtime(), rt.rust_partner(), PIPELINE_ITEMS, 1, None)
+            pipeline_case(&[PY_DOUBLE, PY_ADD, PY_FORMAT].concat(), rt.runtime(), rt.rust_partner(), PIPELINE_ITEMS, 1, None)
         }),
         Scenario::new("pipeline/mixed_3", "Rust double -> Python add -> Rust format (Rust nodes sandboxed when the Python node is)", &py, |rt| {
-            pipeline_case(MIXED_3, rt.runtime(), rt.rust_partner(), PIPELINE_ITEMS, 1, None)
+            pipeline_case(&[RUST_DOUBLE, PY_ADD, RUST_FORMAT].concat(), rt.runtime(), rt.rust_partner(), PIPELINE_ITEMS, 1, None)
         }),
         Scenario::new("pipeline/all_rust_3", "double -> add -> format, all Rust", &rust, |rt| {
-            pipeline_case(RUST_3, rt.runtime(), rt.runtime(), PIPELINE_ITEMS, 1, None)
+            pipeline_case(&[RUST_DOUBLE, RUST_ADD, RUST_FORMAT].concat(), rt.runtime(), rt.runtime(), PIPELINE_ITEMS, 1, None)
         }),
     ]);
     for copies in CONCURRENCY {

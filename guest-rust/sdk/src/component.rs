@@ -340,20 +340,8 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
 /// table entry (one block of memory at the boundary instead of an entry per
 /// item).
 fn pack(items: &[Value]) -> Option<wit::ValueNode> {
-    if items.len() < 2 {
-        return None;
-    }
-    match items[0] {
-        Value::Int(_) => items
-            .iter()
-            .map(|v| if let Value::Int(x) = v { Some(*x) } else { None })
-            .collect::<Option<Vec<i64>>>()
-            .map(wit::ValueNode::IntList),
-        Value::Float(_) => items
-            .iter()
-            .map(|v| if let Value::Float(x) = v { Some(*x) } else { None })
-            .collect::<Option<Vec<f64>>>()
-            .map(wit::ValueNode::FloatList),
-        _ => None,
-    }
+    crate::PackedNumbers::pack(items).map(|p| match p {
+        crate::PackedNumbers::Ints(v) => wit::ValueNode::IntList(v),
+        crate::PackedNumbers::Floats(v) => wit::ValueNode::FloatList(v),
+    })
 }

@@ -22,7 +22,7 @@ pub mod component;
 
 pub use error::{ErrorKind, NodeError};
 pub use node::{DynNode, Node, NodeTypeEntry, NodeTypeInfo, ParamInfo, Params, Registry, Settings};
-pub use value::{ArrayData, AudioFrame, Map, NumArray, Value, MAX_DEPTH};
+pub use value::{ArrayData, AudioFrame, Map, NumArray, PackedNumbers, Value, MAX_DEPTH};
 
 /// A component's view of its node types: the exports of the WIT `runtime`
 /// interface, in Rust terms. [`export_nodes!`] implements it for fixed Rust

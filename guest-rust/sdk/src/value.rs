@@ -216,6 +216,37 @@ impl IntoIterator for Map {
     }
 }
 
+/// The items of a list of numbers, packed: how such a list crosses the
+/// component boundary (`int-list` / `float-list` in the WIT).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PackedNumbers {
+    Ints(Vec<i64>),
+    Floats(Vec<f64>),
+}
+
+impl PackedNumbers {
+    /// `items` packed, when there are two or more and they are all ints or
+    /// all floats (bools are not ints here).
+    pub fn pack(items: &[Value]) -> Option<Self> {
+        if items.len() < 2 {
+            return None;
+        }
+        match items[0] {
+            Value::Int(_) => items
+                .iter()
+                .map(|v| if let Value::Int(x) = v { Some(*x) } else { None })
+                .collect::<Option<Vec<i64>>>()
+                .map(PackedNumbers::Ints),
+            Value::Float(_) => items
+                .iter()
+                .map(|v| if let Value::Float(x) = v { Some(*x) } else { None })
+                .collect::<Option<Vec<f64>>>()
+                .map(PackedNumbers::Floats),
+            _ => None,
+        }
+    }
+}
+
 impl Value {
     /// The name of this value's kind, as error messages show it.
     pub fn type_name(&self) -> &'static str {
