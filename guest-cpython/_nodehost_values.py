@@ -362,7 +362,8 @@ def _encode(obj, depth, nodes):
         raise Unsupported(_DEEP)
     kind = _kind(obj)
     if kind == _LIST:
-        packed = _pack(obj)
+        # Packed only where its items may still nest one level deeper.
+        packed = _pack(obj) if depth < MAX_DEPTH else None
         if packed is not None:
             nodes.append(packed)
             return

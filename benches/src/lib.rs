@@ -9,24 +9,6 @@ use std::path::PathBuf;
 
 use nodehost::{Node, NodeSpec, Runtime, Value, WasmEngine};
 
-/// The Python runtimes, with the names benchmark ids use.
-pub const PYTHON_RUNTIMES: [Runtime; 3] = [Runtime::Cpython, Runtime::NativeRustpython, Runtime::Wasm];
-
-/// The Rust runtimes.
-pub const RUST_RUNTIMES: [Runtime; 2] = [Runtime::Native, Runtime::Wasm];
-
-/// The benchmark id of a runtime: `wasm` is spelled out by language.
-pub fn runtime_id(runtime: Runtime, python: bool) -> &'static str {
-    match (runtime, python) {
-        (Runtime::Wasm, true) => "wasm-rustpython",
-        (Runtime::Wasm, false) => "wasm-rust",
-        (Runtime::NativeRustpython, _) => "native-rustpython",
-        (Runtime::Cpython, _) => "cpython",
-        (Runtime::WasmCpython, _) => "wasm-cpython",
-        (Runtime::Native, _) => "native-rust",
-    }
-}
-
 /// A path under the repository's `examples/`.
 pub fn example(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(path)

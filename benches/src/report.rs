@@ -174,7 +174,7 @@ fn measure(case: &mut Case, options: &Options) -> (u64, Vec<Duration>, Option<[D
             break;
         }
     }
-    let cpu = (cpu_time() - cpu0) / (iterations * case.items).max(1) as u32;
+    let cpu = (cpu_time() - cpu0).div_f64((iterations * case.items).max(1) as f64);
     (iterations, samples, quantiles, cpu)
 }
 
@@ -182,7 +182,6 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-/// Run the scenarios (on the calling thread, which must be a node thread).
 /// Measure `scenario` on `rt` in this process.
 pub fn measure_case(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResult {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -111,7 +111,7 @@ pub struct Scenario {
     /// What it measures, for the report.
     pub about: &'static str,
     pub runtimes: Vec<Rt>,
-    /// Heavy scenarios the quick report runs with few iterations.
+    /// Heavy scenarios: the criterion suite takes fewer samples of them.
     pub slow: bool,
     make: Arc<dyn Fn(Rt) -> Case + Send + Sync>,
 }
@@ -124,11 +124,6 @@ impl Scenario {
     fn slow(mut self) -> Self {
         self.slow = true;
         self
-    }
-
-    /// The scenario's group (`marshal` of `marshal/list_100`).
-    pub fn group(&self) -> &str {
-        self.name.split('/').next().unwrap_or("")
     }
 
     /// Make the case for `rt` (creates nodes; call on a node thread).
@@ -145,6 +140,15 @@ fn node_case(spec: NodeSpec, input: Value) -> Case {
         out.clear();
         node.process(input.clone(), &mut out).unwrap();
     })
+}
+
+/// A file deleted when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// New instances of the Python snapshot or the Rust nodes component;
@@ -467,9 +471,11 @@ pub fn all() -> Vec<Scenario> {
             let bytes = if rt == Rt::WasmRust { nodehost_artifacts::RUST_NODES.bytes } else { nodehost_artifacts::PYTHON.bytes };
             let path = std::env::temp_dir().join(format!("nodehost-bench-{}-{}.cwasm", rt.id(), std::process::id()));
             std::fs::write(&path, wt.precompile_component(bytes).expect("compile")).unwrap();
+            // Mapped into memory by each load: the file may go now.
+            let file = TempFile(path);
             Case::timed(1, move || {
                 // SAFETY: the file was written just now by this engine.
-                drop(unsafe { wasmtime::component::Component::deserialize_file(&wt, &path) }.expect("load"));
+                drop(unsafe { wasmtime::component::Component::deserialize_file(&wt, &file.0) }.expect("load"));
             })
         }),
         Scenario::new("init/compile_cold", "compiling the component to native code (what the cache saves; once per machine)", &[Rt::WasmRustpython, Rt::WasmRust], |rt| {

@@ -5,11 +5,19 @@
 //! run their code. So the cache directory must belong to the current user
 //! and be closed to everyone else (it is created with mode 0700), and every
 //! entry carries a MAC (HMAC-SHA256 under a random key kept in the directory
-//! with mode 0600) over its contents. An entry is used only after its MAC
-//! checks out: on first sight, and again whenever its size, inode or
-//! modification time differ from what the last check recorded (that record is
-//! itself MAC'd, so checking a known entry costs a `stat`, not a hash of tens
-//! of megabytes). An entry that fails is deleted and rebuilt, never trusted.
+//! with mode 0600) over its name and contents, so an entry renamed or copied
+//! to another name does not verify either. An entry is used only when it is
+//! a regular file of the current user (not a symlink) whose MAC checks out:
+//! in full on first sight, and again whenever its size, inode or
+//! status-change time (which, unlike the modification time, cannot be set
+//! back) differ from what the last check recorded; that record is itself
+//! MAC'd, so checking a known entry costs a `stat`, not a hash of tens of
+//! megabytes. An entry that fails is deleted and rebuilt, never trusted.
+//!
+//! What this guards against is a cache written by anything but this host:
+//! other users, other tools, corruption, stale or truncated files. A process
+//! running as the same user can read the key, so it is trusted, as it could
+//! run code as that user anyway.
 
 use std::fs;
 use std::io::{self, Write};
@@ -29,7 +37,7 @@ pub struct DiskCache {
 struct Seal {
     /// MAC of the entry's contents.
     content: [u8; 32],
-    /// The file's size, inode and modification time when last checked...
+    /// The file's size, inode and status-change time when last checked...
     stamp: [u64; 3],
     /// ...and the MAC of `content` and `stamp` together.
     stamp_mac: [u8; 32],
@@ -58,13 +66,25 @@ impl DiskCache {
 
     /// The cache's secret key: read, or created at random on first use.
     fn key(dir: &Path) -> Result<[u8; 32], String> {
+        // Two tries: the second reads the key another process made first.
+        for _ in 0..2 {
+            match Self::read_or_create_key(dir)? {
+                Some(key) => return Ok(key),
+                None => continue,
+            }
+        }
+        Err(format!("could not settle on a cache key in {}", dir.display()))
+    }
+
+    /// The key, or `None` when another process created it at the same time.
+    fn read_or_create_key(dir: &Path) -> Result<Option<[u8; 32]>, String> {
         let path = dir.join("key");
         if let Ok(bytes) = fs::read(&path) {
             let meta = fs::metadata(&path).map_err(|e| e.to_string())?;
             // SAFETY: geteuid has no preconditions.
             if meta.uid() == unsafe { libc::geteuid() } && meta.mode() & 0o077 == 0 {
                 if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                    return Ok(key);
+                    return Ok(Some(key));
                 }
             }
             // A key we cannot trust: start afresh (every entry fails to
@@ -75,22 +95,17 @@ impl DiskCache {
         fs::File::open("/dev/urandom")
             .and_then(|mut f| io::Read::read_exact(&mut f, &mut key))
             .map_err(|e| format!("reading /dev/urandom: {e}"))?;
-        let tmp = dir.join(format!(".key.{}", std::process::id()));
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| format!("writing the cache key: {e}"))?;
+        let (tmp, mut f) = unique_temp(dir, "key").map_err(|e| format!("writing the cache key: {e}"))?;
         f.write_all(&key).map_err(|e| format!("writing the cache key: {e}"))?;
         drop(f);
-        // Another process may have won the race: use whichever key landed.
-        if fs::hard_link(&tmp, &path).is_err() {
-            let _ = fs::remove_file(&tmp);
-            return Self::key(dir);
-        }
+        // Another process may have won the race: then use the key that landed.
+        let linked = fs::hard_link(&tmp, &path);
         let _ = fs::remove_file(&tmp);
-        Ok(key)
+        match linked {
+            Ok(()) => Ok(Some(key)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(format!("writing the cache key: {e}")),
+        }
     }
 
     /// The directory.
@@ -124,8 +139,18 @@ impl DiskCache {
     }
 
     fn stamp_of(meta: &fs::Metadata) -> [u64; 3] {
-        let mtime = (meta.mtime() as u64).wrapping_mul(1_000_000_000).wrapping_add(meta.mtime_nsec() as u64);
-        [meta.len(), meta.ino(), mtime]
+        let ctime = (meta.ctime() as u64).wrapping_mul(1_000_000_000).wrapping_add(meta.ctime_nsec() as u64);
+        [meta.len(), meta.ino(), ctime]
+    }
+
+    /// The MAC of entry `name` with `contents`.
+    fn content_mac(&self, name: &str, contents: &[u8]) -> [u8; 32] {
+        self.mac(&[name.as_bytes(), &[0], contents])
+    }
+
+    /// The MAC of entry `name`'s seal record.
+    fn stamp_mac(&self, name: &str, content: &[u8; 32], stamp: &[u64; 3]) -> [u8; 32] {
+        self.mac(&[name.as_bytes(), &[0], content, &Self::stamp_bytes(stamp)])
     }
 
     fn stamp_bytes(stamp: &[u64; 3]) -> [u8; 24] {
@@ -137,9 +162,9 @@ impl DiskCache {
     }
 
     fn write_seal(&self, name: &str, content: [u8; 32]) -> io::Result<()> {
-        let meta = fs::metadata(self.path(name))?;
+        let meta = fs::symlink_metadata(self.path(name))?;
         let stamp = Self::stamp_of(&meta);
-        let stamp_mac = self.mac(&[&content, &Self::stamp_bytes(&stamp)]);
+        let stamp_mac = self.stamp_mac(name, &content, &stamp);
         let mut bytes = Vec::with_capacity(SEAL_LEN);
         bytes.extend_from_slice(&content);
         bytes.extend_from_slice(&Self::stamp_bytes(&stamp));
@@ -164,23 +189,28 @@ impl DiskCache {
     pub fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.path(name);
         write_atomically(&path, bytes)?;
-        self.write_seal(name, self.mac(&[bytes]))
+        self.write_seal(name, self.content_mac(name, bytes))
     }
 
     /// The path of entry `name` if it exists and verifies; an entry that does
     /// not verify is deleted.
     pub fn verified(&self, name: &str) -> Option<PathBuf> {
         let path = self.path(name);
-        let meta = fs::metadata(&path).ok()?;
+        let meta = fs::symlink_metadata(&path).ok()?;
+        // SAFETY: geteuid has no preconditions.
+        if !meta.file_type().is_file() || meta.uid() != unsafe { libc::geteuid() } {
+            self.discard(name, "it is not a regular file of this user");
+            return None;
+        }
         let fresh = |seal: &Seal| {
             seal.stamp == Self::stamp_of(&meta)
-                && constant_time_eq(&seal.stamp_mac, &self.mac(&[&seal.content, &Self::stamp_bytes(&seal.stamp)]))
+                && constant_time_eq(&seal.stamp_mac, &self.stamp_mac(name, &seal.content, &seal.stamp))
         };
         match self.read_seal(name) {
             Some(seal) if fresh(&seal) => Some(path),
             Some(seal) => {
                 // The file changed since it was last checked: check it all.
-                let ok = fs::read(&path).is_ok_and(|bytes| constant_time_eq(&seal.content, &self.mac(&[&bytes])));
+                let ok = fs::read(&path).is_ok_and(|bytes| constant_time_eq(&seal.content, &self.content_mac(name, &bytes)));
                 if ok && self.write_seal(name, seal.content).is_ok() {
                     Some(path)
                 } else {
@@ -201,7 +231,7 @@ impl DiskCache {
         let bytes = fs::read(&path).ok()?;
         // Check what was read, not just what was stat'ed.
         let seal = self.read_seal(name)?;
-        if constant_time_eq(&seal.content, &self.mac(&[&bytes])) {
+        if constant_time_eq(&seal.content, &self.content_mac(name, &bytes)) {
             Some(bytes)
         } else {
             self.discard(name, "its contents do not match their seal");
@@ -221,19 +251,40 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename, so
-/// readers see the old file or the whole new one.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().expect("cache file has a directory");
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().expect("a file name").to_string_lossy(), std::process::id()));
-    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, path)
+/// A new temporary file in `dir` (mode 0600) whose name no other writer,
+/// in this process or another, is using.
+fn unique_temp(dir: &Path, stem: &str) -> io::Result<(PathBuf, fs::File)> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    loop {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{stem}.{}.{n}.tmp", std::process::id()));
+        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            // Left by a crashed process that had the same pid: skip it.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
-/// A file's stamp: its size, inode and modification time, as bytes. A file
+/// Write `bytes` to `path` through a temporary file and a rename, so
+/// readers see the old file or the whole new one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().expect("cache file has a directory");
+    let stem = path.file_name().expect("a file name").to_string_lossy().into_owned();
+    let (tmp, mut f) = unique_temp(dir, &stem)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    match written.and_then(|()| fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// A file's stamp: its size, inode and status-change time, as bytes. A file
 /// rewritten in place gets a new stamp.
 pub fn file_stamp(meta: &fs::Metadata) -> [u8; 24] {
     DiskCache::stamp_bytes(&DiskCache::stamp_of(meta))
@@ -272,6 +323,26 @@ mod tests {
         cache.write("c.bin", b"code").unwrap();
         let other = DiskCache { dir: dir.clone(), key: [7; 32] };
         assert!(other.verified("c.bin").is_none());
+    }
+
+    #[test]
+    fn entries_moved_to_another_name_or_linked_do_not_verify() {
+        let dir = scratch("swap");
+        let cache = DiskCache::open(&dir).unwrap();
+        cache.write("good", b"code for good").unwrap();
+        cache.write("other", b"code for other").unwrap();
+        // Swap: "other"'s file and seal renamed over "good".
+        fs::rename(cache.path("other"), cache.path("good")).unwrap();
+        fs::rename(cache.seal_path("other"), cache.seal_path("good")).unwrap();
+        assert!(cache.verified("good").is_none());
+        assert!(!cache.path("good").exists());
+
+        // A symlink to a sealed entry, with a copy of its seal.
+        cache.write("real", b"real code").unwrap();
+        std::os::unix::fs::symlink(cache.path("real"), cache.path("link")).unwrap();
+        fs::copy(cache.seal_path("real"), cache.seal_path("link")).unwrap();
+        assert!(cache.verified("link").is_none());
+        assert_eq!(cache.read("real").unwrap(), b"real code");
     }
 
     #[test]

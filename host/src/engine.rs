@@ -41,10 +41,11 @@ pub struct EngineConfig {
     /// component (made once per machine; needs `cache_dir`). On unless
     /// `NODEHOST_SNAPSHOTS=off`.
     pub snapshots: bool,
-    /// Node instances that may be alive at once in the instance pool
-    /// (pooling allocator: memory slots are reused and reset copy-on-write,
-    /// so a new instance is cheap); 0 allocates each instance on demand
-    /// instead. On-demand is also the fallback when the pool cannot be
+    /// Node instances that may be alive at once in each engine's instance
+    /// pool (pooling allocator: memory slots are reused and reset
+    /// copy-on-write, so a new instance is cheap); 0 allocates each instance
+    /// on demand instead. There is one engine per [`EngineKind`] in use (fuel
+    /// on or off, each distinct `max_wasm_stack`), each with its own pool. On-demand is also the fallback when the pool cannot be
     /// reserved (a tight address-space limit).
     pub max_instances: u32,
 }
@@ -260,6 +261,7 @@ impl WasmEngine {
         let key: [u8; 32] = Sha256::new()
             .chain_update(nodehost_artifacts::PYTHON.sha256)
             .chain_update(crate::snapshot::RECIPE)
+            .chain_update(crate::snapshot::PRELOADED_MODULES.join(","))
             .finalize()
             .into();
         self.load_with("python (pre-initialized)", key, kind, || {

@@ -62,7 +62,8 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
         Value::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
         Value::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
         Value::List(items) => {
-            if let Some(packed) = pack(&items) {
+            // Packed only where its items may still nest one level deeper.
+            if let Some(packed) = if depth < MAX_DEPTH { pack(&items) } else { None } {
                 nodes.push(packed);
                 return Ok(());
             }
@@ -330,6 +331,16 @@ mod tests {
             assert!(matches!(nodes[0], wit::ValueNode::List(_)));
             assert_eq!(from_wit(wit::Value::Nested(nodes)).unwrap(), Value::List(mixed));
         }
+    }
+
+    #[test]
+    fn packed_lists_keep_to_the_depth_limit() {
+        let nest = |levels: usize| (0..levels).fold(Value::List(vec![Value::Int(1), Value::Int(2)]), |v, _| Value::List(vec![v]));
+        // A list of numbers is two levels deep: at 128 in all it passes...
+        let deepest = nest(MAX_DEPTH - 2);
+        assert_eq!(from_wit(to_wit(deepest.clone()).unwrap()).unwrap(), deepest);
+        // ...and one level more is refused when encoding, as unpacked.
+        assert!(to_wit(nest(MAX_DEPTH - 1)).unwrap_err().message.contains("nested deeper"));
     }
 
     #[test]

@@ -256,9 +256,7 @@ impl WasmNode {
         let runtime = this.bindings.nodehost_node_runtime();
         let type_name = match source {
             WasmSource::Python { filename, source, class } => {
-                this.store.data().log.start_call();
-                this.store.set_epoch_deadline(ticks(init));
-                this.store.data_mut().hard_deadline = std::time::Instant::now() + init;
+                arm_init(&mut this.store, init);
                 runtime
                     .call_load_module(&mut this.store, filename, source)
                     .map_err(|e| classify(&this.store, e, init, policy.fuel))?
@@ -268,9 +266,7 @@ impl WasmNode {
             WasmSource::NodeType(name) => name,
         };
         let params = value_table::to_wit(params).map_err(NodeFailure::Guest)?;
-        this.store.set_epoch_deadline(ticks(init));
-        this.store.data().log.start_call();
-        this.store.data_mut().hard_deadline = std::time::Instant::now() + init;
+        arm_init(&mut this.store, init);
         let node = runtime
             .call_create(&mut this.store, type_name, &params)
             .map_err(|e| classify(&this.store, e, init, policy.fuel))?
@@ -397,6 +393,16 @@ fn value_size(v: &Value, limit: u64) -> u64 {
 /// A guest's own error, as the failure kind it is.
 fn guest_failure(e: types::NodeError, limits: &CallLimits) -> NodeFailure {
     NodeFailure::from_guest(value_table::error_from_wit(e), limits.soft.unwrap_or(limits.timeout))
+}
+
+/// Arm the deadlines for one step of creating a node (loading its module,
+/// running its constructor), each with the whole `init` budget.
+fn arm_init(store: &mut Store<HostState>, init: Duration) {
+    let data = store.data_mut();
+    data.phase = Phase::Running;
+    data.hard_deadline = std::time::Instant::now() + init;
+    data.log.start_call();
+    store.set_epoch_deadline(ticks(init));
 }
 
 /// Epoch ticks for a deadline of `d` (at least one full tick).

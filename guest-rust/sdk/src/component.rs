@@ -306,7 +306,8 @@ fn encode(value: Value, nodes: &mut Vec<wit::ValueNode>, depth: usize) -> Result
         Value::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
         Value::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
         Value::List(items) => {
-            if let Some(packed) = pack(&items) {
+            // Packed only where its items may still nest one level deeper.
+            if let Some(packed) = if depth < MAX_DEPTH { pack(&items) } else { None } {
                 nodes.push(packed);
                 return Ok(());
             }
