@@ -185,11 +185,47 @@ impl DiskCache {
         })
     }
 
-    /// Store `bytes` as entry `name`, atomically, with its seal.
+    /// Store `bytes` as entry `name`, atomically, with its seal; then, if
+    /// the cache holds more than [`max_bytes`] in all, delete the entries
+    /// written longest ago (never `name`).
     pub fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.path(name);
         write_atomically(&path, bytes)?;
-        self.write_seal(name, self.content_mac(name, bytes))
+        self.write_seal(name, self.content_mac(name, bytes))?;
+        self.prune(max_bytes(), name);
+        Ok(())
+    }
+
+    /// Delete the oldest entries (by the time they were written) until the
+    /// cache holds at most `cap` bytes, keeping `keep`. A process that has
+    /// an entry mapped keeps its mapping.
+    pub fn prune(&self, cap: u64, keep: &str) {
+        let Ok(dir) = fs::read_dir(&self.dir) else { return };
+        let mut entries: Vec<(std::time::SystemTime, u64, String)> = dir
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let name = e.file_name().into_string().ok()?;
+                if name == "key" || name.starts_with('.') || name.ends_with(".seal") {
+                    return None;
+                }
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), name))
+            })
+            .collect();
+        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        entries.sort();
+        for (_, len, name) in entries {
+            if total <= cap {
+                break;
+            }
+            if name == keep {
+                continue;
+            }
+            tracing::info!(entry = %name, "removing an old cache entry (the cache is over {} MB)", cap >> 20);
+            let _ = fs::remove_file(self.path(&name));
+            let _ = fs::remove_file(self.seal_path(&name));
+            total -= len;
+        }
     }
 
     /// The path of entry `name` if it exists and verifies; an entry that does
@@ -245,6 +281,12 @@ impl DiskCache {
         let _ = fs::remove_file(self.path(name));
         let _ = fs::remove_file(self.seal_path(name));
     }
+}
+
+/// Most bytes the cache keeps: `$NODEHOST_CACHE_MAX_MB` megabytes, else
+/// 2 GiB (a release of nodehost needs about 150 MB).
+pub fn max_bytes() -> u64 {
+    std::env::var("NODEHOST_CACHE_MAX_MB").ok().and_then(|v| v.parse::<u64>().ok()).map_or(2 << 30, |mb| mb << 20)
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
@@ -343,6 +385,24 @@ mod tests {
         fs::copy(cache.seal_path("real"), cache.seal_path("link")).unwrap();
         assert!(cache.verified("link").is_none());
         assert_eq!(cache.read("real").unwrap(), b"real code");
+    }
+
+    #[test]
+    fn an_oversized_cache_drops_its_oldest_entries() {
+        let dir = scratch("prune");
+        let cache = DiskCache::open(&dir).unwrap();
+        for (i, name) in ["old", "middle", "new"].iter().enumerate() {
+            cache.write(name, &[i as u8; 1000]).unwrap();
+            // Distinct write times, oldest first.
+            let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + i as u64);
+            fs::File::options().write(true).open(cache.path(name)).unwrap().set_modified(t).unwrap();
+        }
+        cache.prune(2000, "new");
+        assert!(!cache.path("old").exists() && !cache.seal_path("old").exists());
+        assert!(cache.read("middle").is_some() && cache.read("new").is_some());
+        // The entry just written stays even when it alone is over the cap.
+        cache.prune(10, "new");
+        assert!(cache.read("new").is_some() && !cache.path("middle").exists());
     }
 
     #[test]
