@@ -3,7 +3,8 @@
 //! `BenchmarkId` per runtime (`cpython`, `native-rustpython`,
 //! `wasm-rustpython`, `wasm-cpython`, `native-rust`, `wasm-rust`).
 //! `cargo bench -- marshal` runs one family; `nodehost-bench` gives the
-//! quick report.
+//! quick report. Criterion's HTML report (plots by plotters) goes to
+//! `target/criterion/report/index.html`.
 
 use std::time::Duration;
 

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nodehost::pipeline::stats::{LatencyHistogram, format_duration};
+use serde::{Deserialize, Serialize};
 
 use crate::scenarios::{self, Case, Rt, Scenario};
 
@@ -28,26 +30,94 @@ pub struct Options {
     pub out: PathBuf,
 }
 
-/// One scenario on one runtime, measured.
-#[derive(Debug, Clone)]
+/// Durations as whole nanoseconds in JSON (the `*_ns` fields).
+mod nanos {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_nanos)
+    }
+}
+
+/// One scenario on one runtime, measured. Its JSON form is one entry of
+/// `results.json`'s `cases` (less the derived fields that [`CaseRow`]
+/// adds), and the line a case's child process prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseResult {
     pub scenario: String,
     pub runtime: Rt,
+    #[serde(rename = "items_per_iteration")]
     pub items_per_iter: u64,
     pub iterations: u64,
     /// Per iteration, over the samples (a sample is a batch of iterations
     /// long enough to time well).
+    #[serde(rename = "median_ns", with = "nanos")]
     pub median: Duration,
+    #[serde(rename = "mean_ns", with = "nanos")]
     pub mean: Duration,
+    #[serde(rename = "min_ns", with = "nanos")]
     pub min: Duration,
+    #[serde(rename = "max_ns", with = "nanos")]
     pub max: Duration,
     /// p50/p95/p99 per iteration; for pipelines, the slowest node's call latency.
-    pub quantiles: [Duration; 3],
+    #[serde(rename = "p50_ns", with = "nanos")]
+    pub p50: Duration,
+    #[serde(rename = "p95_ns", with = "nanos")]
+    pub p95: Duration,
+    #[serde(rename = "p99_ns", with = "nanos")]
+    pub p99: Duration,
     /// CPU time (all threads) per item.
+    #[serde(rename = "cpu_ns_per_item", with = "nanos")]
     pub cpu_per_item: Duration,
     /// Peak resident memory of the process that ran the case (bytes).
+    #[serde(rename = "peak_rss_bytes")]
     pub peak_rss: u64,
     pub error: Option<String>,
+}
+
+/// A case as `results.json` lists it: the measurement, plus what follows
+/// from it for readers of the file.
+#[derive(Serialize)]
+struct CaseRow<'a> {
+    #[serde(flatten)]
+    case: &'a CaseResult,
+    sandboxed: bool,
+    throughput_per_s: f64,
+}
+
+/// A start-up or memory measurement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Extra {
+    pub what: String,
+    /// A runtime id, or `wasm` for the process start-up measurements.
+    pub runtime: String,
+    pub value: f64,
+    pub unit: String,
+}
+
+/// One of the project's speed goals, measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Goal {
+    pub goal: String,
+    /// The measurement as the tables show it (`-` when not measured).
+    pub measured: String,
+    /// `None` when not measured.
+    pub met: Option<bool>,
+}
+
+/// `results.json`.
+#[derive(Serialize)]
+struct ResultsFile<'a> {
+    machine: &'a BTreeMap<&'static str, String>,
+    cases: Vec<CaseRow<'a>>,
+    extras: &'a [Extra],
+    goals: Vec<Goal>,
 }
 
 impl CaseResult {
@@ -61,50 +131,12 @@ impl CaseResult {
             mean: Duration::ZERO,
             min: Duration::ZERO,
             max: Duration::ZERO,
-            quantiles: [Duration::ZERO; 3],
+            p50: Duration::ZERO,
+            p95: Duration::ZERO,
+            p99: Duration::ZERO,
             cpu_per_item: Duration::ZERO,
             peak_rss: 0,
             error: Some(error),
-        }
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        let ns = |d: Duration| d.as_nanos() as u64;
-        json!({
-            "scenario": self.scenario,
-            "runtime": self.runtime.id(),
-            "sandboxed": self.runtime.sandboxed(),
-            "items_per_iteration": self.items_per_iter,
-            "iterations": self.iterations,
-            "median_ns": ns(self.median),
-            "mean_ns": ns(self.mean),
-            "min_ns": ns(self.min),
-            "max_ns": ns(self.max),
-            "p50_ns": ns(self.quantiles[0]),
-            "p95_ns": ns(self.quantiles[1]),
-            "p99_ns": ns(self.quantiles[2]),
-            "throughput_per_s": self.throughput(),
-            "cpu_ns_per_item": ns(self.cpu_per_item),
-            "peak_rss_bytes": self.peak_rss,
-            "error": self.error,
-        })
-    }
-
-    fn from_json(scenario: &str, runtime: Rt, j: &serde_json::Value) -> Self {
-        let d = |k: &str| Duration::from_nanos(j[k].as_u64().unwrap_or(0));
-        CaseResult {
-            scenario: scenario.to_owned(),
-            runtime,
-            items_per_iter: j["items_per_iteration"].as_u64().unwrap_or(0),
-            iterations: j["iterations"].as_u64().unwrap_or(0),
-            median: d("median_ns"),
-            mean: d("mean_ns"),
-            min: d("min_ns"),
-            max: d("max_ns"),
-            quantiles: [d("p50_ns"), d("p95_ns"), d("p99_ns")],
-            cpu_per_item: d("cpu_ns_per_item"),
-            peak_rss: j["peak_rss_bytes"].as_u64().unwrap_or(0),
-            error: j["error"].as_str().map(str::to_owned),
         }
     }
 
@@ -118,8 +150,8 @@ impl CaseResult {
 pub struct Report {
     pub machine: BTreeMap<&'static str, String>,
     pub cases: Vec<CaseResult>,
-    /// `(what, runtime, value)`: start-up and memory measurements.
-    pub extras: Vec<(String, String, f64, &'static str)>,
+    /// Start-up and memory measurements.
+    pub extras: Vec<Extra>,
     pub about: BTreeMap<String, &'static str>,
 }
 
@@ -147,8 +179,10 @@ fn private_bytes() -> u64 {
     proc_kb("/proc/self/smaps_rollup", "Private_Clean:") + proc_kb("/proc/self/smaps_rollup", "Private_Dirty:")
 }
 
-/// Measure one case: a warm-up iteration, then batches until the time is up.
-fn measure(case: &mut Case, options: &Options) -> (u64, Vec<Duration>, Option<[Duration; 3]>, Duration) {
+/// Measure one case: a warm-up iteration, then batches until the time is
+/// up. Gives the iterations, the time per iteration of each batch, the
+/// pipeline's own latency quantiles if it has them, and CPU time per item.
+fn measure(case: &mut Case, options: &Options) -> (u64, LatencyHistogram, Option<[Duration; 3]>, Duration) {
     let warm = (case.run)(1);
     let one = warm.time.max(Duration::from_nanos(1));
     // Batches of at least 20 µs, so timer overhead stays out of fast calls.
@@ -158,17 +192,17 @@ fn measure(case: &mut Case, options: &Options) -> (u64, Vec<Duration>, Option<[D
     let budget = options.time_per_case;
     let cpu0 = cpu_time();
     let started = Instant::now();
-    let mut samples = Vec::new();
+    let mut samples = LatencyHistogram::default();
     let mut iterations = 0u64;
     let mut quantiles = None;
     loop {
         let s = (case.run)(batch);
         iterations += batch;
-        samples.push(s.time / batch as u32);
+        samples.record(s.time / batch as u32);
         quantiles = s.quantiles.or(quantiles);
         let done = match options.iterations {
             Some(n) => iterations >= n,
-            None => started.elapsed() >= budget && samples.len() >= 3,
+            None => started.elapsed() >= budget && samples.count() >= 3,
         };
         if done {
             break;
@@ -176,10 +210,6 @@ fn measure(case: &mut Case, options: &Options) -> (u64, Vec<Duration>, Option<[D
     }
     let cpu = (cpu_time() - cpu0).div_f64((iterations * case.items).max(1) as f64);
     (iterations, samples, quantiles, cpu)
-}
-
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 /// Measure `scenario` on `rt` in this process.
@@ -191,15 +221,15 @@ pub fn measure_case(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResul
     }));
     let mut result = CaseResult::failed(&scenario.name, rt, String::new());
     match outcome {
-        Ok((items, (iterations, mut samples, pipeline_q, cpu))) => {
-            samples.sort();
+        Ok((items, (iterations, samples, pipeline_q, cpu))) => {
             result.items_per_iter = items;
             result.iterations = iterations;
-            result.mean = samples.iter().sum::<Duration>() / samples.len() as u32;
-            result.quantiles = pipeline_q.unwrap_or([quantile(&samples, 0.5), quantile(&samples, 0.95), quantile(&samples, 0.99)]);
-            result.median = quantile(&samples, 0.5);
-            result.min = samples[0];
-            result.max = *samples.last().unwrap();
+            result.mean = samples.mean();
+            result.median = samples.quantile(0.5);
+            result.min = samples.min();
+            result.max = samples.max();
+            [result.p50, result.p95, result.p99] =
+                pipeline_q.unwrap_or_else(|| [samples.quantile(0.5), samples.quantile(0.95), samples.quantile(0.99)]);
             result.cpu_per_item = cpu;
             result.error = None;
         }
@@ -223,7 +253,7 @@ pub fn child_case(name: &str, runtime: &str, options: &Options) {
     let scenario = scenarios::all().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"));
     let rt = Rt::ALL.into_iter().find(|r| r.id() == runtime).unwrap_or_else(|| panic!("no runtime {runtime}"));
     let result = nodehost::on_node_thread(|| measure_case(&scenario, rt, options));
-    println!("{}", result.to_json());
+    println!("{}", serde_json::to_string(&result).expect("a case result as JSON"));
 }
 
 /// Measure `scenario` on `rt` in a child process of its own, so each case
@@ -239,8 +269,9 @@ fn case_in_child(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResult {
     match cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            match text.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
-                Some(json) => CaseResult::from_json(&scenario.name, rt, &json),
+            match text.lines().last().map(serde_json::from_str::<CaseResult>) {
+                Some(Ok(result)) => result,
+                Some(Err(e)) => CaseResult::failed(&scenario.name, rt, format!("the child's result did not parse ({e}): {text}")),
                 None => CaseResult::failed(&scenario.name, rt, format!("the child printed no result: {text}")),
             }
         }
@@ -266,51 +297,55 @@ pub fn run(options: &Options) -> Report {
         .collect();
     let total: usize = scenarios.iter().map(|s| s.runtimes.iter().filter(|r| r.available()).count()).sum();
     let mut report = Report { machine: machine(), cases: Vec::new(), extras: Vec::new(), about: BTreeMap::new() };
-    let mut done = 0;
     let started = Instant::now();
+    let progress = progress_bar(total as u64);
     for scenario in &scenarios {
         report.about.insert(scenario.name.clone(), scenario.about);
         for &rt in scenario.runtimes.iter().filter(|r| r.available()) {
-            done += 1;
-            progress(done, total, started, &format!("{} {}", scenario.name, rt.id()));
+            progress.set_message(format!("{} {}", scenario.name, rt.id()));
             let result = case_in_child(scenario, rt, options);
+            progress.inc(1);
             if options.detailed {
-                eprintln!(
-                    "\r{:<40} {:<18} median {:>10} mean {:>10} min {:>10} max {:>10} ({} iterations, peak RSS {} MiB){}",
-                    result.scenario,
-                    rt.id(),
-                    fmt(result.median),
-                    fmt(result.mean),
-                    fmt(result.min),
-                    fmt(result.max),
-                    result.iterations,
-                    result.peak_rss >> 20,
-                    result.error.as_deref().map(|e| format!(" FAILED: {e}")).unwrap_or_default()
-                );
+                // Printed whether or not the bar is drawn (stderr may be a file).
+                progress.suspend(|| {
+                    eprintln!(
+                        "{:<40} {:<18} median {:>10} mean {:>10} min {:>10} max {:>10} ({} iterations, peak RSS {} MiB){}",
+                        result.scenario,
+                        rt.id(),
+                        format_duration(result.median),
+                        format_duration(result.mean),
+                        format_duration(result.min),
+                        format_duration(result.max),
+                        result.iterations,
+                        result.peak_rss >> 20,
+                        result.error.as_deref().map(|e| format!(" FAILED: {e}")).unwrap_or_default()
+                    );
+                });
             }
             report.cases.push(result);
         }
     }
     if options.filter.is_none() {
-        eprint!("\r{:<100}\r", "memory per instance, process start-up ...");
+        progress.set_message("memory per instance, process start-up");
         memory_per_instance(&mut report);
         process_startup(&mut report);
     }
-    eprintln!("\r{:<100}", format!("done in {:.0} s", started.elapsed().as_secs_f64()));
+    progress.finish_and_clear();
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
     report
 }
 
-fn progress(done: usize, total: usize, started: Instant, what: &str) {
-    let width = 30;
-    let filled = done * width / total.max(1);
-    eprint!(
-        "\r[{}{}] {done}/{total} {:>4.0} s  {:<60}",
-        "#".repeat(filled),
-        " ".repeat(width - filled),
-        started.elapsed().as_secs_f64(),
-        what
+/// A bar over the cases on stderr, with a spinner that turns while a case
+/// runs; indicatif draws nothing when stderr is not a terminal.
+fn progress_bar(cases: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(cases), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed:>4} {wide_msg}")
+            .expect("a valid progress template")
+            .progress_chars("#>-"),
     );
-    let _ = std::io::stderr().flush();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 /// Private memory each extra node instance adds (50 live calculator nodes).
@@ -340,7 +375,12 @@ fn memory_per_instance(report: &mut Report) {
             .collect();
         let per = private_bytes().saturating_sub(before) as f64 / n as f64 / (1 << 20) as f64;
         drop(nodes);
-        report.extras.push(("private memory per extra node instance".into(), rt.id().into(), per, "MiB"));
+        report.extras.push(Extra {
+            what: "private memory per extra node instance".into(),
+            runtime: rt.id().into(),
+            value: per,
+            unit: "MiB".into(),
+        });
     }
 }
 
@@ -352,7 +392,7 @@ fn process_startup(report: &mut Report) {
         Err(_) => return,
     };
     for (child, what) in [("ready", "cold process to a ready sandboxed Python node"), ("demo", "cold process to the demo's first output")] {
-        let mut times = Vec::new();
+        let mut times = LatencyHistogram::default();
         for _ in 0..7 {
             let started = Instant::now();
             let mut proc = match Command::new(&exe).arg("--child").arg(child).stdout(Stdio::piped()).stderr(Stdio::null()).spawn() {
@@ -364,14 +404,18 @@ fn process_startup(report: &mut Report) {
             let t = started.elapsed();
             let _ = proc.wait();
             if !line.is_empty() {
-                times.push(t);
+                times.record(t);
             }
         }
-        if times.is_empty() {
+        if times.count() == 0 {
             continue;
         }
-        times.sort();
-        report.extras.push((what.into(), "wasm".into(), times[times.len() / 2].as_secs_f64() * 1e3, "ms"));
+        report.extras.push(Extra {
+            what: what.into(),
+            runtime: "wasm".into(),
+            value: times.quantile(0.5).as_secs_f64() * 1e3,
+            unit: "ms".into(),
+        });
     }
 }
 
@@ -416,20 +460,6 @@ fn machine() -> BTreeMap<&'static str, String> {
     m
 }
 
-/// A duration for people.
-pub fn fmt(d: Duration) -> String {
-    let ns = d.as_secs_f64() * 1e9;
-    if ns < 1e3 {
-        format!("{ns:.0} ns")
-    } else if ns < 1e6 {
-        format!("{:.2} µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.2} ms", ns / 1e6)
-    } else {
-        format!("{:.2} s", ns / 1e9)
-    }
-}
-
 impl Report {
     fn get(&self, scenario: &str, rt: Rt) -> Option<&CaseResult> {
         self.cases.iter().find(|c| c.scenario == scenario && c.runtime == rt && c.error.is_none())
@@ -440,7 +470,7 @@ impl Report {
     }
 
     fn extra(&self, what: &str, rt: &str) -> Option<f64> {
-        self.extras.iter().find(|e| e.0 == what && e.1 == rt).map(|e| e.2)
+        self.extras.iter().find(|e| e.what == what && e.runtime == rt).map(|e| e.value)
     }
 
     /// Scaling efficiency of `rt` with `k` pipelines: throughput against
@@ -459,37 +489,42 @@ impl Report {
         (!ratios.is_empty()).then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
     }
 
-    /// The goals from the issues, measured: `(goal, measured, met)`.
-    pub fn goals(&self) -> Vec<(String, String, Option<bool>)> {
+    /// The goals from the issues, measured.
+    pub fn goals(&self) -> Vec<Goal> {
         let mut g = Vec::new();
         let r = self.ratio("call/calculator_add_5", Rt::WasmRustpython, Rt::NativeRustpython);
-        g.push(("trivial sandboxed Python call within 2.5x of native RustPython".into(), r.map_or("-".into(), |r| format!("{r:.2}x")), r.map(|r| r <= 2.5)));
+        g.push(Goal { goal: "trivial sandboxed Python call within 2.5x of native RustPython".into(), measured: r.map_or("-".into(), |r| format!("{r:.2}x")), met: r.map(|r| r <= 2.5) });
         let r = self.kernel_ratio(Rt::WasmRustpython, Rt::NativeRustpython);
-        g.push(("pure-Python kernels within 1.3x of native RustPython (geometric mean)".into(), r.map_or("-".into(), |r| format!("{r:.2}x")), r.map(|r| r <= 1.3)));
+        g.push(Goal { goal: "pure-Python kernels within 1.3x of native RustPython (geometric mean)".into(), measured: r.map_or("-".into(), |r| format!("{r:.2}x")), met: r.map(|r| r <= 1.3) });
         let t = self.get("marshal/list_100", Rt::WasmRustpython).map(|c| c.median);
-        g.push(("a list of 100 ints into a sandboxed Python node under 10 µs".into(), t.map_or("-".into(), fmt), t.map(|t| t < Duration::from_micros(10))));
+        g.push(Goal { goal: "a list of 100 ints into a sandboxed Python node under 10 µs".into(), measured: t.map_or("-".into(), format_duration), met: t.map(|t| t < Duration::from_micros(10)) });
         let o = self.get("call/calculator_add_5", Rt::WasmRust).zip(self.get("call/calculator_add_5", Rt::NativeRust)).map(|(w, n)| w.median.saturating_sub(n.median));
-        g.push(("sandboxed Rust call under 200 ns of overhead over native".into(), o.map_or("-".into(), fmt), o.map(|o| o < Duration::from_nanos(200))));
+        g.push(Goal { goal: "sandboxed Rust call under 200 ns of overhead over native".into(), measured: o.map_or("-".into(), format_duration), met: o.map(|o| o < Duration::from_nanos(200)) });
         let t = self.get("init/instantiate", Rt::WasmRustpython).map(|c| c.median);
-        g.push(("new sandboxed Python instance from the snapshot under 50 µs".into(), t.map_or("-".into(), fmt), t.map(|t| t < Duration::from_micros(50))));
+        g.push(Goal { goal: "new sandboxed Python instance from the snapshot under 50 µs".into(), measured: t.map_or("-".into(), format_duration), met: t.map(|t| t < Duration::from_micros(50)) });
         let t = self.extra("cold process to the demo's first output", "wasm");
-        g.push(("demo's first output under 30 ms from a cold process, warm cache".into(), t.map_or("-".into(), |t| format!("{t:.1} ms")), t.map(|t| t < 30.0)));
+        g.push(Goal { goal: "demo's first output under 30 ms from a cold process, warm cache".into(), measured: t.map_or("-".into(), |t| format!("{t:.1} ms")), met: t.map(|t| t < 30.0) });
         let m = self.extra("private memory per extra node instance", "wasm-rustpython");
-        g.push(("under 8 MiB private memory per extra Python instance".into(), m.map_or("-".into(), |m| format!("{m:.2} MiB")), m.map(|m| m < 8.0)));
+        g.push(Goal { goal: "under 8 MiB private memory per extra Python instance".into(), measured: m.map_or("-".into(), |m| format!("{m:.2} MiB")), met: m.map(|m| m < 8.0) });
         let cores: usize = self.machine.get("cores").and_then(|c| c.parse().ok()).unwrap_or(1);
         let e = self.scaling(Rt::WasmRustpython, cores.max(2).min(4));
-        g.push((format!("parallel sandboxed Python pipelines at 90% of linear scaling ({cores} cores)"), e.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)), e.map(|e| e >= 0.9)));
+        g.push(Goal { goal: format!("parallel sandboxed Python pipelines at 90% of linear scaling ({cores} cores)"), measured: e.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)), met: e.map(|e| e >= 0.9) });
         g
     }
 
     /// `results.json`.
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "machine": self.machine,
-            "cases": self.cases.iter().map(CaseResult::to_json).collect::<Vec<_>>(),
-            "extras": self.extras.iter().map(|(what, rt, v, unit)| json!({"what": what, "runtime": rt, "value": v, "unit": unit})).collect::<Vec<_>>(),
-            "goals": self.goals().iter().map(|(goal, measured, met)| json!({"goal": goal, "measured": measured, "met": met})).collect::<Vec<_>>(),
-        })
+    pub fn to_json(&self) -> String {
+        let file = ResultsFile {
+            machine: &self.machine,
+            cases: self
+                .cases
+                .iter()
+                .map(|case| CaseRow { case, sandboxed: case.runtime.sandboxed(), throughput_per_s: case.throughput() })
+                .collect(),
+            extras: &self.extras,
+            goals: self.goals(),
+        };
+        serde_json::to_string_pretty(&file).expect("the results as JSON")
     }
 
     fn header(&self) -> String {
@@ -539,7 +574,7 @@ impl Report {
     }
 
     fn table(&self, s: &mut String, rows: &[String]) {
-        self.table_of(s, rows, |c| fmt(c.median / c.items_per_iter.max(1) as u32));
+        self.table_of(s, rows, |c| format_duration(c.median / c.items_per_iter.max(1) as u32));
     }
 
     fn table_of(&self, s: &mut String, rows: &[String], cell: impl Fn(&CaseResult) -> String) {
@@ -563,7 +598,7 @@ impl Report {
 
     fn goals_table(&self, s: &mut String) {
         let _ = writeln!(s, "| goal | measured | met |\n| --- | ---: | --- |");
-        for (goal, measured, met) in self.goals() {
+        for Goal { goal, measured, met } in self.goals() {
             let _ = writeln!(s, "| {goal} | {measured} | {} |", match met {
                 Some(true) => "yes",
                 Some(false) => "no",
@@ -632,10 +667,10 @@ impl Report {
                 c.scenario,
                 c.runtime.id(),
                 c.throughput(),
-                fmt(c.quantiles[0]),
-                fmt(c.quantiles[1]),
-                fmt(c.quantiles[2]),
-                fmt(c.cpu_per_item),
+                format_duration(c.p50),
+                format_duration(c.p95),
+                format_duration(c.p99),
+                format_duration(c.cpu_per_item),
                 c.peak_rss >> 20
             );
         }
@@ -655,8 +690,8 @@ impl Report {
         }
         self.table_of(&mut s, &all_rows, |c| format!("{} MiB", c.peak_rss >> 20));
         let _ = writeln!(s, "\n## Start-up and memory\n\n| measurement | runtime | value |\n| --- | --- | ---: |");
-        for (what, rt, v, unit) in &self.extras {
-            let _ = writeln!(s, "| {what} | {rt} | {v:.2} {unit} |");
+        for Extra { what, runtime, value, unit } in &self.extras {
+            let _ = writeln!(s, "| {what} | {runtime} | {value:.2} {unit} |");
         }
         let failed: Vec<_> = self.cases.iter().filter(|c| c.error.is_some()).collect();
         if !failed.is_empty() {
@@ -712,7 +747,7 @@ impl Report {
                 if let Some(c) = self.get(row, *rt) {
                     let per = c.median / c.items_per_iter.max(1) as u32;
                     let y = y0 + 4.0 + i as f64 * bar;
-                    let _ = writeln!(s, r#"<rect x="{left}" y="{y}" width="{:.1}" height="{}" fill="{}"><title>{} {}: {}</title></rect>"#, x(per).max(1.0), bar - 1.0, colors[*rt as usize], xml(row), rt.id(), fmt(per));
+                    let _ = writeln!(s, r#"<rect x="{left}" y="{y}" width="{:.1}" height="{}" fill="{}"><title>{} {}: {}</title></rect>"#, x(per).max(1.0), bar - 1.0, colors[*rt as usize], xml(row), rt.id(), format_duration(per));
                 }
             }
         }
@@ -743,7 +778,7 @@ impl Report {
     /// Write `results.json`, `report.md` and `chart.svg` under `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(&self.to_json()).unwrap())?;
+        std::fs::write(dir.join("results.json"), self.to_json())?;
         std::fs::write(dir.join("report.md"), self.markdown())?;
         std::fs::write(dir.join("chart.svg"), self.svg())?;
         Ok(())
@@ -764,4 +799,46 @@ pub fn update_readme(readme: &Path, table: &str) -> std::io::Result<()> {
     };
     let new = format!("{}{START}\n{table}{END}{}", &text[..a], &text[b + END.len()..]);
     std::fs::write(readme, new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtimes_are_their_ids_in_json() {
+        for rt in Rt::ALL {
+            assert_eq!(serde_json::to_value(rt).unwrap(), serde_json::Value::from(rt.id()));
+            assert_eq!(serde_json::from_value::<Rt>(rt.id().into()).unwrap(), rt);
+        }
+    }
+
+    /// The checked-in results still read, and a case writes the same fields.
+    #[test]
+    fn results_json_keeps_its_fields() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/bench/results.json");
+        let text = std::fs::read_to_string(&path).expect("docs/bench/results.json");
+        let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let first = &file["cases"][0];
+        let case: CaseResult = serde_json::from_value(first.clone()).unwrap();
+        assert_eq!(case.median, Duration::from_nanos(first["median_ns"].as_u64().unwrap()));
+        assert_eq!(case.p99, Duration::from_nanos(first["p99_ns"].as_u64().unwrap()));
+        let row = CaseRow { case: &case, sandboxed: case.runtime.sandboxed(), throughput_per_s: case.throughput() };
+        let written = serde_json::to_value(&row).unwrap();
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&written), keys(first));
+        assert_eq!(written["sandboxed"], first["sandboxed"]);
+        for extra in file["extras"].as_array().unwrap() {
+            let e: Extra = serde_json::from_value(extra.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&e).unwrap(), *extra);
+        }
+        for goal in file["goals"].as_array().unwrap() {
+            let g: Goal = serde_json::from_value(goal.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&g).unwrap(), *goal);
+        }
+    }
 }

@@ -14,8 +14,9 @@ use nodehost::{NodeSpec, Pipeline, Runtime, SandboxPolicy, Value, WasmEngine};
 
 use crate::{create, example, python_node, rust_node};
 
-/// A runtime column of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A runtime column of the report; in JSON, its [`id`](Rt::id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Rt {
     Cpython,
     NativeRustpython,
@@ -416,7 +417,7 @@ pub fn baked_calculator() -> std::path::PathBuf {
         .is_some_and(|(baked, source)| baked > source);
     if !fresh {
         let source = std::fs::read_to_string(&source_path).expect("calculator.py");
-        let bytes = nodehost::snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, Some((&source_path.display().to_string(), &source)))
+        let bytes = nodehost::sandbox::snapshot_python(nodehost_artifacts::PYTHON.bytes, Some((&source_path.display().to_string(), &source)))
             .expect("baking the calculator");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, bytes).unwrap();

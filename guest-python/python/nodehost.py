@@ -13,6 +13,7 @@ node. It offers:
 The underscore functions are the runtime's side of the contract.
 """
 
+import array as _array
 import logging
 import sys
 
@@ -69,10 +70,19 @@ class AudioFrame:
             len(self.samples), self.sample_rate, self.channels)
 
 
+# What the data of each ``array`` typecode crosses the boundary as: the
+# typecode table of the conversion rules (guest-rust/sdk/src/python.rs).
+# Integer typecodes of any item size become i64.
+_DTYPES = dict.fromkeys("bhilqBHILQ", "i64")
+_DTYPES.update(f="f32", d="f64")
+
+
 class Array:
     """A numeric n-dimensional array: ``data`` is a flat ``array`` of type
     ``'f'`` (f32), ``'d'`` (f64) or ``'q'`` (i64), row-major, and ``shape``
-    a tuple of dimensions."""
+    a tuple of dimensions. Other integer typecodes are read at their item
+    size and become i64; a list or tuple of numbers becomes i64 when it
+    holds only ints, and f64 otherwise."""
 
     __slots__ = ("data", "shape")
 
@@ -82,8 +92,17 @@ class Array:
 
     @property
     def dtype(self):
-        return {"f": "f32", "d": "f64", "q": "i64"}.get(
-            getattr(self.data, "typecode", None), "f64")
+        """``'f32'``, ``'f64'`` or ``'i64'``: what ``data`` becomes when the
+        array leaves the node (None when it is neither an ``array`` of a
+        numeric typecode nor a list or tuple)."""
+        data = self.data
+        if isinstance(data, _array.array):
+            return _DTYPES.get(data.typecode)
+        if not isinstance(data, (list, tuple)):
+            return None
+        if data and all(isinstance(x, int) and not isinstance(x, bool) for x in data):
+            return "i64"
+        return "f64"
 
     def __eq__(self, other):
         return (

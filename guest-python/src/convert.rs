@@ -1,12 +1,15 @@
-//! Converting between [`Value`] and Python objects, directly: no text, no
-//! JSON. Audio frames and arrays become the `nodehost.AudioFrame` and
-//! `nodehost.Array` classes with `array.array` buffers.
+//! RustPython's side of the conversion between [`Value`] and Python objects:
+//! [`RustPy`] answers the questions of [`nodehost_sdk::python::Interpreter`]
+//! with RustPython's API, and the SDK's rules (shared with the CPython
+//! runtime) do the rest. Directly, object to value: no text, no JSON.
 
+use nodehost_sdk::python::{self, Int, Interpreter, NumberBuffer, Text};
+use nodehost_sdk::Value;
 use num_traits::ToPrimitive;
-use nodehost_sdk::{ArrayData, AudioFrame, Map, NodeError, NumArray, Value, MAX_DEPTH};
 use rustpython_vm::{
     AsObject, PyObjectRef, PyResult, VirtualMachine,
-    builtins::{PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyStr, PyTuple},
+    builtins::{PyBaseExceptionRef, PyByteArray, PyBytes, PyDict, PyFloat, PyGenerator, PyInt, PyList, PyStr, PyTuple},
+    protocol::PyIterReturn,
 };
 
 /// Python objects the conversions need, looked up once per interpreter.
@@ -17,244 +20,156 @@ pub(crate) struct Classes {
     pub buffer: PyObjectRef,
 }
 
-/// What went wrong converting a Python object: either the object cannot be
-/// carried, or Python raised while we looked at it.
-pub(crate) enum FromPyError {
-    Unsupported(String),
-    Raised(rustpython_vm::builtins::PyBaseExceptionRef),
+/// The SDK's [`Interpreter`] over a RustPython VM.
+pub(crate) struct RustPy<'a> {
+    pub vm: &'a VirtualMachine,
+    pub classes: &'a Classes,
 }
 
-impl From<rustpython_vm::builtins::PyBaseExceptionRef> for FromPyError {
-    fn from(e: rustpython_vm::builtins::PyBaseExceptionRef) -> Self {
-        FromPyError::Raised(e)
+impl Interpreter for RustPy<'_> {
+    type Object = PyObjectRef;
+    type Error = PyBaseExceptionRef;
+
+    fn is_none(&self, obj: &PyObjectRef) -> bool {
+        self.vm.is_none(obj)
     }
-}
 
-const SUPPORTED: &str = "None, bool, int, float, str, bytes, list, tuple, dict with str keys, AudioFrame, Array";
+    fn as_bool(&self, obj: &PyObjectRef) -> Option<bool> {
+        obj.class().is(self.vm.ctx.types.bool_type).then(|| obj.is(&self.vm.ctx.true_value))
+    }
 
-/// A [`Value`] as a new Python object.
-pub(crate) fn to_py(vm: &VirtualMachine, classes: &Classes, value: Value) -> PyResult {
-    Ok(match value {
-        Value::Null => vm.ctx.none(),
-        Value::Bool(b) => vm.ctx.new_bool(b).into(),
-        Value::Int(i) => vm.ctx.new_int(i).into(),
-        Value::Float(f) => vm.ctx.new_float(f).into(),
-        Value::Str(s) => vm.ctx.new_str(s).into(),
-        Value::Bytes(b) => vm.ctx.new_bytes(b).into(),
-        Value::List(items) => {
-            let items = items.into_iter().map(|v| to_py(vm, classes, v)).collect::<PyResult<Vec<_>>>()?;
-            vm.ctx.new_list(items).into()
+    fn as_int(&self, obj: &PyObjectRef) -> Option<Int> {
+        let i = obj.downcast_ref::<PyInt>()?.as_bigint();
+        Some(i.to_i64().map_or_else(|| Int::Wide { bits: i.bits() }, Int::Fits))
+    }
+
+    fn as_float(&self, obj: &PyObjectRef) -> Option<f64> {
+        obj.downcast_ref::<PyFloat>().map(|f| f.to_f64())
+    }
+
+    fn as_str(&self, obj: &PyObjectRef) -> Option<Text> {
+        let s = obj.downcast_ref::<PyStr>()?;
+        Some(s.to_str().map_or(Text::LoneSurrogates, |s| Text::Utf8(s.to_owned())))
+    }
+
+    fn as_bytes(&self, obj: &PyObjectRef) -> Option<Vec<u8>> {
+        if let Some(b) = obj.downcast_ref::<PyBytes>() {
+            return Some(b.as_bytes().to_vec());
         }
-        Value::Map(map) => {
-            let dict = vm.ctx.new_dict();
-            for (k, v) in map {
-                dict.set_item(k.as_str(), to_py(vm, classes, v)?, vm)?;
-            }
-            dict.into()
+        obj.downcast_ref::<PyByteArray>().map(|b| b.borrow_buf().to_vec())
+    }
+
+    fn as_sequence(&self, obj: &PyObjectRef) -> Option<Vec<PyObjectRef>> {
+        if let Some(list) = obj.downcast_ref::<PyList>() {
+            return Some(list.borrow_vec().to_vec());
         }
-        Value::Audio(frame) => {
-            let bytes: Vec<u8> = frame.samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-            let samples = classes.buffer.call(("f", vm.ctx.new_bytes(bytes)), vm)?;
-            classes.audio_frame.call((samples, frame.sample_rate, frame.channels), vm)?
+        obj.downcast_ref::<PyTuple>().map(|t| t.as_slice().to_vec())
+    }
+
+    fn as_dict(&self, obj: &PyObjectRef) -> Option<Vec<(PyObjectRef, PyObjectRef)>> {
+        obj.downcast_ref::<PyDict>().map(|d| d.into_iter().collect())
+    }
+
+    fn is_audio_frame(&self, obj: &PyObjectRef) -> PyResult<bool> {
+        obj.is_instance(&self.classes.audio_frame, self.vm)
+    }
+
+    fn is_array(&self, obj: &PyObjectRef) -> PyResult<bool> {
+        obj.is_instance(&self.classes.array, self.vm)
+    }
+
+    fn as_number_buffer(&self, obj: &PyObjectRef) -> PyResult<Option<NumberBuffer>> {
+        let vm = self.vm;
+        if !obj.is_instance(&self.classes.buffer, vm)? {
+            return Ok(None);
         }
-        Value::Array(a) => {
-            let (code, bytes): (&str, Vec<u8>) = match &a.data {
-                ArrayData::F32(v) => ("f", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-                ArrayData::F64(v) => ("d", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-                ArrayData::I64(v) => ("q", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
-            };
-            let data = classes.buffer.call((code, vm.ctx.new_bytes(bytes)), vm)?;
-            let shape: Vec<PyObjectRef> = a.shape.iter().map(|&d| vm.ctx.new_int(d).into()).collect();
-            classes.array.call((data, vm.ctx.new_tuple(shape)), vm)?
-        }
-    })
-}
-
-/// A Python object as a [`Value`].
-pub(crate) fn from_py(vm: &VirtualMachine, classes: &Classes, obj: &PyObjectRef) -> Result<Value, FromPyError> {
-    convert(vm, classes, obj, 1)
-}
-
-fn convert(vm: &VirtualMachine, classes: &Classes, obj: &PyObjectRef, depth: usize) -> Result<Value, FromPyError> {
-    if depth > MAX_DEPTH {
-        return Err(FromPyError::Unsupported(format!(
-            "value nested deeper than {MAX_DEPTH} levels (a list or dict that contains itself?)"
-        )));
-    }
-    if vm.is_none(obj) {
-        return Ok(Value::Null);
-    }
-    let class = obj.class();
-    if class.is(vm.ctx.types.bool_type) {
-        return Ok(Value::Bool(obj.is(&vm.ctx.true_value)));
-    }
-    if let Some(i) = obj.downcast_ref::<PyInt>() {
-        return i.as_bigint().to_i64().map(Value::Int).ok_or_else(|| {
-            FromPyError::Unsupported(format!(
-                "int of {} bits does not fit in 64 bits",
-                i.as_bigint().bits()
-            ))
-        });
-    }
-    if let Some(f) = obj.downcast_ref::<PyFloat>() {
-        return Ok(Value::Float(f.to_f64()));
-    }
-    if let Some(s) = obj.downcast_ref::<PyStr>() {
-        return s
-            .to_str()
-            .map(|s| Value::Str(s.to_owned()))
-            .ok_or_else(|| FromPyError::Unsupported("str with lone surrogates is not valid UTF-8".into()));
-    }
-    if let Some(b) = obj.downcast_ref::<PyBytes>() {
-        return Ok(Value::Bytes(b.as_bytes().to_vec()));
-    }
-    if let Some(b) = obj.downcast_ref::<PyByteArray>() {
-        return Ok(Value::Bytes(b.borrow_buf().to_vec()));
-    }
-    if let Some(list) = obj.downcast_ref::<PyList>() {
-        let items: Vec<PyObjectRef> = list.borrow_vec().to_vec();
-        return items
-            .iter()
-            .map(|item| convert(vm, classes, item, depth + 1))
-            .collect::<Result<_, _>>()
-            .map(Value::List);
-    }
-    if let Some(tuple) = obj.downcast_ref::<PyTuple>() {
-        return tuple
-            .as_slice()
-            .iter()
-            .map(|item| convert(vm, classes, item, depth + 1))
-            .collect::<Result<_, _>>()
-            .map(Value::List);
-    }
-    if let Some(dict) = obj.downcast_ref::<PyDict>() {
-        let mut map = Map::with_capacity(dict.__len__());
-        for (k, v) in dict {
-            let Some(key) = k.downcast_ref::<PyStr>() else {
-                return Err(FromPyError::Unsupported(format!(
-                    "dict key of type '{}' (keys must be str)",
-                    k.class().name()
-                )));
-            };
-            let key = key
-                .to_str()
-                .ok_or_else(|| FromPyError::Unsupported("dict key with lone surrogates".into()))?;
-            map.push(key.to_owned(), convert(vm, classes, &v, depth + 1)?);
-        }
-        return Ok(Value::Map(map));
-    }
-    if obj.is_instance(&classes.audio_frame, vm)? {
-        return audio_from_py(vm, obj);
-    }
-    if obj.is_instance(&classes.array, vm)? {
-        return array_from_py(vm, obj);
-    }
-    Err(FromPyError::Unsupported(format!("type '{}' (supported: {SUPPORTED})", class.name())))
-}
-
-fn audio_from_py(vm: &VirtualMachine, obj: &PyObjectRef) -> Result<Value, FromPyError> {
-    let samples = match numbers_from_py(vm, &obj.get_attr("samples", vm)?)? {
-        ArrayData::F32(v) => v,
-        ArrayData::F64(v) => v.into_iter().map(|x| x as f32).collect(),
-        ArrayData::I64(v) => v.into_iter().map(|x| x as f32).collect(),
-    };
-    let sample_rate = small_int(vm, obj, "sample_rate")?;
-    let channels = small_int(vm, obj, "channels")?;
-    let channels = u16::try_from(channels)
-        .map_err(|_| FromPyError::Unsupported(format!("AudioFrame.channels {channels} is out of range")))?;
-    let frame = AudioFrame { samples, sample_rate, channels };
-    frame.check().map_err(FromPyError::Unsupported)?;
-    Ok(Value::Audio(frame))
-}
-
-fn array_from_py(vm: &VirtualMachine, obj: &PyObjectRef) -> Result<Value, FromPyError> {
-    let data = numbers_from_py(vm, &obj.get_attr("data", vm)?)?;
-    let shape_obj = obj.get_attr("shape", vm)?;
-    let dims: Vec<PyObjectRef> = shape_obj.try_to_value(vm)?;
-    let shape = dims
-        .iter()
-        .map(|d| {
-            d.downcast_ref::<PyInt>()
-                .and_then(|i| i.as_bigint().to_u32())
-                .ok_or_else(|| FromPyError::Unsupported("Array.shape must hold ints in 0..2**32".into()))
-        })
-        .collect::<Result<Vec<u32>, _>>()?;
-    let array = NumArray { data, shape };
-    array.check().map_err(FromPyError::Unsupported)?;
-    Ok(Value::Array(array))
-}
-
-fn small_int(vm: &VirtualMachine, obj: &PyObjectRef, attr: &'static str) -> Result<u32, FromPyError> {
-    let v = obj.get_attr(attr, vm)?;
-    v.downcast_ref::<PyInt>()
-        .and_then(|i| i.as_bigint().to_u32())
-        .ok_or_else(|| FromPyError::Unsupported(format!("AudioFrame.{attr} must be an int in 0..2**32")))
-}
-
-/// Numbers from an `array.array` ('f', 'd', 'q' and the other integer codes)
-/// or from a list or tuple of ints and floats.
-fn numbers_from_py(vm: &VirtualMachine, obj: &PyObjectRef) -> Result<ArrayData, FromPyError> {
-    if let Some(code) = vm.get_attribute_opt(obj.clone(), "typecode")? {
-        let code = code.str(vm)?.to_string();
+        let typecode: String = obj.get_attr("typecode", vm)?.try_to_value(vm)?;
+        let itemsize: usize = obj.get_attr("itemsize", vm)?.try_to_value(vm)?;
         let bytes = vm.call_method(obj, "tobytes", ())?;
         let bytes = bytes
             .downcast_ref::<PyBytes>()
-            .ok_or_else(|| FromPyError::Unsupported("tobytes() did not return bytes".into()))?
-            .as_bytes();
-        fn chunks<const N: usize, T>(b: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N).map(|c| f(c.try_into().expect("exact chunk"))).collect()
-        }
-        return Ok(match code.as_str() {
-            "f" => ArrayData::F32(chunks(bytes, f32::from_le_bytes)),
-            "d" => ArrayData::F64(chunks(bytes, f64::from_le_bytes)),
-            "q" => ArrayData::I64(chunks(bytes, i64::from_le_bytes)),
-            "l" if std::mem::size_of::<std::ffi::c_long>() == 8 => ArrayData::I64(chunks(bytes, i64::from_le_bytes)),
-            "l" | "i" => ArrayData::I64(chunks(bytes, |b: [u8; 4]| i32::from_le_bytes(b) as i64)),
-            "h" => ArrayData::I64(chunks(bytes, |b: [u8; 2]| i16::from_le_bytes(b) as i64)),
-            "b" => ArrayData::I64(bytes.iter().map(|&b| b as i8 as i64).collect()),
-            "B" => ArrayData::I64(bytes.iter().map(|&b| b as i64).collect()),
-            other => {
-                return Err(FromPyError::Unsupported(format!(
-                    "array of typecode '{other}' (use 'f', 'd' or 'q')"
-                )));
-            }
-        });
+            .ok_or_else(|| vm.new_type_error("array.tobytes() did not return bytes"))?
+            .as_bytes()
+            .to_vec();
+        Ok(Some(NumberBuffer { typecode, itemsize, bytes }))
     }
-    let items: Vec<PyObjectRef> = if let Some(list) = obj.downcast_ref::<PyList>() {
-        list.borrow_vec().to_vec()
-    } else if let Some(tuple) = obj.downcast_ref::<PyTuple>() {
-        tuple.as_slice().to_vec()
-    } else {
-        return Err(FromPyError::Unsupported(format!(
-            "numbers must be an array.array, list or tuple, not '{}'",
-            obj.class().name()
-        )));
-    };
-    let all_ints = items.iter().all(|x| x.downcast_ref::<PyInt>().is_some() && !x.class().is(vm.ctx.types.bool_type));
-    if all_ints && !items.is_empty() {
-        let ints = items
-            .iter()
-            .map(|x| {
-                x.downcast_ref::<PyInt>()
-                    .and_then(|i| i.as_bigint().to_i64())
-                    .ok_or_else(|| FromPyError::Unsupported("array element does not fit in 64 bits".into()))
-            })
-            .collect::<Result<_, _>>()?;
-        return Ok(ArrayData::I64(ints));
+
+    fn attr(&self, obj: &PyObjectRef, name: &'static str) -> PyResult {
+        obj.get_attr(name, self.vm)
     }
-    items
-        .iter()
-        .map(|x| {
-            if let Some(f) = x.downcast_ref::<PyFloat>() {
-                Ok(f.to_f64())
-            } else if let Some(i) = x.downcast_ref::<PyInt>() {
-                Ok(i.as_bigint().to_f64().unwrap_or(f64::NAN))
-            } else {
-                Err(FromPyError::Unsupported(format!("array element of type '{}' is not a number", x.class().name())))
-            }
+
+    fn type_name(&self, obj: &PyObjectRef) -> String {
+        obj.class().name().to_string()
+    }
+
+    fn is_generator(&self, obj: &PyObjectRef) -> bool {
+        obj.downcast_ref::<PyGenerator>().is_some()
+    }
+
+    fn next_item(&self, generator: &PyObjectRef) -> PyResult<Option<PyObjectRef>> {
+        Ok(match generator.get_iter(self.vm)?.next(self.vm)? {
+            PyIterReturn::Return(item) => Some(item),
+            PyIterReturn::StopIteration(_) => None,
         })
-        .collect::<Result<_, _>>()
-        .map(ArrayData::F64)
+    }
+
+    fn close(&self, generator: &PyObjectRef) {
+        let _ = self.vm.call_method(generator, "close", ());
+    }
+
+    fn new_none(&self) -> PyResult {
+        Ok(self.vm.ctx.none())
+    }
+
+    fn new_bool(&self, b: bool) -> PyResult {
+        Ok(self.vm.ctx.new_bool(b).into())
+    }
+
+    fn new_int(&self, i: i64) -> PyResult {
+        Ok(self.vm.ctx.new_int(i).into())
+    }
+
+    fn new_float(&self, f: f64) -> PyResult {
+        Ok(self.vm.ctx.new_float(f).into())
+    }
+
+    fn new_str(&self, s: &str) -> PyResult {
+        Ok(self.vm.ctx.new_str(s).into())
+    }
+
+    fn new_bytes(&self, b: Vec<u8>) -> PyResult {
+        Ok(self.vm.ctx.new_bytes(b).into())
+    }
+
+    fn new_list(&self, items: Vec<PyObjectRef>) -> PyResult {
+        Ok(self.vm.ctx.new_list(items).into())
+    }
+
+    fn new_dict(&self, entries: Vec<(String, PyObjectRef)>) -> PyResult {
+        let dict = self.vm.ctx.new_dict();
+        for (k, v) in entries {
+            dict.set_item(k.as_str(), v, self.vm)?;
+        }
+        Ok(dict.into())
+    }
+
+    fn new_number_buffer(&self, typecode: &str, bytes: Vec<u8>) -> PyResult {
+        self.classes.buffer.call((typecode, self.vm.ctx.new_bytes(bytes)), self.vm)
+    }
+
+    fn new_audio_frame(&self, samples: PyObjectRef, sample_rate: u32, channels: u16) -> PyResult {
+        self.classes.audio_frame.call((samples, sample_rate, channels), self.vm)
+    }
+
+    fn new_array(&self, data: PyObjectRef, shape: &[u32]) -> PyResult {
+        let shape: Vec<PyObjectRef> = shape.iter().map(|&d| self.vm.ctx.new_int(d).into()).collect();
+        self.classes.array.call((data, self.vm.ctx.new_tuple(shape)), self.vm)
+    }
+}
+
+/// A [`Value`] as a new Python object.
+pub(crate) fn to_py(vm: &VirtualMachine, classes: &Classes, value: Value) -> PyResult {
+    python::to_python(&RustPy { vm, classes }, value)
 }
 
 /// The items of a Python tuple of exactly `n` items.
@@ -263,10 +178,4 @@ pub(crate) fn tuple_items(vm: &VirtualMachine, obj: &PyObjectRef, n: usize) -> P
         Some(t) if t.len() == n => Ok(t.as_slice().to_vec()),
         _ => Err(vm.new_type_error(format!("expected a tuple of {n} items"))),
     }
-}
-
-/// A conversion failure as a [`NodeError`] (the caller turns a Python
-/// exception into a traceback).
-pub(crate) fn unsupported(what: &str, why: String) -> NodeError {
-    NodeError::unsupported_value(format!("{what}: cannot carry {why}"))
 }

@@ -5,14 +5,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use nodehost_sdk::python::{self, Call, Failure};
 use nodehost_sdk::{DynNode, ErrorKind, NodeError, NodeTypeInfo, ParamInfo, Value};
-use rustpython_vm::{
-    AsObject, Interpreter, PyObjectRef, VirtualMachine,
-    builtins::{PyBaseExceptionRef, PyGenerator},
-    protocol::PyIterReturn,
-};
+use rustpython_vm::{AsObject, Interpreter, PyObjectRef, VirtualMachine, builtins::PyBaseExceptionRef};
 
-use crate::convert::{self, Classes, FromPyError};
+use crate::convert::{self, Classes, RustPy};
 
 /// Most outputs one call may give: a generator that never stops fails with a
 /// clear error instead of exhausting memory.
@@ -177,7 +174,8 @@ impl PythonRuntime {
                 let name: String = p[0].try_to_value(vm)?;
                 let required = p[1].clone().try_to_bool(vm)?;
                 let default = &p[2];
-                let default = if required { None } else { convert::from_py(vm, &self.helpers.classes, default).ok() };
+                let py = RustPy { vm, classes: &self.helpers.classes };
+                let default = if required { None } else { python::to_value(&py, default).ok() };
                 Ok(ParamInfo { name, required, default, description: String::new() })
             })
             .collect::<Result<Vec<_>, PyBaseExceptionRef>>()?;
@@ -192,16 +190,7 @@ impl PythonRuntime {
     /// Create an instance of node class `class_name` (from the most recently
     /// loaded module that has it) with keyword parameters from `params`.
     pub fn create(self: &Rc<Self>, class_name: &str, params: Value) -> Result<PythonNode, NodeError> {
-        let params = match params {
-            Value::Map(m) => m,
-            Value::Null => Default::default(),
-            other => {
-                return Err(NodeError::invalid_params(format!(
-                    "parameters must be a map, got {}",
-                    other.type_name()
-                )));
-            }
-        };
+        let params = python::keyword_params(params)?;
         let module = self
             .modules
             .borrow()
@@ -263,14 +252,13 @@ impl PythonNode {
         &self.class_name
     }
 
-    /// Call `f` and gather its result as outputs: None gives none, a
-    /// generator gives each item it yields (None items skipped), anything else
-    /// one output.
+    /// Call `f` and gather its result as outputs by the SDK's rules
+    /// ([`python::collect_outputs`]).
     fn call_and_collect(
         &self,
         vm: &VirtualMachine,
         call: impl FnOnce() -> Result<PyObjectRef, PyBaseExceptionRef>,
-        what: &str,
+        method: &str,
         out: &mut Vec<Value>,
     ) -> Result<(), NodeError> {
         let rt = &*self.runtime;
@@ -283,42 +271,11 @@ impl PythonNode {
             exception_to_error(vm, kind, e)
         };
         let result = call().map_err(raised)?;
-        if vm.is_none(&result) {
-            return Ok(());
-        }
-        if result.downcast_ref::<PyGenerator>().is_some() {
-            let max = rt.max_outputs.get();
-            let mut count = 0usize;
-            loop {
-                match result.get_iter(vm).and_then(|it| it.next(vm)).map_err(raised)? {
-                    PyIterReturn::Return(item) => {
-                        if vm.is_none(&item) {
-                            continue;
-                        }
-                        count += 1;
-                        if count > max {
-                            let _ = vm.call_method(&result, "close", ());
-                            return Err(NodeError::new(ErrorKind::LimitExceeded, format!(
-                                "{}.{what}() yielded more than {max} outputs for one input",
-                                self.class_name
-                            )));
-                        }
-                        out.push(self.from_py(vm, &item, what)?);
-                    }
-                    PyIterReturn::StopIteration(_) => return Ok(()),
-                }
-            }
-        }
-        out.push(self.from_py(vm, &result, what)?);
-        Ok(())
-    }
-
-    fn from_py(&self, vm: &VirtualMachine, obj: &PyObjectRef, what: &str) -> Result<Value, NodeError> {
-        convert::from_py(vm, &self.runtime.helpers.classes, obj).map_err(|e| match e {
-            FromPyError::Unsupported(why) => {
-                convert::unsupported(&format!("{}.{what}() returned a value the pipeline", self.class_name), why)
-            }
-            FromPyError::Raised(e) => exception_to_error(vm, ErrorKind::Raised, e),
+        let py = RustPy { vm, classes: &rt.helpers.classes };
+        let call = Call { class: &self.class_name, method };
+        python::collect_outputs(&py, &result, call, rt.max_outputs.get(), out).map_err(|e| match e {
+            Failure::Node(e) => e,
+            Failure::Raised(e) => raised(e),
         })
     }
 }
@@ -364,16 +321,11 @@ impl Drop for PythonNode {
     }
 }
 
-/// Lines kept at each end of a long traceback.
-const TRACEBACK_LINES: usize = 60;
-
 /// A Python exception as a [`NodeError`] with its type and full traceback.
 pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBaseExceptionRef) -> NodeError {
     let exception_type = exc.class().name().to_string();
     let text = exc.as_object().str(vm).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let message = if text.is_empty() { exception_type.clone() } else { format!("{exception_type}: {text}") };
     let mut traceback = String::new();
     let _ = vm.write_exception(&mut traceback, &exc);
-    let traceback = nodehost_sdk::error::shorten_traceback(&traceback, TRACEBACK_LINES);
-    NodeError { kind, message, exception_type: Some(exception_type), traceback: Some(traceback) }
+    python::exception(kind, exception_type, &text, &traceback)
 }

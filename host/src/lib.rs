@@ -2,40 +2,39 @@
 //! its own WebAssembly sandbox (a component under wasmtime), or natively as
 //! a baseline.
 //!
-//! - [`Node`] is the one trait every runtime implements; [`NodeSpec`] says
-//!   what to create a node from and [`Runtime`] where it runs;
-//! - [`WasmEngine`] compiles components once and caches the code;
-//! - [`SandboxPolicy`] is what a node may use;
-//! - [`Error`] and [`NodeFailure`] say what went wrong, one variant per kind.
+//! The crate is layered; each layer uses only those above it in this list:
+//!
+//! 1. [`Node`], [`error`], [`policy`], [`value`] and the node log: the trait
+//!    every runtime implements, typed errors, what a node may use, and
+//!    values in JSON and WAV;
+//! 2. [`sandbox`]: wasmtime narrowed to what a node needs (engine and
+//!    compiled-code cache, store and limits, host imports, components,
+//!    snapshots, trap classification);
+//! 3. the runtimes (sandboxed wasm, native Rust, native RustPython,
+//!    CPython), each implementing [`Node`];
+//! 4. [`factory`]: [`NodeSpec`] to a running node, and which [`Runtime`]
+//!    accepts which source;
+//! 5. [`manifest`] and [`pipeline`]: a checked graph of nodes, and running it;
+//! 6. [`tools`]: compat, types, bake; the `nodehost` CLI sits on top.
 
-pub mod bindings;
-pub mod cache;
-pub mod compat;
-#[cfg(feature = "cpython")]
-pub mod cpython;
-pub mod describe;
-pub mod engine;
 pub mod error;
-pub mod guest_log;
-pub mod json;
+pub mod factory;
+mod log;
 pub mod manifest;
-pub mod native;
-pub mod node;
+mod node;
 pub mod pipeline;
 pub mod policy;
-#[cfg(feature = "native-rustpython")]
-pub mod rustpython;
-pub mod snapshot;
-pub mod stats;
-pub mod value_table;
-pub mod wasm;
-pub mod wav;
+mod runtime;
+pub mod sandbox;
+pub mod tools;
+pub mod value;
 
-pub use engine::{EngineConfig, WasmEngine};
-pub use error::{Error, GuestError, GuestErrorKind, NodeFailure, Stage};
+pub use error::{Error, GuestError, GuestErrorKind, Limit, NodeFailure, SandboxSetup, Stage};
+pub use factory::{NodeSource, NodeSpec, Runtime, SourceKind};
 pub use manifest::Pipeline;
-pub use node::{NODE_THREAD_STACK, Node, NodeSource, NodeSpec, Runtime, on_node_thread};
-pub use pipeline::{Output, run_collect, run_pipeline, run_with_report};
-pub use stats::{NodeStats, RunReport};
+pub use node::{CancelHandle, NODE_THREAD_STACK, Node, on_node_thread};
 pub use nodehost_sdk::{ArrayData, AudioFrame, Map, NumArray, Value};
+pub use pipeline::stats::{NodeStats, RunReport};
+pub use pipeline::{Output, run_collect, run_pipeline, run_with_report};
 pub use policy::SandboxPolicy;
+pub use sandbox::{EngineConfig, WasmEngine};

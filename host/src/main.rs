@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use nodehost::manifest::OutputFormat;
-use nodehost::{Runtime, WasmEngine};
+use nodehost::manifest::{HostPermissions, OutputFormat};
+use nodehost::{Runtime, SourceKind, WasmEngine};
 
 #[derive(Parser)]
 #[command(name = "nodehost", version, about = "Run pipelines of Python and Rust nodes, each in its own WebAssembly sandbox")]
@@ -24,11 +24,11 @@ enum Command {
     Run {
         /// The pipeline manifest (TOML).
         manifest: PathBuf,
-        /// Run every Python node on this runtime: wasm, native-rustpython or cpython.
-        #[arg(long)]
+        /// Run every Python node on this runtime.
+        #[arg(long, help = python_runtime_help())]
         python_runtime: Option<Runtime>,
-        /// Run every built-in Rust node on this runtime: wasm or native.
-        #[arg(long)]
+        /// Run every built-in Rust node on this runtime.
+        #[arg(long, help = rust_runtime_help())]
         rust_runtime: Option<Runtime>,
         /// Write outputs to this file instead of where the manifest says.
         #[arg(long, short)]
@@ -42,6 +42,17 @@ enum Command {
         /// Print per-node statistics to stderr at the end.
         #[arg(long)]
         stats: bool,
+        /// Let nodes run without the sandbox: nodes the manifest marks
+        /// `trusted = true` on the cpython, native-rustpython or native
+        /// runtimes, and the --python-runtime / --rust-runtime overrides to
+        /// those runtimes. Their code runs with your full rights.
+        #[arg(long)]
+        allow_unsandboxed: bool,
+        /// Let the manifest grant this directory (and everything under it)
+        /// to nodes, or write its output there, though it is outside the
+        /// manifest's own directory. Repeatable.
+        #[arg(long = "allow-dir", value_name = "DIR")]
+        allow_dirs: Vec<PathBuf>,
     },
     /// Snapshot the Python component with a node module already loaded: a
     /// component that starts ready to create that module's nodes
@@ -67,6 +78,14 @@ enum Command {
     },
 }
 
+fn python_runtime_help() -> String {
+    format!("Run every Python node on this runtime: {}", Runtime::names_accepting(SourceKind::Python))
+}
+
+fn rust_runtime_help() -> String {
+    format!("Run every built-in Rust node on this runtime: {}", Runtime::names_accepting(SourceKind::Builtin))
+}
+
 fn parse_format(s: &str) -> Result<OutputFormat, String> {
     match s {
         "jsonl" => Ok(OutputFormat::Jsonl),
@@ -82,17 +101,21 @@ fn main() -> ExitCode {
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
+    // Native Rust nodes log through the `log` facade to the node's log
+    // (tagged with the node, within its budget): the SDK's logger must own
+    // the facade, so tracing's own `log` bridge is left out (try_init).
+    nodehost_sdk::log::install();
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .compact()
-        .init();
+        .try_init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", nodehost::value::text::escape_controls(&format!("{e:#}"), true));
             ExitCode::FAILURE
         }
     }
@@ -100,8 +123,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { manifest, python_runtime, rust_runtime, output, format, stdin, stats } => {
-            let mut pipeline = nodehost::manifest::load(&manifest)?;
+        Command::Run { manifest, python_runtime, rust_runtime, output, format, stdin, stats, allow_unsandboxed, allow_dirs } => {
+            let permissions = HostPermissions { allow_unsandboxed, allowed_dirs: allow_dirs };
+            let mut pipeline = nodehost::manifest::load_with(&manifest, &permissions)?;
+            for (flag, runtime, kind) in
+                [("--python-runtime", python_runtime, SourceKind::Python), ("--rust-runtime", rust_runtime, SourceKind::Builtin)]
+            {
+                let Some(runtime) = runtime else { continue };
+                if !runtime.accepts(kind) {
+                    anyhow::bail!("{flag} {runtime}: that runtime cannot run {} (use one of: {})", kind.describe(), Runtime::names_accepting(kind));
+                }
+                if !runtime.is_sandboxed() && !allow_unsandboxed {
+                    anyhow::bail!("{flag} {runtime} runs nodes without the sandbox, with your full rights; add --allow-unsandboxed to mean it");
+                }
+            }
             if let Some(r) = python_runtime {
                 pipeline.set_python_runtime(r);
             }
@@ -129,22 +164,23 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bake { file, output } => {
-            let source = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let name = file.display().to_string();
             let started = std::time::Instant::now();
-            let baked = nodehost::on_node_thread(|| nodehost::snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, Some((&name, &source))))?;
-            std::fs::write(&output, &baked).with_context(|| format!("writing {}", output.display()))?;
-            eprintln!("baked {} into {} ({} MB) in {:.1} s", file.display(), output.display(), baked.len() >> 20, started.elapsed().as_secs_f64());
-            // Compile it now, so the first run that uses it starts at once.
             let engine = WasmEngine::shared()?;
-            engine.load_file(&output, engine.default_kind())?;
+            let size = nodehost::tools::bake::bake(&engine, &file, &output)?;
+            eprintln!(
+                "baked {} into {} ({} MB) in {:.1} s",
+                file.display(),
+                output.display(),
+                size >> 20,
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Compat { out } => {
             let engine = WasmEngine::shared()?;
             let runtimes: Vec<Runtime> =
-                [Runtime::Wasm, Runtime::WasmCpython, Runtime::NativeRustpython, Runtime::Cpython].into_iter().filter(|r| r.is_available()).collect();
-            let matrix = nodehost::on_node_thread(|| nodehost::compat::run(&engine, &runtimes))?;
+                Runtime::ALL.into_iter().filter(|r| r.accepts(SourceKind::Python) && r.is_available()).collect();
+            let matrix = nodehost::on_node_thread(|| nodehost::tools::compat::run(&engine, &runtimes))?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             std::fs::write(out.join("compat.md"), matrix.markdown())?;
             std::fs::write(out.join("compat.json"), serde_json::to_string_pretty(&matrix.json())?)?;
@@ -154,7 +190,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Types { file } => {
             let engine = WasmEngine::shared()?;
-            let types = nodehost::describe::node_types(&engine, file.as_deref())
+            let types = nodehost::tools::types::node_types(&engine, file.as_deref())
                 .with_context(|| format!("listing node types of {}", file.as_deref().map_or("the built-in Rust nodes".into(), |p| p.display().to_string())))?;
             for t in types {
                 let flags = if t.streaming { " (streaming)" } else { "" };

@@ -78,6 +78,29 @@ pub struct DirGrant {
 /// Largest `max_wasm_stack` a policy may ask for: node threads have 32 MiB.
 pub const MAX_WASM_STACK_LIMIT: usize = 16 << 20;
 
+/// The upper bounds of every policy field: a manifest may ask for less, never
+/// more. They keep every deadline and size within what the host can
+/// represent and hold (a deadline of `u64::MAX` seconds would overflow the
+/// clock), whatever a manifest says.
+pub mod bounds {
+    use std::time::Duration;
+
+    /// Linear memory: all a wasm32 memory can address.
+    pub const MEMORY: u64 = 4 << 30;
+    /// `timeout`, `soft_timeout` and `init_timeout`.
+    pub const TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+    /// Fuel per call.
+    pub const FUEL: u64 = 1 << 50;
+    /// Outputs per input.
+    pub const MAX_OUTPUTS: u32 = 10_000_000;
+    /// Bytes of one output.
+    pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
+    /// Bytes of log per call.
+    pub const MAX_LOG_BYTES: usize = 64 << 20;
+    /// Granted directories and environment variables, each.
+    pub const GRANTS: usize = 64;
+}
+
 impl Default for SandboxPolicy {
     fn default() -> Self {
         SandboxPolicy {
@@ -104,12 +127,37 @@ impl SandboxPolicy {
     }
 
     /// Check that the limits make sense together.
+    ///
+    /// # Errors
+    /// What is wrong, in words for the manifest's author.
     pub fn check(&self) -> Result<(), String> {
         if self.memory < 1 << 20 {
             return Err(format!("memory {} is below the 1 MiB a node needs", self.memory));
         }
+        if self.memory > bounds::MEMORY {
+            return Err(format!("memory {} is above the limit of 4 GiB (all a wasm32 node can address)", self.memory));
+        }
         if self.timeout.is_zero() || self.init_timeout.is_zero() {
             return Err("timeouts must be above zero".into());
+        }
+        let longest = [Some(self.timeout), self.soft_timeout, Some(self.init_timeout)].into_iter().flatten().max();
+        if let Some(t) = longest.filter(|t| *t > bounds::TIMEOUT) {
+            return Err(format!("a timeout of {t:?} is above the limit of {:?}", bounds::TIMEOUT));
+        }
+        if self.fuel.is_some_and(|f| f > bounds::FUEL) {
+            return Err(format!("fuel is above the limit of {}", bounds::FUEL));
+        }
+        if self.max_outputs > bounds::MAX_OUTPUTS {
+            return Err(format!("max_outputs is above the limit of {}", bounds::MAX_OUTPUTS));
+        }
+        if self.max_output_bytes > bounds::MAX_OUTPUT_BYTES {
+            return Err(format!("max_output_bytes is above the limit of {} bytes", bounds::MAX_OUTPUT_BYTES));
+        }
+        if self.max_log_bytes > bounds::MAX_LOG_BYTES {
+            return Err(format!("max_log_bytes is above the limit of {} bytes", bounds::MAX_LOG_BYTES));
+        }
+        if self.dirs.len() > bounds::GRANTS || self.env.len() > bounds::GRANTS {
+            return Err(format!("granted directories or variables are above the limit of {} each", bounds::GRANTS));
         }
         if let Some(soft) = self.soft_timeout {
             if soft >= self.timeout {
@@ -226,6 +274,28 @@ mod tests {
         let p = SandboxPolicy { max_wasm_stack: Some(1 << 30), ..Default::default() };
         assert!(p.check().unwrap_err().contains("max_wasm_stack"));
         assert_eq!(SandboxPolicy::default().soft_deadline(), Duration::from_millis(800));
+    }
+
+    #[test]
+    fn every_field_has_an_upper_bound() {
+        let huge = parse_duration("18000000000000000000s").unwrap();
+        for p in [
+            SandboxPolicy { timeout: huge, ..Default::default() },
+            SandboxPolicy { init_timeout: huge, ..Default::default() },
+            SandboxPolicy { timeout: huge, soft_timeout: Some(huge / 2), ..Default::default() },
+            SandboxPolicy { memory: u64::MAX, ..Default::default() },
+            SandboxPolicy { fuel: Some(u64::MAX), ..Default::default() },
+            SandboxPolicy { max_outputs: u32::MAX, ..Default::default() },
+            SandboxPolicy { max_output_bytes: u64::MAX, ..Default::default() },
+            SandboxPolicy { max_log_bytes: usize::MAX, ..Default::default() },
+            SandboxPolicy { env: vec!["X".into(); 65], ..Default::default() },
+        ] {
+            assert!(p.check().unwrap_err().contains("limit"), "{p:?}");
+        }
+        let longest = SandboxPolicy { timeout: bounds::TIMEOUT, init_timeout: bounds::TIMEOUT, ..Default::default() };
+        assert!(longest.check().is_ok());
+        // The longest deadline can be armed without overflowing the clock.
+        let _ = std::time::Instant::now() + bounds::TIMEOUT;
     }
 
     #[test]

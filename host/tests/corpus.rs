@@ -193,14 +193,64 @@ async fn the_chain_runs_as_a_pipeline_on_every_python_runtime() {
     }
 }
 
-#[test]
-fn a_mixed_runtime_chain_matches_too() {
-    // Rust calculator in the sandbox feeding Python on CPython: the runtimes
-    // mix within one pipeline.
-    let rust = nodehost::NodeSpec::builtin("calc", "calculator", Runtime::Wasm)
-        .with_params(json(r#"{"operation": "multiply", "operand": 2}"#));
-    let doubled = run_node(&rust, jsons("[1, 2, 3]")).unwrap().outputs();
-    assert_eq!(doubled, jsons("[2, 4, 6]"));
-    let py = python(example("corpus/chain.py"), "Add", json(r#"{"amount": 10}"#), Runtime::Cpython);
-    assert_eq!(run_node(&py, doubled).unwrap().outputs(), jsons("[12, 14, 16]"));
+/// One pipeline whose nodes run on four runtimes at once: Python on native
+/// RustPython, on CPython and in the sandbox, Rust natively and in the
+/// sandbox; values cross between all of them.
+const MIXED_CHAIN: &str = r#"
+name = "mixed"
+
+[[node]]
+id = "double"
+python = "chain.py"
+class = "Double"
+runtime = "native-rustpython"
+
+[[node]]
+id = "add"
+python = "chain.py"
+class = "Add"
+params = { amount = 10 }
+runtime = "cpython"
+
+[[node]]
+id = "half"
+rust = "calculator"
+params = { operation = "add", operand = 0.5 }
+runtime = "native"
+
+[[node]]
+id = "format"
+python = "chain.py"
+class = "Format"
+params = { template = "result: {}" }
+runtime = "wasm"
+
+[[node]]
+id = "shout"
+rust = "text"
+params = { operation = "upper" }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mixed_runtime_chain_matches_too() {
+    // Anchored in examples/corpus, so `chain.py` is found there.
+    let pipeline = nodehost::manifest::parse(MIXED_CHAIN, &example("corpus/mixed.toml")).unwrap();
+    let inputs = (1..=5).map(Value::Int).collect();
+    let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
+    let runtimes: Vec<(&str, Runtime)> = report.nodes.iter().map(|n| (n.id.as_str(), n.runtime)).collect();
+    assert_eq!(
+        runtimes,
+        [
+            ("double", Runtime::NativeRustpython),
+            ("add", Runtime::Cpython),
+            ("half", Runtime::Native),
+            ("format", Runtime::Wasm),
+            ("shout", Runtime::Wasm),
+        ]
+    );
+    assert!(outputs.iter().all(|o| o.node == "shout"), "{outputs:?}");
+    let values: Vec<Value> = outputs.into_iter().map(|o| o.value).collect();
+    let expected: Vec<Value> = (1..=5).map(|i| Value::Str(format!("RESULT: {}.5", i * 2 + 10))).collect();
+    assert_eq!(values, expected);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
 }

@@ -40,8 +40,8 @@ fn parse_err(text: &str) -> String {
 async fn the_demo_gives_the_same_segments_on_every_runtime() {
     let pipeline = manifest::load(&example("demo/pipeline.toml")).unwrap();
     let InputSpec::Wav { path, .. } = &pipeline.input else { panic!("the demo reads a WAV file") };
-    let wav = nodehost::wav::decode(&std::fs::read(path).unwrap()).unwrap();
-    let frames: Vec<Value> = wav.frames(320).map(Value::Audio).collect();
+    let frames: Vec<Value> =
+        nodehost::value::wav::WavReader::open(path).unwrap().frames(320).map(|f| Value::Audio(f.unwrap())).collect();
     for (python, rust) in [
         (Runtime::Wasm, Runtime::Wasm),
         (Runtime::NativeRustpython, Runtime::Native),
@@ -111,6 +111,47 @@ fn json_lines_in_and_out_through_the_command() {
     child.stdin.take().unwrap().write_all(b"[1, 2]\n{\"a\": null}\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[1,2]\n{\"a\":null}\n");
+}
+
+#[test]
+fn a_wav_input_is_sent_frame_by_frame_and_a_cut_one_fails_clearly() {
+    // 24-bit stereo, written by hound; three frames of two channels.
+    let wav = manifest_file("in24.wav", "");
+    let spec = hound::WavSpec { channels: 2, sample_rate: 8000, bits_per_sample: 24, sample_format: hound::SampleFormat::Int };
+    let mut writer = hound::WavWriter::create(&wav, spec).unwrap();
+    for s in [-4_194_304, 4_194_304, 2_097_152, -2_097_152, 0, 6_291_456] {
+        writer.write_sample(s).unwrap();
+    }
+    writer.finalize().unwrap();
+    let run = |wav: &Path| {
+        let manifest = manifest_file(
+            "wav.toml",
+            &format!("[input]\nwav = \"{}\"\nframe = 2\n\n[[node]]\nid = \"pass\"\nrust = \"pass-through\"\n", wav.display()),
+        );
+        Command::new(env!("CARGO_BIN_EXE_nodehost")).arg("run").arg(&manifest).output().unwrap()
+    };
+    let out = run(&wav);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"$audio\":{\"sample_rate\":8000,\"channels\":2,\"samples\":[-0.5,0.5,0.25,-0.25]}}\n\
+         {\"$audio\":{\"sample_rate\":8000,\"channels\":2,\"samples\":[0.0,0.75]}}\n"
+    );
+
+    // The same file cut in the middle of its last sample.
+    let bytes = std::fs::read(&wav).unwrap();
+    let cut = wav.with_file_name("cut24.wav");
+    std::fs::write(&cut, &bytes[..bytes.len() - 2]).unwrap();
+    let out = run(&cut);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cut24.wav") && stderr.contains("ends early"), "{stderr}");
+
+    // Not a WAV file at all.
+    let text = wav.with_file_name("text.wav");
+    std::fs::write(&text, "just some text, not audio").unwrap();
+    let stderr = String::from_utf8_lossy(&run(&text).stderr).into_owned();
+    assert!(stderr.contains("text.wav") && stderr.contains("not a WAV file"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -220,7 +261,10 @@ fn manifest_errors_say_where_and_what() {
             "the nodes form a cycle: a -> b -> a",
         ),
         ("[[node]]\nid = \"a\"\nrust = \"gain\"\ninputs = [\"zz\"]\n", "line 4, column 11: node 'a': no node 'zz' to take input from"),
-        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"cpython\"\n", "runtime 'cpython' cannot run this kind of node"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"cpython\"\n", "runtime 'cpython' cannot run a built-in Rust node (use one of: wasm, native)"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\npolicy = { timeout = \"18000000000000000000s\" }\n", "above the limit"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"native\"\n", "line 2, column 6: node 'a' asks for the un-sandboxed 'native' runtime"),
+        ("[output]\nfile = \"/tmp/x.jsonl\"\n[[node]]\nid = \"a\"\nrust = \"gain\"\n", "[output] file /tmp/x.jsonl is outside the manifest's directory"),
         ("[[node]]\nid = \"a\"\nrust = \"gain\"\npolicy = { memory = \"lots\" }\n", "'lots' is not a size"),
         ("[[node]]\nid = \"a\"\nrust = \"gain\"\npolicy = { timeout = \"5\" }\n", "needs a unit"),
         ("[input]\nvalues = [1]\nsequence = { count = 3 }\n[[node]]\nid = \"a\"\nrust = \"gain\"\n", "exactly one of values"),
@@ -232,6 +276,58 @@ fn manifest_errors_say_where_and_what() {
         assert!(err.starts_with("/nowhere/p.toml: "), "{err}");
         assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
     }
+}
+
+/// A manifest in a fresh directory, with `sub/` and a file in it.
+fn manifest_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("node.py"), "class Echo:\n    def process(self, x):\n        return x\n").unwrap();
+    let path = dir.path().join("p.toml");
+    (dir, path)
+}
+
+#[test]
+fn unsandboxed_nodes_need_the_operator_and_the_manifest_to_agree() {
+    let (_dir, path) = manifest_dir();
+    let text = |trusted: bool| {
+        format!("[[node]]\nid = \"py\"\npython = \"node.py\"\nruntime = \"cpython\"\ntrusted = {trusted}\n")
+    };
+    let open = manifest::HostPermissions { allow_unsandboxed: true, ..Default::default() };
+    let closed = manifest::HostPermissions::default();
+    let refused = manifest::parse_with(&text(true), &path, &closed).unwrap_err().to_string();
+    assert!(refused.contains("node 'py' asks for the un-sandboxed 'cpython' runtime") && refused.contains("--allow-unsandboxed"), "{refused}");
+    let untrusted = manifest::parse_with(&text(false), &path, &open).unwrap_err().to_string();
+    assert!(untrusted.contains("not marked trusted = true"), "{untrusted}");
+    let p = manifest::parse_with(&text(true), &path, &open).unwrap();
+    assert_eq!(p.nodes[0].spec.runtime, Runtime::Cpython);
+}
+
+#[test]
+fn grants_and_outputs_outside_the_manifest_need_the_operator() {
+    let (dir, path) = manifest_dir();
+    let grant = |host: &str| {
+        format!("[[node]]\nid = \"a\"\nrust = \"gain\"\npolicy = {{ dirs = [{{ host = \"{host}\", guest = \"/d\" }}] }}\n")
+    };
+    let closed = manifest::HostPermissions::default();
+    // Inside the manifest's directory: fine, and resolved.
+    let p = manifest::parse_with(&grant("sub"), &path, &closed).unwrap();
+    assert_eq!(p.nodes[0].spec.policy.dirs[0].host, dir.path().join("sub").canonicalize().unwrap());
+    // Escapes: `..`, an absolute path, the root, a symlink out.
+    std::os::unix::fs::symlink("/", dir.path().join("sub/out")).unwrap();
+    for host in ["..", "sub/../..", "/", "/etc", "sub/out"] {
+        let err = manifest::parse_with(&grant(host), &path, &closed).unwrap_err().to_string();
+        assert!(err.contains("is outside the manifest's directory") && err.contains("--allow-dir"), "{host}: {err}");
+    }
+    // The operator may allow a directory, and everything under it.
+    let open = manifest::HostPermissions { allowed_dirs: vec!["/etc".into()], ..Default::default() };
+    assert!(manifest::parse_with(&grant("/etc"), &path, &open).is_ok());
+    assert!(manifest::parse_with(&grant("/"), &path, &open).is_err());
+    // The output file too.
+    let output = |file: &str| format!("[output]\nfile = \"{file}\"\n[[node]]\nid = \"a\"\nrust = \"gain\"\n");
+    assert!(manifest::parse_with(&output("sub/out.jsonl"), &path, &closed).is_ok());
+    let err = manifest::parse_with(&output("../out.jsonl"), &path, &closed).unwrap_err().to_string();
+    assert!(err.contains("[output] file") && err.contains("outside the manifest's directory"), "{err}");
 }
 
 #[test]

@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use common::*;
 use nodehost::policy::DirGrant;
-use nodehost::{NodeFailure, NodeSource, NodeSpec, Runtime, SandboxPolicy, Value};
+use nodehost::{NodeFailure, NodeSpec, Runtime, SandboxPolicy, Value};
 
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nodehost-policy-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("hello.txt"), "hello from the host").unwrap();
+/// A fresh directory with `hello.txt` in it.
+fn granted_dir(name: &str) -> tempfile::TempDir {
+    let dir = scratch_dir(name);
+    std::fs::write(dir.path().join("hello.txt"), "hello from the host").unwrap();
     dir
 }
 
@@ -23,9 +22,10 @@ fn grants(policy: SandboxPolicy) -> NodeSpec {
 
 #[test]
 fn a_read_only_directory_can_be_read_but_not_written() {
-    let dir = scratch_dir("ro");
+    let scratch = granted_dir("ro");
+    let dir = scratch.path();
     let policy = SandboxPolicy {
-        dirs: vec![DirGrant { host: dir.clone(), guest: "/data".into(), writable: false }],
+        dirs: vec![DirGrant { host: dir.to_owned(), guest: "/data".into(), writable: false }],
         ..SandboxPolicy::default()
     };
     let out = run_node(&grants(policy), vec!["read".into(), "list".into(), "write".into()]).unwrap().outputs();
@@ -37,9 +37,10 @@ fn a_read_only_directory_can_be_read_but_not_written() {
 
 #[test]
 fn a_writable_directory_can_be_written() {
-    let dir = scratch_dir("rw");
+    let scratch = granted_dir("rw");
+    let dir = scratch.path();
     let policy = SandboxPolicy {
-        dirs: vec![DirGrant { host: dir.clone(), guest: "/data".into(), writable: true }],
+        dirs: vec![DirGrant { host: dir.to_owned(), guest: "/data".into(), writable: true }],
         ..SandboxPolicy::default()
     };
     let out = run_node(&grants(policy), vec!["write".into()]).unwrap().outputs();
@@ -49,12 +50,14 @@ fn a_writable_directory_can_be_written() {
 
 #[test]
 fn only_named_environment_variables_pass_through() {
-    // SAFETY: set before any node reads the environment; tests in this
-    // file do not read these names elsewhere.
-    unsafe {
-        std::env::set_var("NODEHOST_TEST_GRANTED", "yes");
-        std::env::set_var("NODEHOST_TEST_SECRET", "leaked");
+    // The variables are set in a child process of this test binary, which
+    // runs this test alone (see `in_child_process` for why not `set_var`).
+    let env = [("NODEHOST_TEST_GRANTED", "yes"), ("NODEHOST_TEST_SECRET", "leaked")];
+    if !in_child_process("only_named_environment_variables_pass_through", &env) {
+        return;
     }
+    // Both are really there for the host to pass on.
+    assert_eq!(std::env::var("NODEHOST_TEST_SECRET").as_deref(), Ok("leaked"));
     let policy = SandboxPolicy { env: vec!["NODEHOST_TEST_GRANTED".into()], ..SandboxPolicy::default() };
     let out = run_node(&grants(policy), vec!["env".into()]).unwrap().outputs();
     assert_eq!(out, vec![Value::from("yes/missing")]);
@@ -65,17 +68,7 @@ fn only_named_environment_variables_pass_through() {
 }
 
 fn hostile(kind: &str, policy: SandboxPolicy) -> NodeSpec {
-    let path = std::env::temp_dir().join(format!("nodehost-policy-{}.wasm", std::process::id()));
-    if !path.exists() {
-        std::fs::write(&path, nodehost_artifacts::HOSTILE_NODES.bytes).unwrap();
-    }
-    NodeSpec {
-        id: kind.into(),
-        source: NodeSource::Component { path, node_type: kind.into() },
-        runtime: Runtime::Wasm,
-        params: Value::Null,
-        policy,
-    }
+    sandboxed(kind, hostile_rust(kind), policy)
 }
 
 #[test]

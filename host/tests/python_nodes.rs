@@ -55,7 +55,7 @@ fn values_the_boundary_cannot_carry_give_clear_errors() {
         ("set", "type 'set'"),
         ("object", "type 'object'"),
         ("lambda", "type 'function'"),
-        ("bigint", "int of 101 bits does not fit in 64 bits"),
+        ("bigint", "int of 101 bits does not fit in a signed 64-bit int"),
         ("tuple-key", "dict key of type 'tuple'"),
         ("self-list", "nested deeper than 128 levels"),
     ];

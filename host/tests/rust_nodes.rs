@@ -100,11 +100,7 @@ fn node_errors_are_typed_and_the_node_lives_on() {
 }
 
 fn write_temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nodehost-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
+    component_file(name, bytes)
 }
 
 #[test]
@@ -120,7 +116,7 @@ fn a_users_rust_node_runs_from_its_own_component_file() {
     let outputs = run_node(&spec, jsons("[-0.5, 0.5, 3]")).unwrap().outputs();
     assert_eq!(outputs, jsons(r#"[0.0, 0.5, 1.0, {"clamped": 2}]"#));
 
-    let types = nodehost::describe::node_types(&engine(), Some(&path)).unwrap();
+    let types = nodehost::tools::types::node_types(&engine(), Some(&path)).unwrap();
     assert_eq!(types.len(), 1);
     assert_eq!(types[0].name, "clamp");
     assert_eq!(types[0].params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["low", "high"]);
@@ -129,13 +125,13 @@ fn a_users_rust_node_runs_from_its_own_component_file() {
 #[test]
 fn files_that_are_not_node_components_fail_to_load_with_a_reason() {
     let python = nodehost_artifacts::RUST_NODES.bytes;
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("garbage.wasm", b"definitely not wasm".to_vec(), "not a valid WebAssembly component"),
-        ("truncated.wasm", python[..python.len() / 2].to_vec(), "not a valid WebAssembly component"),
-        ("core-module.wasm", wat_module(), "not a valid WebAssembly component"),
-        ("empty-component.wasm", b"\0asm\x0d\0\x01\0".to_vec(), "does not implement"),
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("garbage.wasm", b"definitely not wasm".to_vec(), false),
+        ("truncated.wasm", python[..python.len() / 2].to_vec(), false),
+        ("core-module.wasm", wat_module(), false),
+        ("empty-component.wasm", b"\0asm\x0d\0\x01\0".to_vec(), true),
     ];
-    for (name, bytes, needle) in cases {
+    for (name, bytes, compiles) in cases {
         let path = write_temp(name, &bytes);
         let spec = NodeSpec {
             id: "bad".into(),
@@ -145,8 +141,15 @@ fn files_that_are_not_node_components_fail_to_load_with_a_reason() {
             policy: SandboxPolicy::default(),
         };
         let err = run_node(&spec, vec![]).unwrap_err();
-        assert!(matches!(err, Error::Load { .. }), "{name}: {err:?}");
-        assert!(err.to_string().contains(needle), "{name}: {err}");
+        if compiles {
+            assert!(matches!(err, Error::Link { .. }), "{name}: {err:?}");
+            assert!(err.to_string().contains("does not implement"), "{name}: {err}");
+        } else {
+            assert!(matches!(err, Error::Compile { .. }), "{name}: {err:?}");
+            assert!(err.to_string().contains("not a valid WebAssembly component"), "{name}: {err}");
+        }
+        // wasmtime's own reason is kept as the cause.
+        assert!(std::error::Error::source(&err).is_some(), "{name}: no cause kept");
     }
 }
 

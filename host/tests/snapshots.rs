@@ -5,9 +5,28 @@
 mod common;
 
 use std::process::Command;
+use std::sync::{Arc, OnceLock};
 
 use common::*;
-use nodehost::{NodeSpec, Runtime, SandboxPolicy, Value, on_node_thread};
+use nodehost::sandbox::PRELOADED_MODULES;
+use nodehost::{EngineConfig, NodeSpec, Runtime, SandboxPolicy, Value, WasmEngine, on_node_thread};
+
+/// The engine these tests run on: snapshots on whatever `NODEHOST_SNAPSHOTS`
+/// says (they are what is tested here), with a disk cache to keep them in
+/// (a scratch one if `NODEHOST_CACHE_DIR=off`).
+fn snapshot_engine() -> Arc<WasmEngine> {
+    static ENGINE: OnceLock<Arc<WasmEngine>> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| {
+        let default = EngineConfig::default();
+        let cache_dir = default.cache_dir.clone().or_else(|| Some(std::env::temp_dir().join("nodehost-tests").join("cache")));
+        WasmEngine::new(EngineConfig { snapshots: true, cache_dir, ..default }).expect("engine")
+    });
+    Arc::clone(engine)
+}
+
+fn run_node(spec: &NodeSpec, inputs: Vec<Value>) -> Result<Run, nodehost::Error> {
+    run_node_on(&snapshot_engine(), spec, inputs)
+}
 
 const RANDOM_NODE: &str = r#"
 import random
@@ -19,6 +38,45 @@ class Draw:
 
 fn inline_python(id: &str, source: &str, class: &str) -> NodeSpec {
     NodeSpec::python(id, format!("{id}.py"), source, class, Runtime::Wasm)
+}
+
+/// Which of the preloaded modules a node finds already imported when it is
+/// created (its own module imports only `sys`).
+const PROBE_NODE: &str = r#"
+import sys
+
+class Probe:
+    def __init__(self, modules):
+        self.loaded = [m for m in modules if m in sys.modules]
+
+    def process(self, data):
+        return self.loaded
+"#;
+
+/// Python nodes start from the pre-initialized snapshot: the engine gives
+/// it for a plain policy, and a node made from it finds every preloaded
+/// module imported before its own code ran. A node granted an environment
+/// variable starts from the plain component, where they are not.
+#[test]
+fn python_nodes_start_from_the_snapshot() {
+    let engine = snapshot_engine();
+    let granted = SandboxPolicy { env: vec!["NODEHOST_TEST_NOT_SET".into()], ..SandboxPolicy::default() };
+    let snapshot = engine.python(&SandboxPolicy::default()).unwrap();
+    let plain = engine.python(&granted).unwrap();
+    assert_eq!(snapshot.name(), "python (pre-initialized)");
+    assert_eq!(plain.name(), nodehost_artifacts::PYTHON.name);
+
+    let modules = Value::List(PRELOADED_MODULES.iter().map(|m| Value::from(*m)).collect());
+    let mut params = nodehost::Map::new();
+    params.insert("modules", modules.clone());
+    let probe = inline_python("probe", PROBE_NODE, "Probe").with_params(Value::Map(params));
+    let loaded = run_node(&probe, vec![Value::Null]).unwrap().outputs();
+    assert_eq!(loaded, [modules], "a node from the snapshot lacks preloaded modules");
+
+    let probe = probe.with_policy(granted);
+    let loaded = run_node(&probe, vec![Value::Null]).unwrap().outputs();
+    let loaded = loaded[0].as_list().unwrap();
+    assert!(!loaded.contains(&Value::from("statistics")), "the plain component had statistics imported: {loaded:?}");
 }
 
 #[test]
@@ -51,7 +109,8 @@ class Use:
 /// node gives.
 #[test]
 fn a_baked_component_runs_in_a_pipeline_like_its_source() {
-    let dir = tempdir("bake");
+    let scratch = scratch_dir("bake");
+    let dir = scratch.path();
     let baked = dir.join("calculator.wasm");
     let status = Command::new(env!("CARGO_BIN_EXE_nodehost"))
         .arg("bake")
@@ -91,18 +150,21 @@ fn a_baked_component_runs_in_a_pipeline_like_its_source() {
         .status()
         .unwrap();
     assert!(other.success());
-    let path = dir.join("counter.toml");
-    std::fs::write(&path, "[input]\nvalues = [5, 6]\n\n[[node]]\nid = \"count\"\ncomponent = \"calculator.wasm\"\ntype = \"Counter\"\n")
-        .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_nodehost")).arg("run").arg(&path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let from_rebake = run(
+        "[input]\nvalues = [5, 6]\n\n[[node]]\nid = \"count\"\ncomponent = \"calculator.wasm\"\ntype = \"Counter\"\n".into(),
+        "counter.toml",
+    );
+    let outputs: Vec<Value> = from_rebake.lines().map(json).collect();
+    let expected = r#"[{"count": 1, "total": 5, "value": 5}, {"count": 2, "total": 11, "value": 6},
+                       {"final_count": 2, "final_total": 11}]"#;
+    assert_eq!(outputs, jsons(expected), "{from_rebake}");
 }
 
 /// Three hundred sandboxed Python nodes alive at once, each with its own
 /// state, all giving the right answers.
 #[test]
 fn hundreds_of_python_instances_live_side_by_side() {
-    let engine = engine();
+    let engine = snapshot_engine();
     let spec = python(example("corpus/counter.py"), "Counter", Value::Null, Runtime::Wasm);
     on_node_thread(move || {
         let mut nodes: Vec<_> = (0..300).map(|i| spec.create(&engine).unwrap_or_else(|e| panic!("node {i}: {e}"))).collect();
@@ -130,7 +192,7 @@ fn hundreds_of_python_instances_live_side_by_side() {
 /// Python nodes on eight threads at once: no global lock, no shared state.
 #[test]
 fn python_nodes_run_on_many_threads_at_once() {
-    let engine = engine();
+    let engine = snapshot_engine();
     let threads: Vec<_> = (0..8i64)
         .map(|t| {
             let engine = engine.clone();
@@ -160,9 +222,12 @@ fn python_nodes_run_on_many_threads_at_once() {
 /// snapshot froze the environment it was taken in) and see their grant.
 #[test]
 fn granted_environment_is_seen_despite_snapshots() {
+    // The variable is set in a child process of this test binary, which
+    // runs this test alone (see `in_child_process` for why not `set_var`).
+    if !in_child_process("granted_environment_is_seen_despite_snapshots", &[("NODEHOST_TEST_GRANT", "yes")]) {
+        return;
+    }
     let source = "import os\nclass Env:\n    def process(self, data):\n        return str(os.environ.get(data))\n";
-    // SAFETY: no other test in this binary reads or writes this variable.
-    unsafe { std::env::set_var("NODEHOST_TEST_GRANT", "yes") };
     let mut spec = inline_python("env", source, "Env");
     spec.policy = SandboxPolicy { env: vec!["NODEHOST_TEST_GRANT".into()], ..SandboxPolicy::default() };
     let out = run_node(&spec, vec![Value::from("NODEHOST_TEST_GRANT")]).unwrap().outputs();
@@ -170,10 +235,4 @@ fn granted_environment_is_seen_despite_snapshots() {
     let plain = inline_python("env", source, "Env");
     let out = run_node(&plain, vec![Value::from("NODEHOST_TEST_GRANT")]).unwrap().outputs();
     assert_eq!(out, vec![Value::from("None")]);
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nodehost-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -1,5 +1,6 @@
 //! A Rust node written the way a user writes one: implement
-//! [`nodehost_sdk::Node`] and list the type in `export_nodes!`.
+//! [`nodehost_sdk::Node`] and list the type in `export_nodes!`; log with the
+//! `log` crate's macros.
 //! `cargo build -p example-rust-node --target wasm32-wasip2 --release`
 //! gives `example_rust_node.wasm`, a component any pipeline can name.
 
@@ -25,6 +26,7 @@ impl Node for Clamp {
         if low > high {
             return Err(NodeError::invalid_params(format!("low {low} is above high {high}")));
         }
+        log::debug!("limiting numbers to [{low}, {high}]");
         Ok(Clamp { low, high, clamped: 0 })
     }
 
@@ -37,6 +39,9 @@ impl Node for Clamp {
     }
 
     fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeError> {
+        if self.clamped > 0 {
+            log::info!("{} numbers were out of range", self.clamped);
+        }
         out.push(Value::Map([("clamped", self.clamped as i64)].into_iter().collect()));
         Ok(())
     }

@@ -36,6 +36,7 @@ const KINDS: &[(&str, &str)] = &[
     ("sleep", "sleeps for ten seconds"),
     ("env", "counts its environment variables"),
     ("files", "lists the root directory"),
+    ("scripted", "gives what its input bytes say: counts, sizes, packed lists, raw tables, errors (for fuzzing)"),
 ];
 
 struct Hostile;
@@ -137,12 +138,114 @@ impl GuestNode for Misbehaving {
                 Ok(entries) => format!("listed {} entries", entries.count()),
                 Err(e) => format!("refused: {e}"),
             })),
+            "scripted" => match input {
+                Value::Bytes(script) => scripted(&script),
+                _ => Err(error(ErrorKind::InvalidInput, "scripted takes bytes".into())),
+            },
             other => Err(error(ErrorKind::Internal, format!("unknown kind {other}"))),
         }
     }
 
     fn flush(&self) -> Result<Outputs, NodeError> {
         Ok(Outputs::None)
+    }
+}
+
+/// Reads numbers from a fuzzer's script, zero once it runs out.
+struct Script<'a>(&'a [u8]);
+
+impl Script<'_> {
+    fn byte(&mut self) -> u8 {
+        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
+        self.0 = rest;
+        first
+    }
+
+    /// A size up to `2^(bits)`, skewed small: most scripts ask for little,
+    /// some for a lot.
+    fn size(&mut self, bits: u32) -> usize {
+        let shift = u32::from(self.byte()) % (bits + 1);
+        let low = usize::from(self.byte()) | usize::from(self.byte()) << 8 | usize::from(self.byte()) << 16;
+        low & ((1usize << shift) - 1)
+    }
+
+    /// A raw value table entry, with child indices as the script says
+    /// (forward, backward, out of range or repeated).
+    fn node(&mut self, len: usize) -> ValueNode {
+        let mut index = |s: &mut Self| u32::from(s.byte()) % (len as u32 + 2);
+        match self.byte() % 9 {
+            0 => ValueNode::Null,
+            1 => ValueNode::Integer(i64::from(self.byte()) - 128),
+            2 => ValueNode::Text("t".repeat(self.size(12))),
+            3 => ValueNode::IntList(vec![7; self.size(16)]),
+            4 => ValueNode::FloatList(vec![0.5; self.size(16)]),
+            5 => {
+                let n = self.size(4);
+                ValueNode::List((0..n).map(|_| index(self)).collect())
+            }
+            6 => {
+                let n = self.size(4);
+                ValueNode::Map((0..n).map(|i| MapEntry { key: format!("k{}", i % 3), value: index(self) }).collect())
+            }
+            7 => ValueNode::Audio(AudioFrame {
+                samples: vec![0.25; self.size(12)],
+                sample_rate: u32::from(self.byte()) * 1000,
+                channels: u16::from(self.byte() % 4),
+            }),
+            _ => ValueNode::Bytes(vec![1; self.size(12)]),
+        }
+    }
+
+    fn value(&mut self) -> Value {
+        match self.byte() % 8 {
+            0 => Value::Null,
+            1 => Value::Text("x".repeat(self.size(26))),
+            2 => Value::Bytes(vec![0; self.size(26)]),
+            3 => Value::Nested(vec![ValueNode::IntList(vec![1; self.size(24)])]),
+            4 => Value::Nested(vec![ValueNode::FloatList(vec![1.0; self.size(24)])]),
+            5 => {
+                let len = self.size(6).max(1);
+                Value::Nested((0..len).map(|_| self.node(len)).collect())
+            }
+            6 => {
+                // A chain of lists, possibly past the depth limit.
+                let depth = self.size(9).max(1);
+                Value::Nested(
+                    (0..depth).map(|i| ValueNode::List(if i + 1 < depth { vec![i as u32 + 1] } else { vec![] })).collect(),
+                )
+            }
+            _ => Value::Audio(AudioFrame {
+                samples: vec![0.0; self.size(22)],
+                sample_rate: 16_000,
+                channels: u16::from(self.byte() % 3),
+            }),
+        }
+    }
+}
+
+/// What a fuzzer's script asks for: outputs of any count, size and shape
+/// (well-formed or not), an error with text of any size, or a trap.
+fn scripted(script: &[u8]) -> Result<Outputs, NodeError> {
+    let mut s = Script(script);
+    match s.byte() % 6 {
+        0 => Ok(Outputs::None),
+        1 => Ok(Outputs::One(s.value())),
+        2 => {
+            let n = s.size(20);
+            let v = s.value();
+            Ok(Outputs::Many(vec![v; n]))
+        }
+        3 => {
+            let n = s.size(5);
+            Ok(Outputs::Many((0..n).map(|_| s.value()).collect()))
+        }
+        4 => Err(NodeError {
+            kind: ErrorKind::Raised,
+            message: "m".repeat(s.size(26)),
+            exception_type: Some("E".repeat(s.size(12))),
+            traceback: Some("t\n".repeat(s.size(24))),
+        }),
+        _ => core::arch::wasm32::unreachable(),
     }
 }
 

@@ -33,7 +33,9 @@ impl Node for Gain {
         if !factor.is_finite() {
             return Err(NodeError::invalid_params(format!("gain must be finite, got {factor}")));
         }
-        Ok(Gain { factor: factor as f32, clip: params.bool("clip")?.unwrap_or(false) })
+        let clip = params.bool("clip")?.unwrap_or(false);
+        log::debug!("factor {factor}, clip {clip}");
+        Ok(Gain { factor: factor as f32, clip })
     }
 
     fn process(&mut self, mut input: Value, out: &mut Vec<Value>) -> Result<(), NodeError> {

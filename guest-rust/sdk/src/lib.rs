@@ -7,14 +7,19 @@
 //!   [`Registry`] the host links directly in a native build;
 //! - [`Component`] and [`export_component!`] do the same for components whose
 //!   node types are not fixed Rust types (the Python guest);
-//! - [`log`](mod@log) sends log records to the host.
+//! - nodes log with the [`log`](::log) crate's macros (`log::info!`), which
+//!   [`log`](mod@log) sends to the host;
+//! - [`codec`] and [`wit_codec!`] are the one conversion between [`Value`]
+//!   and the WIT types, shared by the guest component and the host.
 
 extern crate self as nodehost_sdk;
 
+pub mod codec;
 pub mod error;
 pub mod interrupt;
 pub mod log;
 pub mod node;
+pub mod python;
 pub mod value;
 
 #[cfg(target_arch = "wasm32")]
@@ -30,7 +35,9 @@ pub use value::{ArrayData, AudioFrame, Map, NumArray, PackedNumbers, Value, MAX_
 pub trait Component: 'static {
     /// Take the host's settings (called once, before anything else). The
     /// SDK already enforces `max_outputs`; components that run scripts use
-    /// the rest.
+    /// the rest. Components of Rust nodes ([`export_nodes!`]) install the
+    /// SDK's logger here ([`log::install`]); a component written by hand
+    /// whose Rust code logs through the `log` facade calls it too.
     fn configure(_settings: &Settings) {}
 
     /// Script runtimes: start the interpreter and import `modules` now,
@@ -90,6 +97,9 @@ macro_rules! export_nodes {
         const _: () = {
             struct __NodehostRegistry;
             impl $crate::Component for __NodehostRegistry {
+                fn configure(_settings: &$crate::Settings) {
+                    $crate::log::install();
+                }
                 fn node_types() -> ::std::vec::Vec<$crate::NodeTypeInfo> {
                     node_registry().infos()
                 }

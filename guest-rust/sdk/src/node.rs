@@ -257,8 +257,10 @@ impl Registry {
     }
 
     /// Create a node of type `name`; an empty name picks the only type of a
-    /// registry that has one.
+    /// registry that has one. The node's `log` records on this thread go to
+    /// the host from now on (see [`crate::log`]).
     pub fn create(&self, name: &str, params: Value) -> Result<Box<dyn DynNode>, NodeError> {
+        crate::log::adopt_thread();
         let only = (name.is_empty() && self.0.len() == 1).then(|| &self.0[0]);
         let entry = only.or_else(|| self.0.iter().find(|e| e.name == name)).ok_or_else(|| {
             NodeError::new(

@@ -33,8 +33,11 @@ use nodehost_sdk::{Map, Value};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod trust;
+
+pub use self::trust::HostPermissions;
 use crate::error::Error;
-use crate::node::{NodeSource, NodeSpec, Runtime};
+use crate::factory::{NodeSource, NodeSpec, Runtime};
 use crate::policy::SandboxPolicy;
 
 /// A checked pipeline, ready to run.
@@ -181,20 +184,48 @@ struct NodeEntry {
     #[serde(default)]
     on_error: OnError,
     inputs: Option<Vec<Spanned<String>>>,
+    /// The manifest's author vouches for this node's code: with the host's
+    /// permission it may run un-sandboxed.
+    #[serde(default)]
+    trusted: bool,
 }
 
-/// Read and check a manifest file. Relative paths in it are relative to
-/// the file's directory.
+/// Read and check a manifest file, allowing only what a manifest may ask
+/// for on its own (see [`HostPermissions`]). Relative paths in it are
+/// relative to the file's directory.
+///
+/// # Errors
+/// [`Error::Manifest`] with the line and column of what is wrong.
 pub fn load(path: &Path) -> Result<Pipeline, Error> {
+    load_with(path, &HostPermissions::default())
+}
+
+/// [`load`] with what the host's operator allows beyond that.
+///
+/// # Errors
+/// [`Error::Manifest`] with the line and column of what is wrong.
+pub fn load_with(path: &Path, permissions: &HostPermissions) -> Result<Pipeline, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Manifest {
         path: path.to_owned(),
         message: format!("cannot read: {e}"),
     })?;
-    parse(&text, path)
+    parse_with(&text, path, permissions)
 }
 
-/// Check a manifest's text; `path` names it in errors and anchors relative paths.
+/// Check a manifest's text; `path` names it in errors and anchors relative
+/// paths. Allows only what a manifest may ask for on its own.
+///
+/// # Errors
+/// [`Error::Manifest`] with the line and column of what is wrong.
 pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
+    parse_with(text, path, &HostPermissions::default())
+}
+
+/// [`parse`] with what the host's operator allows beyond that.
+///
+/// # Errors
+/// [`Error::Manifest`] with the line and column of what is wrong.
+pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Result<Pipeline, Error> {
     let err = |span: Option<std::ops::Range<usize>>, message: String| {
         let message = match span {
             Some(span) => {
@@ -209,7 +240,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
         // The toml error already says where; reword its header to ours.
         err(e.span(), e.message().to_owned())
     })?;
-    let base = path.parent().unwrap_or(Path::new("."));
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // The directory grants and the output file must stay under, unless the host allows more.
+    let resolved_base = trust::resolve(base);
     let resolve = |p: &Spanned<String>, what: &str| -> Result<PathBuf, Error> {
         let full = base.join(p.get_ref());
         if full.is_file() {
@@ -282,14 +315,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
             }
         };
         let runtime = node.runtime.unwrap_or(default_runtime);
-        let fits = match (&source, runtime) {
-            (NodeSource::Python { .. }, Runtime::Native) => false,
-            (NodeSource::Builtin { .. }, Runtime::NativeRustpython | Runtime::Cpython | Runtime::WasmCpython) => false,
-            (NodeSource::Component { .. }, r) => r == Runtime::Wasm,
-            _ => true,
-        };
-        if !fits {
-            return Err(err(here, format!("node '{id}': runtime '{runtime}' cannot run this kind of node")));
+        if !runtime.accepts(source.kind()) {
+            return Err(err(
+                here,
+                format!(
+                    "node '{id}': runtime '{runtime}' cannot run {} (use one of: {})",
+                    source.kind().describe(),
+                    Runtime::names_accepting(source.kind())
+                ),
+            ));
         }
         let params = Value::Map(node.params.iter().map(|(k, v)| (k.clone(), toml_to_value(v))).collect::<Map>());
         let ups = match &node.inputs {
@@ -313,15 +347,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
             Some(p) => (p.get_ref().clone(), Some(p.span())),
             None => (SandboxPolicy::default(), here.clone()),
         };
+        if let Some(why) = permissions.refuse_runtime(&id, runtime, node.trusted) {
+            return Err(err(here, why));
+        }
         for dir in &mut policy.dirs {
             let full = base.join(&dir.host);
-            if !full.is_dir() {
-                return Err(err(
+            let resolved = trust::resolve(&full).filter(|p| p.is_dir()).ok_or_else(|| {
+                err(
                     policy_span.clone(),
                     format!("node '{id}': granted directory '{}' not found (looked for {})", dir.host.display(), full.display()),
-                ));
+                )
+            })?;
+            let base = resolved_base.as_deref().unwrap_or(base);
+            if let Some(why) = permissions.refuse_path(&resolved, base, &format!("node '{id}': granted directory")) {
+                return Err(err(policy_span.clone(), why));
             }
-            dir.host = full;
+            dir.host = resolved;
         }
         policy.check().map_err(|m| err(policy_span.clone(), format!("node '{id}': policy: {m}")))?;
         specs.push(NodeSpec { id, source, runtime, params, policy });
@@ -389,7 +430,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Pipeline, Error> {
             }
         }
     };
-    let output = OutputSpec { file: file.output.file.map(|f| base.join(f)), format: file.output.format };
+    let output_file = match file.output.file {
+        None => None,
+        Some(f) => {
+            let full = base.join(&f);
+            let dir = full.parent().and_then(trust::resolve).ok_or_else(|| {
+                err(None, format!("[output] file '{f}': its directory {} does not exist", full.parent().unwrap_or(base).display()))
+            })?;
+            let resolved = dir.join(full.file_name().unwrap_or_default());
+            if let Some(why) = permissions.refuse_path(&resolved, resolved_base.as_deref().unwrap_or(base), "[output] file") {
+                return Err(err(None, why));
+            }
+            Some(resolved)
+        }
+    };
+    let output = OutputSpec { file: output_file, format: file.output.format };
     let name = file.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     Ok(Pipeline { name, nodes, input, output })
 }

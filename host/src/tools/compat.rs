@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 
 use nodehost_sdk::Value;
 
-use crate::engine::WasmEngine;
-use crate::node::{NodeSpec, Runtime};
+use crate::error::{Error, NodeFailure, Stage};
+use crate::factory::{NodeSpec, Runtime};
+use crate::sandbox::WasmEngine;
 
 /// The checks, one function per module (shared with the tests).
-pub const CHECKS_SOURCE: &str = include_str!("../compat/stdlib_checks.py");
+pub const CHECKS_SOURCE: &str = include_str!("../../compat/stdlib_checks.py");
 
 /// Results: for each check (row) and runtime (column), `Ok(())` or the error.
 pub struct CompatMatrix {
@@ -23,18 +24,27 @@ pub struct CompatMatrix {
 /// Run every check on each of `runtimes` (call on a node thread). A check
 /// that breaks its node (a trap, a timeout) costs only that check: the node
 /// is made afresh for the next.
-pub fn run(engine: &WasmEngine, runtimes: &[Runtime]) -> Result<CompatMatrix, crate::Error> {
+///
+/// # Errors
+/// When the checks cannot be listed in the sandbox.
+pub fn run(engine: &WasmEngine, runtimes: &[Runtime]) -> Result<CompatMatrix, Error> {
     let spec = |rt| NodeSpec::python("compat", "stdlib_checks.py", CHECKS_SOURCE, "StdlibCheck", rt);
     let mut node = spec(Runtime::Wasm).create(engine)?;
     let mut out = Vec::new();
-    node.process(Value::from("*"), &mut out).map_err(|failure| crate::Error::Node {
+    node.process(Value::from("*"), &mut out).map_err(|failure| Error::Node {
         node: "compat".into(),
-        stage: crate::Stage::Item(1),
+        stage: Stage::Item(1),
         failure,
     })?;
     let checks: Vec<String> = match out.pop() {
         Some(Value::List(names)) => names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
-        other => return Err(crate::Error::Load { what: "compat checks".into(), message: format!("listed {other:?}") }),
+        other => {
+            return Err(Error::Node {
+                node: "compat".into(),
+                stage: Stage::Item(1),
+                failure: NodeFailure::InvalidValue(format!("the checks module listed {other:?}, not a list of names")),
+            });
+        }
     };
     let mut results = vec![Vec::new(); checks.len()];
     for &rt in runtimes {

@@ -6,26 +6,27 @@
 //! the component's SHA-256 and the engine's configuration). The Python
 //! component takes about 10 s to compile, so only the first run on a machine
 //! pays it. Python nodes start from a pre-initialized snapshot of the Python
-//! component (see [`crate::snapshot`]), also made once per machine.
+//! component (see the `snapshot` module), also made once per machine.
 
 use std::collections::HashMap;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::NodeComponentPre;
-use crate::cache::DiskCache;
 use crate::error::Error;
+use crate::node::on_node_thread;
 use crate::policy::SandboxPolicy;
-use crate::wasm::HostState;
-
-/// How often the engine's epoch advances: the resolution of CPU deadlines.
-pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+use crate::sandbox::bindings::NodeComponentPre;
+use crate::sandbox::cache::DiskCache;
+use crate::sandbox::component::LoadedComponent;
+use crate::sandbox::imports::add_to_linker;
+use crate::sandbox::snapshot;
+use crate::sandbox::store::{EPOCH_TICK, HostState};
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -70,32 +71,6 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     }
 }
 
-/// A compiled component, pre-instantiated against the node linker.
-pub struct LoadedComponent {
-    pub(crate) name: String,
-    pub(crate) pre: NodeComponentPre<HostState>,
-}
-
-impl LoadedComponent {
-    /// The component's name (for messages).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Make one instance under `policy` and drop it: what a node costs
-    /// before any of its own code runs (for benchmarks and health checks).
-    /// With `configure`, also make the first call into it, which gives it
-    /// the policy's settings (and a Python snapshot fresh random state).
-    pub fn instantiate_once(&self, policy: &SandboxPolicy, configure: bool) -> Result<(), crate::NodeFailure> {
-        if configure {
-            crate::wasm::instantiate(self, "instance", policy).map(drop)
-        } else {
-            let mut store = crate::wasm::new_store(self.pre.engine(), "instance", policy)?;
-            self.pre.instantiate(&mut store).map(drop).map_err(|e| crate::wasm::classify_error(&store, e, policy.init_timeout))
-        }
-    }
-}
-
 /// What an engine's compiled code is built for. Code compiled for one kind
 /// cannot run on another, so each kind has its own engine and cache entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,7 +81,10 @@ pub struct EngineKind {
     pub max_wasm_stack: usize,
 }
 
-type CacheSlot = Arc<OnceLock<Result<Arc<LoadedComponent>, String>>>;
+/// One compiled component, or nothing yet: its lock is held while it is
+/// compiled, so callers asking for it at once wait for the one compile. A
+/// failed compile leaves it empty (each caller gets its own typed error).
+type CacheSlot = Arc<Mutex<Option<Arc<LoadedComponent>>>>;
 
 /// One wasmtime engine, its linker and its compiled components.
 struct Variant {
@@ -138,14 +116,13 @@ impl Variant {
         } else {
             Engine::new(&wasm_config)
         }
-        .map_err(|e| Error::Load { what: "engine".into(), message: format!("{e:#}") })?;
+        .map_err(Error::Engine)?;
         let mut linker = Linker::new(&engine);
-        crate::wasm::add_to_linker(&mut linker)
-            .map_err(|e| Error::Load { what: "linker".into(), message: format!("{e:#}") })?;
+        add_to_linker(&mut linker).map_err(Error::Engine)?;
         let key = {
             let mut hasher = ShaHasher(Sha256::new());
             std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
-            hex(&hasher.0.finalize()[..16])
+            hex::encode(&hasher.0.finalize()[..16])
         };
         Ok(Variant { engine, linker, key, components: Mutex::default() })
     }
@@ -185,7 +162,7 @@ impl WasmEngine {
     pub fn new(config: EngineConfig) -> Result<Arc<Self>, Error> {
         let disk = config.cache_dir.as_deref().and_then(|dir| {
             DiskCache::open(dir)
-                .inspect_err(|e| tracing::warn!("compiled code will not be cached on disk: {e}"))
+                .inspect_err(|e| tracing::warn!("compiled code will not be cached on disk: {}", crate::error::chain(e)))
                 .ok()
         });
         let this = Arc::new(WasmEngine { config, variants: Mutex::default(), disk });
@@ -195,18 +172,20 @@ impl WasmEngine {
         Ok(this)
     }
 
-    /// The process-wide engine with the default configuration.
+    /// The process-wide engine with the default configuration (made on
+    /// first use; a failure is returned, and the next call tries again).
+    ///
+    /// # Errors
+    /// When the engine cannot be set up (see [`WasmEngine::new`]).
     pub fn shared() -> Result<Arc<Self>, Error> {
-        static SHARED: OnceLock<Result<Arc<WasmEngine>, String>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                WasmEngine::new(EngineConfig::default()).map_err(|e| match e {
-                    Error::Load { message, .. } => message,
-                    other => other.to_string(),
-                })
-            })
-            .clone()
-            .map_err(|message| Error::Load { what: "engine".into(), message })
+        static SHARED: Mutex<Option<Arc<WasmEngine>>> = Mutex::new(None);
+        let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(engine) = &*shared {
+            return Ok(Arc::clone(engine));
+        }
+        let engine = WasmEngine::new(EngineConfig::default())?;
+        *shared = Some(Arc::clone(&engine));
+        Ok(engine)
     }
 
     /// The engine's configuration.
@@ -260,18 +239,17 @@ impl WasmEngine {
         }
         let key: [u8; 32] = Sha256::new()
             .chain_update(nodehost_artifacts::PYTHON.sha256)
-            .chain_update(crate::snapshot::RECIPE)
-            .chain_update(crate::snapshot::PRELOADED_MODULES.join(","))
+            .chain_update(snapshot::RECIPE)
+            .chain_update(snapshot::PRELOADED_MODULES.join(","))
             .finalize()
             .into();
         self.load_with("python (pre-initialized)", key, kind, || {
-            let name = format!("{}.wasm", hex(&key));
+            let name = format!("{}.wasm", hex::encode(key));
             if let Some(bytes) = self.disk.as_ref().and_then(|d| d.read(&name)) {
                 return Ok(bytes);
             }
             tracing::info!("making a pre-initialized Python component; this happens once per machine");
-            let bytes = crate::node::on_node_thread(|| crate::snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, None))
-                .map_err(|e| e.to_string())?;
+            let bytes = on_node_thread(|| snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, None))?;
             if let Some(disk) = &self.disk {
                 if let Err(e) = disk.write(&name, &bytes) {
                     tracing::warn!("could not cache the Python snapshot: {e}");
@@ -287,16 +265,16 @@ impl WasmEngine {
     /// component is over 30 MB); a changed file has a new stamp and is
     /// compiled afresh.
     pub fn load_file(&self, path: &Path, kind: EngineKind) -> Result<Arc<LoadedComponent>, Error> {
-        let load_error = |e: std::io::Error| Error::Load { what: path.display().to_string(), message: e.to_string() };
+        let load_error = |source: std::io::Error| Error::ComponentFile { path: path.to_owned(), source };
         let canonical = path.canonicalize().map_err(load_error)?;
         let meta = std::fs::metadata(&canonical).map_err(load_error)?;
         let key: [u8; 32] = Sha256::new()
             .chain_update(b"component file\0")
             .chain_update(canonical.as_os_str().as_encoded_bytes())
-            .chain_update(crate::cache::file_stamp(&meta))
+            .chain_update(crate::sandbox::cache::file_stamp(&meta))
             .finalize()
             .into();
-        self.load_with(&path.display().to_string(), key, kind, || std::fs::read(&canonical).map_err(|e| e.to_string()))
+        self.load_with(&path.display().to_string(), key, kind, || std::fs::read(&canonical).map_err(load_error))
     }
 
     /// A component from bytes whose SHA-256 is `digest`: from memory if this
@@ -312,13 +290,17 @@ impl WasmEngine {
         name: &str,
         key: [u8; 32],
         kind: EngineKind,
-        bytes: impl FnOnce() -> Result<Vec<u8>, String>,
+        bytes: impl FnOnce() -> Result<Vec<u8>, Error>,
     ) -> Result<Arc<LoadedComponent>, Error> {
         let variant = self.variant(kind)?;
-        let slot = variant.components.lock().expect("cache lock").entry(key).or_default().clone();
-        slot.get_or_init(|| self.compile_or_read(&variant, name, key, bytes).map(Arc::new))
-            .clone()
-            .map_err(|message| Error::Load { what: name.to_owned(), message })
+        let slot = Arc::clone(variant.components.lock().expect("cache lock").entry(key).or_default());
+        let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(loaded) = &*slot {
+            return Ok(Arc::clone(loaded));
+        }
+        let loaded = Arc::new(self.compile_or_read(&variant, name, key, bytes)?);
+        *slot = Some(Arc::clone(&loaded));
+        Ok(loaded)
     }
 
     fn compile_or_read(
@@ -326,10 +308,10 @@ impl WasmEngine {
         variant: &Variant,
         name: &str,
         key: [u8; 32],
-        bytes: impl FnOnce() -> Result<Vec<u8>, String>,
-    ) -> Result<LoadedComponent, String> {
+        bytes: impl FnOnce() -> Result<Vec<u8>, Error>,
+    ) -> Result<LoadedComponent, Error> {
         let engine = &variant.engine;
-        let file = format!("{}-{}.cwasm", hex(&key), variant.key);
+        let file = format!("{}-{}.cwasm", hex::encode(key), variant.key);
         let mut component = None;
         if let Some((disk, path)) = self.disk.as_ref().and_then(|d| d.verified(&file).map(|p| (d, p))) {
             // SAFETY: the file is one this host wrote (its seal verifies)
@@ -349,7 +331,9 @@ impl WasmEngine {
                 if bytes.len() > 4 << 20 {
                     tracing::info!("compiling the {name} component ({} MB); this happens once per machine", bytes.len() >> 20);
                 }
-                let compiled = engine.precompile_component(&bytes).map_err(|e| describe_load_error(&e))?;
+                let compiled = engine
+                    .precompile_component(&bytes)
+                    .map_err(|source| Error::Compile { component: name.to_owned(), source })?;
                 tracing::debug!("compiled {name} in {:?}", started.elapsed());
                 if let Some(disk) = &self.disk {
                     if let Err(e) = disk.write(&file, &compiled) {
@@ -357,24 +341,14 @@ impl WasmEngine {
                     }
                 }
                 // SAFETY: `compiled` was produced just now by this engine.
-                unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| format!("{e:#}"))?
+                unsafe { Component::deserialize(engine, &compiled) }
+                    .map_err(|source| Error::Deserialize { component: name.to_owned(), source })?
             }
         };
-        let instance_pre = variant.linker.instantiate_pre(&component).map_err(|e| describe_load_error(&e))?;
-        let pre = NodeComponentPre::new(instance_pre).map_err(|e| describe_load_error(&e))?;
+        let link = |source| Error::Link { component: name.to_owned(), source };
+        let instance_pre = variant.linker.instantiate_pre(&component).map_err(link)?;
+        let pre = NodeComponentPre::new(instance_pre).map_err(link)?;
         Ok(LoadedComponent { name: name.to_owned(), pre })
-    }
-}
-
-/// A load error in words a user can act on.
-fn describe_load_error(e: &wasmtime::Error) -> String {
-    let text = format!("{e:#}");
-    if text.contains("magic header") || text.contains("unexpected end") || text.contains("failed to parse") {
-        format!("not a valid WebAssembly component: {text}")
-    } else if text.contains("no exported instance") || text.contains("import") && text.contains("not found") {
-        format!("the component does not implement the nodehost:node/node-component world: {text}")
-    } else {
-        text
     }
 }
 
@@ -403,8 +377,4 @@ impl Hasher for ShaHasher {
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

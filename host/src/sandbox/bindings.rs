@@ -6,6 +6,5 @@ wasmtime::component::bindgen!({
     world: "node-component",
 });
 
-pub use exports::nodehost::node::runtime as runtime;
 pub use nodehost::node::host as host;
 pub use nodehost::node::types as types;

@@ -5,12 +5,16 @@ use std::path::Path;
 
 use nodehost_sdk::NodeTypeInfo;
 
-use crate::engine::WasmEngine;
 use crate::error::{Error, Stage};
 use crate::node::on_node_thread;
+use crate::sandbox::WasmEngine;
+use crate::sandbox::component::describe;
 
 /// The node types `file` provides (a `.py` file or a component), or the
 /// built-in Rust nodes when `file` is `None`.
+///
+/// # Errors
+/// When the file cannot be read or loaded, or its module fails.
 pub fn node_types(engine: &WasmEngine, file: Option<&Path>) -> Result<Vec<NodeTypeInfo>, Error> {
     let Some(file) = file else {
         return Ok(nodehost_rust_nodes::node_registry().infos());
@@ -20,9 +24,9 @@ pub fn node_types(engine: &WasmEngine, file: Option<&Path>) -> Result<Vec<NodeTy
         let source = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
         let component = engine.builtin(&nodehost_artifacts::PYTHON, engine.default_kind())?;
         let name = file.display().to_string();
-        on_node_thread(|| crate::wasm::describe(&component, Some((&name, &source)))).map_err(fail)
+        on_node_thread(|| describe(&component, Some((&name, &source)))).map_err(fail)
     } else {
         let component = engine.load_file(file, engine.default_kind())?;
-        on_node_thread(|| crate::wasm::describe(&component, None)).map_err(fail)
+        on_node_thread(|| describe(&component, None)).map_err(fail)
     }
 }

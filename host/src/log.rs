@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use nodehost_sdk::log::Level;
 
+use crate::value::text::escape_controls;
+
 /// The log of one node.
 pub struct GuestLog {
     node: Arc<str>,
@@ -29,6 +31,16 @@ pub(crate) enum Stream {
     Stderr = 1,
 }
 
+impl Stream {
+    /// The stream's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
 impl GuestLog {
     /// A log for node `node` keeping at most `limit` bytes per call.
     pub fn new(node: &str, limit: usize) -> Arc<Self> {
@@ -47,50 +59,72 @@ impl GuestLog {
         &self.node
     }
 
-    /// Emit one record, if the budget allows.
-    pub fn emit(&self, level: Level, target: &str, message: &str) {
+    /// Take `cost` bytes from this call's budget; false (and the bytes
+    /// counted as dropped) when it is spent.
+    fn grant(&self, cost: usize) -> bool {
         self.dirty.store(true, Ordering::Relaxed);
-        let cost = message.len() + target.len();
-        let granted = self
-            .remaining
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(cost))
-            .is_ok();
+        let granted = self.remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(cost)).is_ok();
         if !granted {
             self.dropped.fetch_add(cost as u64, Ordering::Relaxed);
-            return;
         }
+        granted
+    }
+
+    /// Emit one record, if the budget allows.
+    pub fn emit(&self, level: Level, target: &str, message: &str) {
+        if self.grant(message.len() + target.len()) {
+            self.emit_granted(level, target, message);
+        }
+    }
+
+    fn emit_granted(&self, level: Level, target: &str, message: &str) {
         let node = &*self.node;
+        let target = escape_controls(target, false);
+        let message = escape_controls(message, true);
         match level {
-            Level::Error => tracing::error!(target: "nodehost::node", node, from = target, "{message}"),
-            Level::Warn => tracing::warn!(target: "nodehost::node", node, from = target, "{message}"),
-            Level::Info => tracing::info!(target: "nodehost::node", node, from = target, "{message}"),
-            Level::Debug => tracing::debug!(target: "nodehost::node", node, from = target, "{message}"),
-            Level::Trace => tracing::trace!(target: "nodehost::node", node, from = target, "{message}"),
+            Level::Error => tracing::error!(target: "nodehost::node", node, from = %target, "{message}"),
+            Level::Warn => tracing::warn!(target: "nodehost::node", node, from = %target, "{message}"),
+            Level::Info => tracing::info!(target: "nodehost::node", node, from = %target, "{message}"),
+            Level::Debug => tracing::debug!(target: "nodehost::node", node, from = %target, "{message}"),
+            Level::Trace => tracing::trace!(target: "nodehost::node", node, from = %target, "{message}"),
         }
     }
 
     /// Bytes a guest wrote to stdout or stderr: whole lines become records.
+    /// Lines are found with a cursor (each byte is looked at once), a line
+    /// past the budget is counted and dropped before it is decoded, and a
+    /// line with no end is emitted in pieces rather than kept forever.
     pub(crate) fn write_stream(&self, stream: Stream, bytes: &[u8]) {
         self.dirty.store(true, Ordering::Relaxed);
-        let mut partial = self.partial.lock().expect("log lock");
+        let mut partial = self.partial.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let buf = &mut partial[stream as usize];
-        buf.extend_from_slice(bytes);
-        while let Some(newline) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=newline).collect();
-            self.emit_stream_line(stream, &line[..line.len() - 1]);
+        let mut rest = bytes;
+        while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+            let (line, after) = (&rest[..newline], &rest[newline + 1..]);
+            if buf.is_empty() {
+                self.emit_stream_line(stream, line);
+            } else {
+                buf.extend_from_slice(line);
+                let whole = std::mem::take(buf);
+                self.emit_stream_line(stream, &whole);
+            }
+            rest = after;
         }
-        // A line with no end is emitted in pieces rather than kept forever.
+        buf.extend_from_slice(rest);
         if buf.len() > self.limit.max(4096) {
-            let line = std::mem::take(buf);
-            self.emit_stream_line(stream, &line);
+            let piece = std::mem::take(buf);
+            self.emit_stream_line(stream, &piece);
         }
     }
 
     fn emit_stream_line(&self, stream: Stream, line: &[u8]) {
-        let text = String::from_utf8_lossy(line);
-        match stream {
-            Stream::Stdout => self.emit(Level::Info, "stdout", &text),
-            Stream::Stderr => self.emit(Level::Warn, "stderr", &text),
+        let level = match stream {
+            Stream::Stdout => Level::Info,
+            Stream::Stderr => Level::Warn,
+        };
+        let target = stream.name();
+        if self.grant(line.len() + target.len()) {
+            self.emit_granted(level, target, &String::from_utf8_lossy(line));
         }
     }
 
@@ -101,7 +135,7 @@ impl GuestLog {
             return;
         }
         let pending: Vec<(Stream, Vec<u8>)> = {
-            let mut partial = self.partial.lock().expect("log lock");
+            let mut partial = self.partial.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             [Stream::Stdout, Stream::Stderr]
                 .into_iter()
                 .filter_map(|s| {
@@ -123,11 +157,6 @@ impl GuestLog {
             );
         }
         self.remaining.store(self.limit, Ordering::Relaxed);
-    }
-
-    /// Bytes dropped in the current call so far.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 }
 

@@ -20,10 +20,14 @@ use wasmtime::component::{Instance, Linker, WasmList};
 use wasmtime::{Config, Engine, OptLevel, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
-use crate::bindings::NodeComponent;
 use crate::error::{Error, NodeFailure};
 use crate::policy::SandboxPolicy;
-use crate::wasm::HostState;
+use crate::sandbox::bindings::NodeComponent;
+use crate::sandbox::codec;
+use crate::sandbox::component::configure;
+use crate::sandbox::imports::add_to_linker;
+use crate::sandbox::store::{EPOCH_TICK, HostState, arm, new_store};
+use crate::sandbox::trap::classify;
 
 /// The standard-library modules a snapshot imports ahead of time.
 pub const PRELOADED_MODULES: &[&str] = &[
@@ -38,43 +42,98 @@ pub const RECIPE: &str = "nodehost-python-snapshot-1";
 /// Snapshot `component` (the Python guest) after preparing it with
 /// [`PRELOADED_MODULES`] and, for a baked component, loading `module`
 /// (`(filename, source)`).
+///
+/// # Errors
+/// [`Error::Snapshot`] naming the step that failed; a failure of the
+/// module's own code carries the Python traceback.
 pub fn snapshot_python(component: &[u8], module: Option<(&str, &str)>) -> Result<Vec<u8>, Error> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| Error::Load { what: "Python snapshot".into(), message: format!("{what}: {e}") };
+    fn fail(step: &'static str) -> impl FnOnce(wasmtime::Error) -> Error {
+        move |e| Error::Snapshot { step, source: e.into_boxed_dyn_error() }
+    }
+    let guest = |step: &'static str| move |failure: NodeFailure| Error::Snapshot { step, source: Box::new(failure) };
     let started = Instant::now();
     let wizer = Wizer::new();
-    let (cx, instrumented) = wizer.instrument_component(component).map_err(|e| fail("instrumenting", &e))?;
+    let (cx, instrumented) = wizer.instrument_component(component).map_err(fail("instrumenting the component"))?;
 
     let mut config = Config::new();
-    config.cranelift_opt_level(OptLevel::None).max_wasm_stack(8 << 20).async_stack_size(9 << 20);
-    let engine = Engine::new(&config).map_err(|e| fail("engine", &e))?;
-    let compiled = wasmtime::component::Component::new(&engine, &instrumented).map_err(|e| fail("compiling", &e))?;
+    config
+        .cranelift_opt_level(OptLevel::None)
+        .max_wasm_stack(8 << 20)
+        .async_stack_size(9 << 20)
+        .epoch_interruption(true);
+    let engine = Engine::new(&config).map_err(fail("setting up an engine"))?;
+    let compiled = wasmtime::component::Component::new(&engine, &instrumented).map_err(fail("compiling"))?;
     let mut linker = Linker::new(&engine);
-    crate::wasm::add_to_linker(&mut linker).map_err(|e| fail("linking", &e))?;
+    add_to_linker(&mut linker).map_err(fail("linking"))?;
+    // Starting the interpreter and importing the standard library is the
+    // project's own code (unoptimized here, so slow): a generous deadline.
+    // The node module's top-level code is the node author's: it gets the
+    // same deadline as creating a node does.
     let policy = SandboxPolicy { init_timeout: Duration::from_secs(600), ..SandboxPolicy::default() };
-    let mut store = crate::wasm::new_store(&engine, "snapshot", &policy).map_err(|e| fail("store", &e))?;
-    // This engine does not advance its epoch: no deadline applies.
-    store.set_epoch_deadline(u64::MAX);
-    let instance = linker.instantiate(&mut store, &compiled).map_err(|e| fail("instantiating", &e))?;
-    let bindings = NodeComponent::new(&mut store, &instance).map_err(|e| fail("binding", &e))?;
+    let module_timeout = SandboxPolicy::default().init_timeout;
+    let mut store = new_store(&engine, "snapshot", &policy).map_err(guest("making a store"))?;
+    // Reading the snapshot's memory out is the host's own copy.
+    store.set_hostcall_fuel(usize::MAX);
+    let _ticker = EpochTicker::start(engine.clone());
+    let instance = linker.instantiate(&mut store, &compiled).map_err(fail("instantiating"))?;
+    let bindings = NodeComponent::new(&mut store, &instance).map_err(fail("binding the exports"))?;
     let runtime = bindings.nodehost_node_runtime();
     let timeout = policy.init_timeout;
-    let guest = |failure: NodeFailure| fail("starting the interpreter", &failure);
-    crate::wasm::configure(&mut store, &bindings, &policy).map_err(guest)?;
-    let modules: Vec<String> = PRELOADED_MODULES.iter().map(|m| m.to_string()).collect();
+    configure(&mut store, &bindings, &policy).map_err(guest("starting the interpreter"))?;
+    let own = |e| NodeFailure::from_guest(codec::error_from_wit(e), timeout);
+    let modules: Vec<String> = PRELOADED_MODULES.iter().map(|m| (*m).to_owned()).collect();
     runtime
         .call_prepare(&mut store, &modules)
-        .map_err(|e| guest(crate::wasm::classify_error(&store, e, timeout)))?
-        .map_err(|e| guest(crate::wasm::guest_error(e)))?;
+        .map_err(|e| classify(&store, e, timeout, None))
+        .and_then(|r| r.map_err(own))
+        .map_err(guest("importing the preloaded modules"))?;
     if let Some((filename, source)) = module {
+        arm(&mut store, None, module_timeout);
         runtime
             .call_load_module(&mut store, filename, source)
-            .map_err(|e| guest(crate::wasm::classify_error(&store, e, timeout)))?
-            .map_err(|e| guest(crate::wasm::guest_error(e)))?;
+            .map_err(|e| classify(&store, e, module_timeout, None))
+            .and_then(|r| r.map_err(own))
+            .map_err(guest("loading the node module"))?;
     }
+    // Reading the state out is the host's own work: no deadline.
+    arm(&mut store, None, policy.init_timeout);
     let mut state = SnapshotState { store: &mut store, instance };
-    let snapshot = block_on(wizer.snapshot_component(&cx, &mut state)).map_err(|e| fail("snapshotting", &e))?;
+    let snapshot = block_on(wizer.snapshot_component(&cx, &mut state)).map_err(fail("snapshotting"))?;
     tracing::debug!("made a Python snapshot ({} bytes) in {:?}", snapshot.len(), started.elapsed());
     Ok(snapshot)
+}
+
+/// Advances an engine's epoch every [`EPOCH_TICK`] until dropped, so the
+/// deadlines of a snapshot's steps fire.
+struct EpochTicker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("nodehost-snapshot-epoch".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        EpochTicker { stop, thread }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Reads an instrumented instance's state for Wizer, with synchronous calls.

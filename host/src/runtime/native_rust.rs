@@ -3,12 +3,10 @@
 //! panic is caught and reported as a trap, but memory and time are not
 //! limited.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use nodehost_sdk::{DynNode, Value};
 
 use crate::error::NodeFailure;
-use crate::node::Node;
+use crate::node::{Node, catch_panic};
 
 /// A built-in Rust node called directly.
 pub struct NativeRustNode {
@@ -19,7 +17,7 @@ pub struct NativeRustNode {
 impl NativeRustNode {
     /// Create built-in node type `node_type` with `params`.
     pub fn new(node_type: &str, params: Value) -> Result<Self, NodeFailure> {
-        let node = guard(|| nodehost_rust_nodes::node_registry().create(node_type, params).map_err(NodeFailure::Guest))?;
+        let node = catch_panic(|| nodehost_rust_nodes::node_registry().create(node_type, params).map_err(NodeFailure::Guest))?;
         Ok(NativeRustNode { node, poisoned: false })
     }
 
@@ -28,21 +26,10 @@ impl NativeRustNode {
             return Err(NodeFailure::Poisoned);
         }
         let node = &mut *self.node;
-        let result = guard(|| f(node).map_err(NodeFailure::Guest));
-        self.poisoned = matches!(result, Err(NodeFailure::Trap { .. }));
+        let result = catch_panic(|| f(node).map_err(NodeFailure::Guest));
+        self.poisoned = matches!(result, Err(NodeFailure::Panicked(_)));
         result
     }
-}
-
-fn guard<T>(f: impl FnOnce() -> Result<T, NodeFailure>) -> Result<T, NodeFailure> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(NodeFailure::Trap { message: format!("panicked: {message}"), backtrace: None })
-    })
 }
 
 impl Node for NativeRustNode {

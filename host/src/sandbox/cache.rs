@@ -18,13 +18,73 @@
 //! other users, other tools, corruption, stale or truncated files. A process
 //! running as the same user can read the key, so it is trusted, as it could
 //! run code as that user anyway.
+//!
+//! The primitives are crates: `hmac` and `sha2` for the MAC, `subtle` to
+//! compare MACs in constant time, `getrandom` for the key and `tempfile`
+//! for the temporary files behind every atomic write (a rename over the
+//! entry, or for the key a link that fails if another process made one
+//! first). What stays here is the policy: what is sealed, when a seal is
+//! rechecked, what is refused.
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Why the cache could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The directory could not be created or looked at.
+    #[error("opening the cache directory {}", path.display())]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The directory belongs to another user, whose code it could hold.
+    #[error("the cache directory {} belongs to another user (uid {owner}, not {me})", path.display())]
+    ForeignOwner {
+        /// The directory.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// This process's effective user.
+        me: u32,
+    },
+    /// The directory is open to other users and could not be closed.
+    #[error("closing the cache directory {} to other users", path.display())]
+    Close {
+        /// The directory.
+        path: PathBuf,
+        /// Why it could not be closed.
+        #[source]
+        source: io::Error,
+    },
+    /// The key could not be made: no random bytes.
+    #[error("getting random bytes for the cache key")]
+    Random(#[source] getrandom::Error),
+    /// The key file could not be read or written.
+    #[error("the cache key {}", path.display())]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Another process kept replacing the key while this one made its own.
+    #[error("could not settle on a cache key in {}", dir.display())]
+    KeyRace {
+        /// The cache directory.
+        dir: PathBuf,
+    },
+}
 
 /// A verified on-disk cache.
 #[derive(Debug)]
@@ -48,63 +108,61 @@ const SEAL_LEN: usize = 32 + 24 + 32;
 impl DiskCache {
     /// Open (creating if needed) the cache in `dir`. Fails when the
     /// directory belongs to another user or others may write to it.
-    pub fn open(dir: &Path) -> Result<Self, String> {
-        fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let meta = fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        // SAFETY: geteuid has no preconditions.
-        let me = unsafe { libc::geteuid() };
+    pub fn open(dir: &Path) -> Result<Self, CacheError> {
+        let dir_error = |source| CacheError::Dir { path: dir.to_owned(), source };
+        fs::create_dir_all(dir).map_err(dir_error)?;
+        let meta = fs::metadata(dir).map_err(dir_error)?;
+        let me = euid();
         if meta.uid() != me {
-            return Err(format!("{} belongs to another user", dir.display()));
+            return Err(CacheError::ForeignOwner { path: dir.to_owned(), owner: meta.uid(), me });
         }
         if meta.mode() & 0o077 != 0 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("closing {} to other users: {e}", dir.display()))?;
+                .map_err(|source| CacheError::Close { path: dir.to_owned(), source })?;
         }
         let key = Self::key(dir)?;
         Ok(DiskCache { dir: dir.to_owned(), key })
     }
 
     /// The cache's secret key: read, or created at random on first use.
-    fn key(dir: &Path) -> Result<[u8; 32], String> {
+    fn key(dir: &Path) -> Result<[u8; 32], CacheError> {
         // Two tries: the second reads the key another process made first.
         for _ in 0..2 {
-            match Self::read_or_create_key(dir)? {
-                Some(key) => return Ok(key),
-                None => continue,
+            if let Some(key) = Self::read_or_create_key(dir)? {
+                return Ok(key);
             }
         }
-        Err(format!("could not settle on a cache key in {}", dir.display()))
+        Err(CacheError::KeyRace { dir: dir.to_owned() })
     }
 
     /// The key, or `None` when another process created it at the same time.
-    fn read_or_create_key(dir: &Path) -> Result<Option<[u8; 32]>, String> {
+    fn read_or_create_key(dir: &Path) -> Result<Option<[u8; 32]>, CacheError> {
         let path = dir.join("key");
+        let key_error = |source| CacheError::Key { path: path.clone(), source };
         if let Ok(bytes) = fs::read(&path) {
-            let meta = fs::metadata(&path).map_err(|e| e.to_string())?;
-            // SAFETY: geteuid has no preconditions.
-            if meta.uid() == unsafe { libc::geteuid() } && meta.mode() & 0o077 == 0 {
-                if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                    return Ok(Some(key));
-                }
+            let meta = fs::symlink_metadata(&path).map_err(key_error)?;
+            if meta.file_type().is_file()
+                && meta.uid() == euid()
+                && meta.mode() & 0o077 == 0
+                && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+            {
+                return Ok(Some(key));
             }
             // A key we cannot trust: start afresh (every entry fails to
             // verify and is rebuilt).
             let _ = fs::remove_file(&path);
         }
         let mut key = [0u8; 32];
-        fs::File::open("/dev/urandom")
-            .and_then(|mut f| io::Read::read_exact(&mut f, &mut key))
-            .map_err(|e| format!("reading /dev/urandom: {e}"))?;
-        let (tmp, mut f) = unique_temp(dir, "key").map_err(|e| format!("writing the cache key: {e}"))?;
-        f.write_all(&key).map_err(|e| format!("writing the cache key: {e}"))?;
-        drop(f);
+        getrandom::fill(&mut key).map_err(CacheError::Random)?;
+        // tempfile makes the file with mode 0600 under a name no other
+        // writer uses, and deletes it if anything below fails.
+        let mut tmp = temp_file(dir, "key").map_err(key_error)?;
+        tmp.write_all(&key).and_then(|()| tmp.as_file().sync_all()).map_err(key_error)?;
         // Another process may have won the race: then use the key that landed.
-        let linked = fs::hard_link(&tmp, &path);
-        let _ = fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Ok(Some(key)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(format!("writing the cache key: {e}")),
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok(Some(key)),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(key_error(e.error)),
         }
     }
 
@@ -122,20 +180,13 @@ impl DiskCache {
         self.dir.join(format!("{name}.seal"))
     }
 
+    /// HMAC-SHA256 under the cache key of `parts`, one after the other.
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&self.key);
-        let ipad: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
-        let opad: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
-        let mut inner = Sha256::new();
-        inner.update(&ipad);
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
         for p in parts {
-            inner.update(p);
+            mac.update(p);
         }
-        let mut outer = Sha256::new();
-        outer.update(&opad);
-        outer.update(inner.finalize());
-        outer.finalize().into()
+        mac.finalize().into_bytes().into()
     }
 
     fn stamp_of(meta: &fs::Metadata) -> [u64; 3] {
@@ -233,8 +284,7 @@ impl DiskCache {
     pub fn verified(&self, name: &str) -> Option<PathBuf> {
         let path = self.path(name);
         let meta = fs::symlink_metadata(&path).ok()?;
-        // SAFETY: geteuid has no preconditions.
-        if !meta.file_type().is_file() || meta.uid() != unsafe { libc::geteuid() } {
+        if !meta.file_type().is_file() || meta.uid() != euid() {
             self.discard(name, "it is not a regular file of this user");
             return None;
         }
@@ -290,23 +340,20 @@ pub fn max_bytes() -> u64 {
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
-/// A new temporary file in `dir` (mode 0600) whose name no other writer,
-/// in this process or another, is using.
-fn unique_temp(dir: &Path, stem: &str) -> io::Result<(PathBuf, fs::File)> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{stem}.{}.{n}.tmp", std::process::id()));
-        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
-            Ok(f) => return Ok((tmp, f)),
-            // Left by a crashed process that had the same pid: skip it.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
+/// This process's effective user id.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// A new temporary file in `dir`, mode 0600, named `.{stem}.XXXXXX.tmp`
+/// (the leading dot keeps it out of [`DiskCache::prune`]); it is deleted
+/// when dropped unless persisted.
+fn temp_file(dir: &Path, stem: &str) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(&format!(".{stem}.")).suffix(".tmp").tempfile_in(dir)
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename, so
@@ -314,16 +361,11 @@ fn unique_temp(dir: &Path, stem: &str) -> io::Result<(PathBuf, fs::File)> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().expect("cache file has a directory");
     let stem = path.file_name().expect("a file name").to_string_lossy().into_owned();
-    let (tmp, mut f) = unique_temp(dir, &stem)?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    match written.and_then(|()| fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    let mut tmp = temp_file(dir, &stem)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// A file's stamp: its size, inode and status-change time, as bytes. A file
@@ -410,6 +452,44 @@ mod tests {
         let dir = scratch("reopen");
         DiskCache::open(&dir).unwrap().write("x", b"123").unwrap();
         assert_eq!(DiskCache::open(&dir).unwrap().read("x").unwrap(), b"123");
+    }
+
+    #[test]
+    fn processes_opening_a_new_cache_at_once_settle_on_one_key() {
+        let dir = scratch("race");
+        let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+            let opens: Vec<_> = (0..8).map(|_| s.spawn(|| DiskCache::open(&dir).unwrap().key)).collect();
+            opens.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(keys.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(fs::read(dir.join("key")).unwrap(), keys[0]);
+        // No temporary file is left behind, by the key or by a write.
+        DiskCache::open(&dir).unwrap().write("x", b"123").unwrap();
+        let mut names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["key", "x", "x.seal"]);
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_private_file_of_this_user_is_replaced() {
+        let dir = scratch("badkey");
+        let first = DiskCache::open(&dir).unwrap().key;
+        fs::set_permissions(dir.join("key"), fs::Permissions::from_mode(0o644)).unwrap();
+        let second = DiskCache::open(&dir).unwrap().key;
+        assert_ne!(first, second);
+        assert_eq!(fs::metadata(dir.join("key")).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn the_mac_is_hmac_sha256() {
+        // RFC 4231, test case 2 (key "Jefe"), through the same crate calls
+        // with the key padded as HMAC pads it: a 32-byte key of "Jefe" and
+        // zeros gives the same MAC as "Jefe" itself.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let cache = DiskCache { dir: PathBuf::new(), key };
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(hex::encode(cache.mac(&[b"what do ya want ", b"for nothing?"])), expected);
     }
 
     #[test]

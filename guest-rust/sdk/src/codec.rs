@@ -1,0 +1,525 @@
+//! The value codec of the WIT boundary, the one copy both sides use.
+//!
+//! `wit/node.wit` sends a [`Value`] as a WIT `value`: scalars and typed
+//! buffers as they are, lists and maps as a flat table of `value-node`s whose
+//! entry 0 is the root and whose `%list` / `%map` entries refer to their
+//! children by a greater index. The host (wasmtime's `bindgen!`) and the
+//! guest component (wit-bindgen's `generate!`) each get their own Rust types
+//! for that WIT, with the same names: the [`wit_codec!`](crate::wit_codec)
+//! macro expands the conversions for a given generated `types` module, and
+//! both sides invoke it, so there is one encoder and one validating decoder.
+//!
+//! What does not depend on the generated types lives here as plain code:
+//! the decoder's bookkeeping ([`decode_table`], [`TableDecoder`]), the checks
+//! on audio frames and arrays, the index conversion and the error messages.
+//! Decoding refuses, with a message saying where, what a careless or hostile
+//! peer could send: an empty table, an index that points backwards or out of
+//! the table, an entry used twice or not at all, nesting past [`MAX_DEPTH`],
+//! a repeated map key, an audio frame whose samples do not fit its channels
+//! and an array whose shape does not fit its data. It never panics and never
+//! recurses, whatever the table.
+
+use crate::{ArrayData, AudioFrame, Map, NodeError, NumArray, Value, MAX_DEPTH};
+
+/// The error for a value nested deeper than [`MAX_DEPTH`].
+pub fn too_deep() -> NodeError {
+    NodeError::unsupported_value(format!("value nested deeper than {MAX_DEPTH} levels"))
+}
+
+/// A table position as the `u32` the WIT carries; a value with more parts
+/// than that is refused rather than truncated.
+pub fn index(position: usize) -> Result<u32, NodeError> {
+    u32::try_from(position).map_err(|_| NodeError::unsupported_value("value has more than 2^32 parts"))
+}
+
+/// An audio frame from the wire, checked (at least one channel, a whole
+/// number of samples per channel).
+pub fn audio_value(samples: Vec<f32>, sample_rate: u32, channels: u16) -> Result<Value, NodeError> {
+    let frame = AudioFrame { samples, sample_rate, channels };
+    frame.check().map_err(NodeError::unsupported_value)?;
+    Ok(Value::Audio(frame))
+}
+
+/// A numeric array from the wire, checked (the shape's product is the
+/// number of elements).
+pub fn array_value(data: ArrayData, shape: Vec<u32>) -> Result<Value, NodeError> {
+    let array = NumArray { data, shape };
+    array.check().map_err(NodeError::unsupported_value)?;
+    Ok(Value::Array(array))
+}
+
+/// Decode a value table of any generated node type `N`: `decode` turns the
+/// entry at an index into its value and depth (1 for a scalar or buffer),
+/// taking the entry's children from the [`TableDecoder`]. Entries are
+/// visited from the last to the first, so every child is ready before its
+/// parent; the table is consumed, its strings and buffers moved, not copied.
+pub fn decode_table<N>(
+    mut nodes: Vec<N>,
+    mut decode: impl FnMut(&mut TableDecoder, usize, N) -> Result<(Value, usize), NodeError>,
+) -> Result<Value, NodeError> {
+    let mut table = TableDecoder::new(nodes.len())?;
+    for at in (0..nodes.len()).rev() {
+        let Some(node) = nodes.pop() else { break };
+        let (value, depth) = decode(&mut table, at, node)?;
+        if depth > MAX_DEPTH {
+            return Err(too_deep());
+        }
+        table.slots[at] = Some((value, depth));
+    }
+    table.finish()
+}
+
+/// The entries of a value table decoded so far, each with its depth, and not
+/// yet claimed by a parent.
+pub struct TableDecoder {
+    slots: Vec<Option<(Value, usize)>>,
+}
+
+impl TableDecoder {
+    fn new(len: usize) -> Result<Self, NodeError> {
+        if len == 0 {
+            return Err(NodeError::unsupported_value("empty value table"));
+        }
+        let mut slots = Vec::with_capacity(len);
+        slots.resize_with(len, || None);
+        Ok(TableDecoder { slots })
+    }
+
+    /// Claim entry `child` for entry `parent`: it must come after the parent,
+    /// lie within the table and not have been claimed before.
+    pub fn take(&mut self, parent: usize, child: u32) -> Result<(Value, usize), NodeError> {
+        let slot = usize::try_from(child).ok().filter(|&c| c > parent).and_then(|c| self.slots.get_mut(c));
+        let Some(slot) = slot else {
+            return Err(NodeError::unsupported_value(format!(
+                "value table entry {parent} refers to entry {child}: children must come after their parent and within the table"
+            )));
+        };
+        slot.take()
+            .ok_or_else(|| NodeError::unsupported_value(format!("value table entry {child} is used twice")))
+    }
+
+    /// The list at entry `parent` with the items at `children`, and its depth.
+    pub fn list(&mut self, parent: usize, children: Vec<u32>) -> Result<(Value, usize), NodeError> {
+        let mut items = Vec::with_capacity(children.len());
+        let mut depth = 0;
+        for child in children {
+            let (value, d) = self.take(parent, child)?;
+            depth = depth.max(d);
+            items.push(value);
+        }
+        Ok((Value::List(items), depth + 1))
+    }
+
+    /// The map at entry `parent` with `entries` (each key with the index of
+    /// its value), and its depth; a key that appears twice is refused.
+    pub fn map(
+        &mut self,
+        parent: usize,
+        entries: impl ExactSizeIterator<Item = (String, u32)>,
+    ) -> Result<(Value, usize), NodeError> {
+        let mut items = Vec::with_capacity(entries.len());
+        let mut depth = 0;
+        for (key, child) in entries {
+            let (value, d) = self.take(parent, child)?;
+            depth = depth.max(d);
+            items.push((key, value));
+        }
+        let map = Map::from_unique_entries(items).map_err(NodeError::unsupported_value)?;
+        Ok((Value::Map(map), depth + 1))
+    }
+
+    /// The root, once every other entry has been claimed by its parent.
+    fn finish(mut self) -> Result<Value, NodeError> {
+        if let Some(unused) = self.slots.iter().skip(1).position(Option::is_some) {
+            return Err(NodeError::unsupported_value(format!(
+                "value table entry {} is not part of the value",
+                unused + 1
+            )));
+        }
+        match self.slots.first_mut().and_then(Option::take) {
+            Some((root, _)) => Ok(root),
+            None => Err(NodeError::unsupported_value("value table has no root")),
+        }
+    }
+}
+
+/// Expand the conversions between the SDK's types and the types a bindings
+/// generator made from `wit/node.wit`, given the path of the generated
+/// `types` module (brought into scope as `wit`). The host invokes it on
+/// wasmtime's bindings, the guest component on wit-bindgen's:
+///
+/// ```ignore
+/// nodehost_sdk::wit_codec!(crate::bindings::types);
+/// ```
+///
+/// It defines, in the invoking module:
+///
+/// - `to_wit(Value) -> Result<wit::Value, NodeError>` and
+///   `from_wit(wit::Value) -> Result<Value, NodeError>`, and
+///   `table_from_wit` for a bare table; lists of two or more ints (or
+///   floats) travel packed as `int-list` (`float-list`);
+/// - `outputs_to_wit(&mut Vec<Value>)` (drains the vector) and
+///   `outputs_from_wit(wit::Outputs, &mut Vec<Value>)` (appends);
+/// - `error_to_wit` / `error_from_wit`, `type_info_to_wit` /
+///   `type_info_from_wit` and `settings_to_wit` / `settings_from_wit`.
+///
+/// Each side uses what its direction needs; the rest is allowed to go
+/// unused. The expansion also defines private helpers (`encode`,
+/// `audio_to_wit`, ...), so invoke it in a module of its own.
+#[macro_export]
+macro_rules! wit_codec {
+    ($types:path) => {
+        use $types as wit;
+
+        /// A value as a WIT value: scalars and buffers as they are, lists
+        /// and maps as a table, root first.
+        #[allow(dead_code)]
+        pub fn to_wit(value: $crate::Value) -> ::std::result::Result<wit::Value, $crate::NodeError> {
+            use $crate::Value as V;
+            Ok(match value {
+                V::Null => wit::Value::Null,
+                V::Bool(b) => wit::Value::Boolean(b),
+                V::Int(x) => wit::Value::Integer(x),
+                V::Float(x) => wit::Value::Float(x),
+                V::Str(s) => wit::Value::Text(s),
+                V::Bytes(b) => wit::Value::Bytes(b),
+                V::Audio(a) => wit::Value::Audio(audio_to_wit(a)),
+                V::Array(a) => wit::Value::Array(array_to_wit(a)),
+                nested @ (V::List(_) | V::Map(_)) => {
+                    let mut nodes = ::std::vec::Vec::new();
+                    encode(nested, &mut nodes, 1)?;
+                    wit::Value::Nested(nodes)
+                }
+            })
+        }
+
+        fn audio_to_wit(a: $crate::AudioFrame) -> wit::AudioFrame {
+            wit::AudioFrame { samples: a.samples, sample_rate: a.sample_rate, channels: a.channels }
+        }
+
+        fn array_to_wit(a: $crate::NumArray) -> wit::NumArray {
+            use $crate::ArrayData as D;
+            let data = match a.data {
+                D::F32(v) => wit::ArrayData::F32(v),
+                D::F64(v) => wit::ArrayData::F64(v),
+                D::I64(v) => wit::ArrayData::I64(v),
+            };
+            wit::NumArray { data, shape: a.shape }
+        }
+
+        /// Append `value`, at nesting level `depth`, to the table: a list or
+        /// map first, then each child (recursion is bounded by `MAX_DEPTH`).
+        fn encode(
+            value: $crate::Value,
+            nodes: &mut ::std::vec::Vec<wit::ValueNode>,
+            depth: usize,
+        ) -> ::std::result::Result<(), $crate::NodeError> {
+            use $crate::Value as V;
+            if depth > $crate::MAX_DEPTH {
+                return Err($crate::codec::too_deep());
+            }
+            let node = match value {
+                V::Null => wit::ValueNode::Null,
+                V::Bool(b) => wit::ValueNode::Boolean(b),
+                V::Int(x) => wit::ValueNode::Integer(x),
+                V::Float(x) => wit::ValueNode::Float(x),
+                V::Str(s) => wit::ValueNode::Text(s),
+                V::Bytes(b) => wit::ValueNode::Bytes(b),
+                V::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
+                V::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
+                // Packed only where its items may still nest one level deeper.
+                V::List(items) => match (depth < $crate::MAX_DEPTH).then(|| $crate::PackedNumbers::pack(&items)).flatten() {
+                    Some($crate::PackedNumbers::Ints(v)) => wit::ValueNode::IntList(v),
+                    Some($crate::PackedNumbers::Floats(v)) => wit::ValueNode::FloatList(v),
+                    None => {
+                        let at = nodes.len();
+                        nodes.push(wit::ValueNode::Null);
+                        let mut children = ::std::vec::Vec::with_capacity(items.len());
+                        for item in items {
+                            children.push($crate::codec::index(nodes.len())?);
+                            encode(item, nodes, depth + 1)?;
+                        }
+                        nodes[at] = wit::ValueNode::List(children);
+                        return Ok(());
+                    }
+                },
+                V::Map(map) => {
+                    let at = nodes.len();
+                    nodes.push(wit::ValueNode::Null);
+                    let mut entries = ::std::vec::Vec::with_capacity(map.len());
+                    for (key, item) in map {
+                        entries.push(wit::MapEntry { key, value: $crate::codec::index(nodes.len())? });
+                        encode(item, nodes, depth + 1)?;
+                    }
+                    nodes[at] = wit::ValueNode::Map(entries);
+                    return Ok(());
+                }
+            };
+            nodes.push(node);
+            Ok(())
+        }
+
+        /// A WIT value as a value, checked (see `table_from_wit`).
+        #[allow(dead_code)]
+        pub fn from_wit(value: wit::Value) -> ::std::result::Result<$crate::Value, $crate::NodeError> {
+            use $crate::Value as V;
+            Ok(match value {
+                wit::Value::Null => V::Null,
+                wit::Value::Boolean(b) => V::Bool(b),
+                wit::Value::Integer(x) => V::Int(x),
+                wit::Value::Float(x) => V::Float(x),
+                wit::Value::Text(s) => V::Str(s),
+                wit::Value::Bytes(b) => V::Bytes(b),
+                wit::Value::Audio(a) => $crate::codec::audio_value(a.samples, a.sample_rate, a.channels)?,
+                wit::Value::Array(a) => array_from_wit(a)?,
+                wit::Value::Nested(nodes) => table_from_wit(nodes)?,
+            })
+        }
+
+        fn array_from_wit(a: wit::NumArray) -> ::std::result::Result<$crate::Value, $crate::NodeError> {
+            use $crate::ArrayData as D;
+            let data = match a.data {
+                wit::ArrayData::F32(v) => D::F32(v),
+                wit::ArrayData::F64(v) => D::F64(v),
+                wit::ArrayData::I64(v) => D::I64(v),
+            };
+            $crate::codec::array_value(data, a.shape)
+        }
+
+        /// Decode a nested value's table, checking every index, every
+        /// entry's use, the depth, map keys and buffers.
+        #[allow(dead_code)]
+        pub fn table_from_wit(
+            nodes: ::std::vec::Vec<wit::ValueNode>,
+        ) -> ::std::result::Result<$crate::Value, $crate::NodeError> {
+            use $crate::Value as V;
+            $crate::codec::decode_table(nodes, |table, at, node| {
+                Ok(match node {
+                    wit::ValueNode::Null => (V::Null, 1),
+                    wit::ValueNode::Boolean(b) => (V::Bool(b), 1),
+                    wit::ValueNode::Integer(x) => (V::Int(x), 1),
+                    wit::ValueNode::Float(x) => (V::Float(x), 1),
+                    wit::ValueNode::Text(s) => (V::Str(s), 1),
+                    wit::ValueNode::Bytes(b) => (V::Bytes(b), 1),
+                    wit::ValueNode::Audio(a) => ($crate::codec::audio_value(a.samples, a.sample_rate, a.channels)?, 1),
+                    wit::ValueNode::Array(a) => (array_from_wit(a)?, 1),
+                    wit::ValueNode::IntList(v) => (V::List(v.into_iter().map(V::Int).collect()), 2),
+                    wit::ValueNode::FloatList(v) => (V::List(v.into_iter().map(V::Float).collect()), 2),
+                    wit::ValueNode::List(children) => table.list(at, children)?,
+                    wit::ValueNode::Map(entries) => table.map(at, entries.into_iter().map(|e| (e.key, e.value)))?,
+                })
+            })
+        }
+
+        /// What one call gave, as WIT outputs; drains `out`.
+        #[allow(dead_code)]
+        pub fn outputs_to_wit(
+            out: &mut ::std::vec::Vec<$crate::Value>,
+        ) -> ::std::result::Result<wit::Outputs, $crate::NodeError> {
+            Ok(match out.len() {
+                0 => wit::Outputs::None,
+                1 => match out.pop() {
+                    Some(value) => wit::Outputs::One(to_wit(value)?),
+                    None => wit::Outputs::None,
+                },
+                _ => wit::Outputs::Many(out.drain(..).map(to_wit).collect::<::std::result::Result<_, _>>()?),
+            })
+        }
+
+        /// Everything one call gave, appended to `out`.
+        #[allow(dead_code)]
+        pub fn outputs_from_wit(
+            outputs: wit::Outputs,
+            out: &mut ::std::vec::Vec<$crate::Value>,
+        ) -> ::std::result::Result<(), $crate::NodeError> {
+            match outputs {
+                wit::Outputs::None => {}
+                wit::Outputs::One(value) => out.push(from_wit(value)?),
+                wit::Outputs::Many(values) => {
+                    out.reserve(values.len());
+                    for value in values {
+                        out.push(from_wit(value)?);
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        /// A node's failure as the WIT `node-error`.
+        #[allow(dead_code)]
+        pub fn error_to_wit(e: $crate::NodeError) -> wit::NodeError {
+            use $crate::ErrorKind as K;
+            let kind = match e.kind {
+                K::InvalidParams => wit::ErrorKind::InvalidParams,
+                K::InvalidInput => wit::ErrorKind::InvalidInput,
+                K::UnsupportedValue => wit::ErrorKind::UnsupportedValue,
+                K::Raised => wit::ErrorKind::Raised,
+                K::UnknownType => wit::ErrorKind::UnknownType,
+                K::Load => wit::ErrorKind::Load,
+                K::Unsupported => wit::ErrorKind::Unsupported,
+                K::Internal => wit::ErrorKind::Internal,
+                K::LimitExceeded => wit::ErrorKind::LimitExceeded,
+                K::Interrupted => wit::ErrorKind::Interrupted,
+            };
+            wit::NodeError { kind, message: e.message, exception_type: e.exception_type, traceback: e.traceback }
+        }
+
+        /// A WIT `node-error` in the SDK's terms.
+        #[allow(dead_code)]
+        pub fn error_from_wit(e: wit::NodeError) -> $crate::NodeError {
+            use $crate::ErrorKind as K;
+            let kind = match e.kind {
+                wit::ErrorKind::InvalidParams => K::InvalidParams,
+                wit::ErrorKind::InvalidInput => K::InvalidInput,
+                wit::ErrorKind::UnsupportedValue => K::UnsupportedValue,
+                wit::ErrorKind::Raised => K::Raised,
+                wit::ErrorKind::UnknownType => K::UnknownType,
+                wit::ErrorKind::Load => K::Load,
+                wit::ErrorKind::Unsupported => K::Unsupported,
+                wit::ErrorKind::Internal => K::Internal,
+                wit::ErrorKind::LimitExceeded => K::LimitExceeded,
+                wit::ErrorKind::Interrupted => K::Interrupted,
+            };
+            $crate::NodeError { kind, message: e.message, exception_type: e.exception_type, traceback: e.traceback }
+        }
+
+        /// A node type description as the WIT `node-type-info`. A parameter
+        /// default that cannot be encoded is left out rather than failing
+        /// the whole listing.
+        #[allow(dead_code)]
+        pub fn type_info_to_wit(info: $crate::NodeTypeInfo) -> wit::NodeTypeInfo {
+            let params = info
+                .params
+                .into_iter()
+                .map(|p| wit::ParamInfo {
+                    name: p.name,
+                    required: p.required,
+                    default: p.default.and_then(|d| to_wit(d).ok()),
+                    description: p.description,
+                })
+                .collect();
+            wit::NodeTypeInfo { name: info.name, description: info.description, params, streaming: info.streaming }
+        }
+
+        /// A WIT `node-type-info` in the SDK's terms (a default that does
+        /// not decode is left out).
+        #[allow(dead_code)]
+        pub fn type_info_from_wit(info: wit::NodeTypeInfo) -> $crate::NodeTypeInfo {
+            let params = info
+                .params
+                .into_iter()
+                .map(|p| $crate::ParamInfo {
+                    name: p.name,
+                    required: p.required,
+                    default: p.default.and_then(|d| from_wit(d).ok()),
+                    description: p.description,
+                })
+                .collect();
+            $crate::NodeTypeInfo { name: info.name, description: info.description, params, streaming: info.streaming }
+        }
+
+        /// The host's settings as the WIT `settings`.
+        #[allow(dead_code)]
+        pub fn settings_to_wit(s: $crate::Settings) -> wit::Settings {
+            wit::Settings { max_outputs: s.max_outputs, interruptible: s.interruptible }
+        }
+
+        /// A WIT `settings` in the SDK's terms.
+        #[allow(dead_code)]
+        pub fn settings_from_wit(s: wit::Settings) -> $crate::Settings {
+            $crate::Settings { max_outputs: s.max_outputs, interruptible: s.interruptible }
+        }
+    };
+}
+
+/// The codec on the guest's own generated types, built natively: the host's
+/// tests (`host/src/sandbox/codec.rs`) run the same macro on wasmtime's.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    #[allow(missing_docs, clippy::all, unused_qualifications)]
+    mod bindings {
+        wit_bindgen::generate!({ path: "../../wit", world: "node-component" });
+    }
+
+    mod guest {
+        crate::wit_codec!(super::bindings::nodehost::node::types);
+    }
+
+    use guest::{from_wit, outputs_from_wit, outputs_to_wit, table_from_wit, to_wit};
+    use bindings::nodehost::node::types as wit;
+
+    use crate::{ArrayData, AudioFrame, ErrorKind, Map, NumArray, Value, MAX_DEPTH};
+
+    fn sample() -> Value {
+        let mut inner = Map::new();
+        inner.insert("ints", Value::List((0..5).map(Value::Int).collect()));
+        inner.insert("floats", Value::List(vec![Value::Float(0.5), Value::Float(-1.0)]));
+        inner.insert("mixed", Value::List(vec![Value::Int(1), Value::Str("a".into()), Value::Null]));
+        inner.insert("bytes", Value::Bytes(vec![0, 255]));
+        inner.insert(
+            "audio",
+            Value::Audio(AudioFrame { samples: vec![0.0, 0.25, -0.5, 1.0], sample_rate: 8000, channels: 2 }),
+        );
+        inner.insert("array", Value::Array(NumArray { data: ArrayData::I64(vec![1, 2, 3, 4, 5, 6]), shape: vec![2, 3] }));
+        Value::List(vec![Value::Map(inner), Value::Bool(true), Value::List(vec![]), Value::Map(Map::new())])
+    }
+
+    #[test]
+    fn values_come_back_the_same() {
+        for v in [Value::Null, Value::Int(-3), Value::Str("x".into()), sample()] {
+            assert_eq!(from_wit(to_wit(v.clone()).unwrap()).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn outputs_cross_in_one_piece_or_many() {
+        let mut out = vec![Value::Int(1)];
+        let one = outputs_to_wit(&mut out).unwrap();
+        assert!(matches!(one, wit::Outputs::One(wit::Value::Integer(1))) && out.is_empty());
+        let mut out = vec![sample(), Value::Null];
+        let many = outputs_to_wit(&mut out).unwrap();
+        let mut back = Vec::new();
+        outputs_from_wit(many, &mut back).unwrap();
+        assert_eq!(back, [sample(), Value::Null]);
+        assert!(matches!(outputs_to_wit(&mut Vec::new()).unwrap(), wit::Outputs::None));
+    }
+
+    #[test]
+    fn lists_of_numbers_travel_packed() {
+        let wit::Value::Nested(nodes) = to_wit(Value::List((0..100).map(Value::Int).collect())).unwrap() else {
+            panic!("a list is a table")
+        };
+        assert!(matches!(&nodes[..], [wit::ValueNode::IntList(v)] if v.len() == 100));
+        let nest = |levels: usize| {
+            (0..levels).fold(Value::List(vec![Value::Float(1.0), Value::Float(2.0)]), |v, _| Value::List(vec![v]))
+        };
+        let deepest = nest(MAX_DEPTH - 2);
+        assert_eq!(from_wit(to_wit(deepest.clone()).unwrap()).unwrap(), deepest);
+        assert!(to_wit(nest(MAX_DEPTH - 1)).unwrap_err().message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn hostile_tables_are_refused_with_reasons() {
+        let refused = |nodes: Vec<wit::ValueNode>, why: &str| {
+            let e = table_from_wit(nodes).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::UnsupportedValue);
+            assert!(e.message.contains(why), "{} does not say {why}", e.message);
+        };
+        refused(vec![], "empty value table");
+        refused(vec![wit::ValueNode::List(vec![0])], "children must come after");
+        refused(vec![wit::ValueNode::List(vec![u32::MAX])], "children must come after");
+        refused(vec![wit::ValueNode::List(vec![1, 1]), wit::ValueNode::Null], "used twice");
+        refused(vec![wit::ValueNode::Null, wit::ValueNode::Null], "not part of the value");
+        let entry = |key: &str, value| wit::MapEntry { key: key.into(), value };
+        refused(
+            vec![wit::ValueNode::Map(vec![entry("a", 1), entry("a", 2)]), wit::ValueNode::Null, wit::ValueNode::Null],
+            "appears twice",
+        );
+        let deep = (0..200u32).map(|i| wit::ValueNode::List(if i < 199 { vec![i + 1] } else { vec![] })).collect();
+        refused(deep, "nested deeper");
+        let bad_audio = wit::AudioFrame { samples: vec![0.0; 3], sample_rate: 8000, channels: 2 };
+        refused(vec![wit::ValueNode::Audio(bad_audio)], "channels");
+        let bad_array = wit::NumArray { data: wit::ArrayData::F32(vec![0.0; 5]), shape: vec![2, 3] };
+        assert!(from_wit(wit::Value::Array(bad_array)).unwrap_err().message.contains("shape"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The one place that knows every runtime: [`Runtime`] (where a node runs,
+//! and which kinds of node source each one accepts), [`NodeSource`] and
+//! [`NodeSpec`] (what to create a node from), and [`NodeSpec::create`],
+//! which turns a spec into a `Box<dyn Node>`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use nodehost_sdk::Value;
+use serde::Deserialize;
+
+use crate::error::{Error, NodeFailure, Stage};
+use crate::log::{GuestLog, route_native_logs};
+use crate::node::Node;
+use crate::policy::SandboxPolicy;
+use crate::runtime::native_rust::NativeRustNode;
+use crate::runtime::wasm::{WasmNode, WasmSource};
+use crate::sandbox::LoadedComponent;
+use crate::sandbox::engine::WasmEngine;
+
+/// Where a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// Inside a Wasm component under wasmtime, in the sandbox (the default).
+    #[default]
+    Wasm,
+    /// Python on RustPython linked into the host: no sandbox.
+    NativeRustpython,
+    /// Python on CPython through PyO3: no sandbox.
+    Cpython,
+    /// A Rust node linked into the host: no sandbox.
+    Native,
+    /// Python on CPython in a component built with componentize-py (a peer
+    /// of the RustPython guest, for comparison), in the sandbox. The
+    /// component is built by `scripts/build-wasm-cpython.sh`; its path is
+    /// `$NODEHOST_WASM_CPYTHON`.
+    WasmCpython,
+}
+
+/// What kind of source a node is made of, as far as choosing a runtime goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A Python node class.
+    Python,
+    /// A built-in Rust node.
+    Builtin,
+    /// A node type from a component file.
+    Component,
+}
+
+impl SourceKind {
+    /// How messages name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SourceKind::Python => "a Python node",
+            SourceKind::Builtin => "a built-in Rust node",
+            SourceKind::Component => "a component node",
+        }
+    }
+}
+
+impl Runtime {
+    /// Every runtime, in the order help texts list them.
+    pub const ALL: [Runtime; 5] =
+        [Runtime::Wasm, Runtime::WasmCpython, Runtime::NativeRustpython, Runtime::Cpython, Runtime::Native];
+
+    /// The name used in manifests and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Wasm => "wasm",
+            Runtime::NativeRustpython => "native-rustpython",
+            Runtime::Cpython => "cpython",
+            Runtime::Native => "native",
+            Runtime::WasmCpython => "wasm-cpython",
+        }
+    }
+
+    /// Whether this runtime can run nodes made of `kind`: the one rule the
+    /// manifest check, the factory, the CLI help and the docs use.
+    pub fn accepts(self, kind: SourceKind) -> bool {
+        match kind {
+            SourceKind::Python => {
+                matches!(self, Runtime::Wasm | Runtime::WasmCpython | Runtime::NativeRustpython | Runtime::Cpython)
+            }
+            SourceKind::Builtin => matches!(self, Runtime::Wasm | Runtime::Native),
+            SourceKind::Component => self == Runtime::Wasm,
+        }
+    }
+
+    /// The runtimes that accept `kind`, as a list for messages and help
+    /// (`wasm, wasm-cpython, ...`).
+    pub fn names_accepting(kind: SourceKind) -> String {
+        Runtime::ALL.iter().filter(|r| r.accepts(kind)).map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Whether a node on this runtime is isolated in the sandbox.
+    pub fn is_sandboxed(self) -> bool {
+        matches!(self, Runtime::Wasm | Runtime::WasmCpython)
+    }
+
+    /// Whether this build can run nodes on this runtime.
+    pub fn is_available(self) -> bool {
+        self.unavailable_reason().is_none()
+    }
+
+    /// Why this build cannot run nodes on this runtime, if it cannot.
+    pub fn unavailable_reason(self) -> Option<String> {
+        match self {
+            Runtime::Wasm | Runtime::Native => None,
+            Runtime::NativeRustpython => {
+                (!cfg!(feature = "native-rustpython")).then(|| "built without the 'native-rustpython' feature".into())
+            }
+            Runtime::Cpython => (!cfg!(feature = "cpython")).then(|| "built without the 'cpython' feature".into()),
+            Runtime::WasmCpython => match wasm_cpython_component() {
+                None => Some("set NODEHOST_WASM_CPYTHON to the component scripts/build-wasm-cpython.sh builds".into()),
+                Some(p) if !p.is_file() => Some(format!("NODEHOST_WASM_CPYTHON names {}, which is not a file", p.display())),
+                Some(_) => None,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Runtime {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Runtime::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Runtime::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown runtime '{s}' ({})", names.join(", "))
+        })
+    }
+}
+
+/// The componentize-py CPython component for the `wasm-cpython` runtime:
+/// `$NODEHOST_WASM_CPYTHON`.
+pub fn wasm_cpython_component() -> Option<PathBuf> {
+    std::env::var_os("NODEHOST_WASM_CPYTHON").filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// What a node is made of.
+#[derive(Debug, Clone)]
+pub enum NodeSource {
+    /// A Python node class, with its module's source.
+    Python {
+        /// The module's file (names it in tracebacks).
+        file: PathBuf,
+        /// The module's source.
+        source: Arc<str>,
+        /// The node class; empty when the module has only one.
+        class: String,
+    },
+    /// One of the built-in Rust nodes (`gain`, `calculator`, ...).
+    Builtin {
+        /// The node type's name.
+        node_type: String,
+    },
+    /// A node type from a component file (a Rust node built by a user).
+    Component {
+        /// The component file.
+        path: PathBuf,
+        /// The node type's name; empty when the component has only one.
+        node_type: String,
+    },
+}
+
+impl NodeSource {
+    /// Its kind, for choosing a runtime.
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            NodeSource::Python { .. } => SourceKind::Python,
+            NodeSource::Builtin { .. } => SourceKind::Builtin,
+            NodeSource::Component { .. } => SourceKind::Component,
+        }
+    }
+}
+
+/// Everything needed to create one node. `Send`, so a pipeline can create
+/// each node on the thread that runs it.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// The node's id (names it in logs and errors).
+    pub id: String,
+    /// What it is made of.
+    pub source: NodeSource,
+    /// Where it runs.
+    pub runtime: Runtime,
+    /// Its parameters (a map, or null for none).
+    pub params: Value,
+    /// What it may use.
+    pub policy: SandboxPolicy,
+}
+
+impl NodeSpec {
+    /// A Python node from a file's source.
+    pub fn python(id: &str, file: impl Into<PathBuf>, source: &str, class: &str, runtime: Runtime) -> Self {
+        NodeSpec {
+            id: id.to_owned(),
+            source: NodeSource::Python { file: file.into(), source: source.into(), class: class.to_owned() },
+            runtime,
+            params: Value::Null,
+            policy: SandboxPolicy::default(),
+        }
+    }
+
+    /// A built-in Rust node.
+    pub fn builtin(id: &str, node_type: &str, runtime: Runtime) -> Self {
+        NodeSpec {
+            id: id.to_owned(),
+            source: NodeSource::Builtin { node_type: node_type.to_owned() },
+            runtime,
+            params: Value::Null,
+            policy: SandboxPolicy::default(),
+        }
+    }
+
+    /// The same spec with parameters.
+    #[must_use]
+    pub fn with_params(mut self, params: Value) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// The same spec with a policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: SandboxPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Check that the runtime accepts the source and the policy makes
+    /// sense, without creating anything.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeMismatch`] or [`Error::Policy`].
+    pub fn check(&self) -> Result<(), Error> {
+        let kind = self.source.kind();
+        if !self.runtime.accepts(kind) {
+            return Err(Error::RuntimeMismatch {
+                node: self.id.clone(),
+                runtime: self.runtime.as_str(),
+                source_kind: kind.describe(),
+                accepted: Runtime::names_accepting(kind),
+            });
+        }
+        self.policy.check().map_err(|message| Error::Policy { node: self.id.clone(), message })
+    }
+
+    /// Create the node. Call this on the thread that will call the node.
+    ///
+    /// # Errors
+    /// When the spec does not check out, the runtime is unavailable, the
+    /// component cannot be loaded, or the node fails while being created.
+    pub fn create(&self, engine: &WasmEngine) -> Result<Box<dyn Node>, Error> {
+        self.check()?;
+        if let Some(reason) = self.runtime.unavailable_reason() {
+            return Err(Error::RuntimeUnavailable { runtime: self.runtime.as_str(), reason });
+        }
+        let fail = |failure: NodeFailure| Error::Node { node: self.id.clone(), stage: Stage::Create, failure };
+        let wasm = |component: Arc<LoadedComponent>, source| -> Result<Box<dyn Node>, Error> {
+            Ok(Box::new(WasmNode::new(&component, &self.id, source, self.params.clone(), &self.policy).map_err(fail)?))
+        };
+        let kind = engine.kind_for(&self.policy);
+        match (&self.source, self.runtime) {
+            (NodeSource::Python { file, source, class }, Runtime::Wasm | Runtime::WasmCpython) => {
+                let component = if self.runtime == Runtime::Wasm {
+                    engine.python(&self.policy)?
+                } else {
+                    let path = wasm_cpython_component().expect("checked available above");
+                    engine.load_file(&path, kind)?
+                };
+                let filename = file.display().to_string();
+                wasm(component, WasmSource::Python { filename: &filename, source, class })
+            }
+            (NodeSource::Builtin { node_type }, _) if self.runtime == Runtime::Wasm => {
+                wasm(engine.builtin(&nodehost_artifacts::RUST_NODES, kind)?, WasmSource::NodeType(node_type))
+            }
+            (NodeSource::Component { path, node_type }, _) => {
+                wasm(engine.load_file(path, kind)?, WasmSource::NodeType(node_type))
+            }
+            (NodeSource::Builtin { node_type }, _) => {
+                route_native_logs(GuestLog::new(&self.id, self.policy.max_log_bytes));
+                Ok(Box::new(NativeRustNode::new(node_type, self.params.clone()).map_err(fail)?))
+            }
+            (NodeSource::Python { file, source, class }, runtime) => {
+                route_native_logs(GuestLog::new(&self.id, self.policy.max_log_bytes));
+                self.create_native_python(runtime, file, source, class).map_err(fail)
+            }
+        }
+    }
+
+    /// A Python node on one of the un-sandboxed runtimes.
+    #[allow(unused_variables, clippy::unused_self)]
+    fn create_native_python(
+        &self,
+        runtime: Runtime,
+        file: &std::path::Path,
+        source: &str,
+        class: &str,
+    ) -> Result<Box<dyn Node>, NodeFailure> {
+        match runtime {
+            #[cfg(feature = "native-rustpython")]
+            Runtime::NativeRustpython => Ok(Box::new(crate::runtime::rustpython::RustPythonNode::new(
+                file,
+                source,
+                class,
+                self.params.clone(),
+                &self.policy,
+            )?)),
+            #[cfg(feature = "cpython")]
+            Runtime::Cpython => Ok(Box::new(crate::runtime::cpython::CPythonNode::new(
+                file,
+                source,
+                class,
+                self.params.clone(),
+                &self.policy,
+            )?)),
+            other => unreachable!("runtime {other} was checked to be available and to accept Python"),
+        }
+    }
+}

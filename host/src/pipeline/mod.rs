@@ -1,0 +1,257 @@
+//! Running a [`Pipeline`]: every node on its own thread (created there, so
+//! runtimes that are not `Send` work), connected by bounded tokio channels
+//! (backpressure); the input is fed and the outputs written by async tasks.
+//! At end of stream every node is flushed, upstream before downstream. The
+//! first node to fail stops the run, and the error names the node, the item
+//! and the failure.
+
+mod input;
+mod output;
+pub mod stats;
+mod worker;
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nodehost_sdk::Value;
+use tokio::sync::{mpsc, oneshot};
+
+pub use self::input::spawn_input;
+pub use self::output::format_output;
+use self::stats::RunReport;
+use self::worker::NodeWorker;
+use crate::error::{Error, NodeFailure, Stage};
+use crate::manifest::{OutputSpec, Pipeline, Upstream};
+use crate::node::NODE_THREAD_STACK;
+use crate::sandbox::WasmEngine;
+
+/// How many items wait in each channel between nodes.
+pub const CHANNEL_CAPACITY: usize = 32;
+
+/// One item leaving the pipeline: which sink node gave it, and the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub node: String,
+    pub value: Value,
+}
+
+/// Shared by the node threads of one run: the first error, and whether the
+/// run is stopping.
+#[derive(Default)]
+pub(crate) struct RunState {
+    pub(crate) failed: AtomicBool,
+    pub(crate) first_error: Mutex<Option<Error>>,
+    /// Items that failed without stopping the run.
+    pub(crate) skipped: Mutex<Vec<Error>>,
+}
+
+impl RunState {
+    pub(crate) fn fail(&self, e: Error) {
+        let mut first = self.first_error.lock().expect("error lock");
+        if first.is_none() {
+            *first = Some(e);
+        }
+        self.failed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Run `pipeline` with inputs from `inputs` and outputs into `outputs`.
+/// Returns when every node has finished (or the first one failed).
+pub async fn run(
+    pipeline: &Pipeline,
+    engine: Arc<WasmEngine>,
+    mut inputs: mpsc::Receiver<Result<Value, Error>>,
+    outputs: mpsc::Sender<Output>,
+) -> Result<RunReport, Error> {
+    let started = Instant::now();
+    let n = pipeline.nodes.len();
+    let state = Arc::new(RunState::default());
+    let sinks = pipeline.sinks();
+    announce_rights(pipeline);
+
+    // One input channel per node; each upstream gets a sender to it.
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel::<Value>(CHANNEL_CAPACITY)).unzip();
+    let mut source_targets = Vec::new();
+    let mut downstream: Vec<Vec<mpsc::Sender<Value>>> = vec![Vec::new(); n];
+    for (i, node) in pipeline.nodes.iter().enumerate() {
+        for up in &node.inputs {
+            match *up {
+                Upstream::Input => source_targets.push(senders[i].clone()),
+                Upstream::Node(j) => downstream[j].push(senders[i].clone()),
+            }
+        }
+    }
+    drop(senders);
+
+    let mut readiness = Vec::with_capacity(n);
+    let mut threads = Vec::with_capacity(n);
+    for ((i, node), rx) in pipeline.nodes.iter().enumerate().zip(receivers) {
+        let (ready_tx, ready_rx) = oneshot::channel();
+        readiness.push(ready_rx);
+        let worker = NodeWorker {
+            spec: node.spec.clone(),
+            engine: Arc::clone(&engine),
+            input: rx,
+            downstream: std::mem::take(&mut downstream[i]),
+            sink: sinks.contains(&i).then(|| outputs.clone()),
+            state: Arc::clone(&state),
+            on_error: node.on_error,
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("node-{}", node.spec.id))
+            .stack_size(NODE_THREAD_STACK)
+            .spawn(move || worker.run(ready_tx))
+            .map_err(|e| Error::io("starting a node thread", e))?;
+        threads.push(handle);
+    }
+    drop(outputs);
+
+    // Wait until every node is created before feeding any input.
+    let mut all_ready = true;
+    for ready in readiness {
+        all_ready &= ready.await.unwrap_or(false);
+    }
+    let startup = started.elapsed();
+
+    let mut fed = 0u64;
+    if all_ready {
+        'feed: while let Some(item) = inputs.recv().await {
+            let value = match item {
+                Ok(v) => v,
+                Err(e) => {
+                    state.fail(e);
+                    break;
+                }
+            };
+            fed += 1;
+            if let Some((last, rest)) = source_targets.split_last() {
+                for tx in rest {
+                    if tx.send(value.clone()).await.is_err() {
+                        break 'feed;
+                    }
+                }
+                if last.send(value).await.is_err() {
+                    break;
+                }
+            }
+            if state.failed.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+    drop(source_targets);
+
+    let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(|t| t.join()).collect::<Vec<_>>())
+        .await
+        .map_err(|e| Error::io("joining node threads", std::io::Error::other(e.to_string())))?;
+    if let Some(e) = state.first_error.lock().expect("error lock").take() {
+        return Err(e);
+    }
+    let mut nodes = Vec::with_capacity(n);
+    for (node, result) in pipeline.nodes.iter().zip(joined) {
+        match result {
+            Ok(stats) => nodes.push(stats),
+            Err(panic) => {
+                let message = panic.downcast_ref::<String>().cloned().unwrap_or_else(|| "node thread panicked".into());
+                return Err(Error::Node {
+                    node: node.spec.id.clone(),
+                    stage: Stage::Create,
+                    failure: NodeFailure::Panicked(message),
+                });
+            }
+        }
+    }
+    let failures = std::mem::take(&mut *state.skipped.lock().expect("failures lock"));
+    Ok(RunReport { nodes, failures, inputs: fed, outputs: 0, startup, first_output: None, elapsed: started.elapsed() })
+}
+
+/// Run a pipeline with the input and output its manifest names. Outputs are
+/// tagged with their node when the pipeline has several sinks.
+pub async fn run_pipeline(pipeline: &Pipeline, engine: Arc<WasmEngine>, output: &OutputSpec) -> Result<RunReport, Error> {
+    let started = Instant::now();
+    let inputs = spawn_input(&pipeline.input);
+    let (tx, mut rx) = mpsc::channel::<Output>(CHANNEL_CAPACITY);
+    let tag = pipeline.sinks().len() > 1;
+    let format = output.format;
+    let path = output.file.clone();
+    let writer = tokio::task::spawn_blocking(move || -> Result<(u64, Option<Duration>), Error> {
+        let mut sink: Box<dyn std::io::Write> = match &path {
+            Some(p) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?,
+            )),
+            None => Box::new(std::io::LineWriter::new(std::io::stdout().lock())),
+        };
+        let (mut count, mut first) = (0u64, None);
+        while let Some(out) = rx.blocking_recv() {
+            first.get_or_insert_with(|| started.elapsed());
+            count += 1;
+            writeln!(sink, "{}", format_output(&out, format, tag)).map_err(|e| Error::io("writing output", e))?;
+        }
+        sink.flush().map_err(|e| Error::io("writing output", e))?;
+        Ok((count, first))
+    });
+    let result = run(pipeline, engine, inputs, tx).await;
+    let written = writer.await.map_err(|e| Error::io("output writer", std::io::Error::other(e.to_string())))?;
+    let mut report = result?;
+    let (count, first) = written?;
+    report.outputs = count;
+    report.first_output = first;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Run a pipeline on in-memory inputs and collect its outputs (for tests
+/// and embedding).
+pub async fn run_collect(pipeline: &Pipeline, engine: Arc<WasmEngine>, inputs: Vec<Value>) -> Result<Vec<Output>, Error> {
+    run_with_report(pipeline, engine, inputs).await.map(|(outputs, _)| outputs)
+}
+
+/// Like [`run_collect`], with the run's report (statistics, and the items
+/// that failed without stopping the run).
+pub async fn run_with_report(
+    pipeline: &Pipeline,
+    engine: Arc<WasmEngine>,
+    inputs: Vec<Value>,
+) -> Result<(Vec<Output>, RunReport), Error> {
+    let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    tokio::spawn(async move {
+        for v in inputs {
+            if in_tx.send(Ok(v)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (tx, mut rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let collector = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(o) = rx.recv().await {
+            all.push(o);
+        }
+        all
+    });
+    let mut report = run(pipeline, engine, in_rx, tx).await?;
+    let outputs = collector.await.map_err(|e| Error::io("collecting outputs", std::io::Error::other(e.to_string())))?;
+    report.outputs = outputs.len() as u64;
+    Ok((outputs, report))
+}
+
+/// Say at the start of a run what each node may do beyond the sandbox's
+/// defaults: run without it, read or write host directories, read
+/// environment variables.
+fn announce_rights(pipeline: &Pipeline) {
+    for node in &pipeline.nodes {
+        let spec = &node.spec;
+        if !spec.runtime.is_sandboxed() {
+            tracing::warn!(node = %spec.id, "runs on the '{}' runtime, WITHOUT the sandbox: its code has your full rights", spec.runtime);
+        }
+        for dir in &spec.policy.dirs {
+            let access = if dir.writable { "read and write" } else { "read" };
+            tracing::info!(node = %spec.id, "may {access} {} (as {})", dir.host.display(), dir.guest);
+        }
+        if !spec.policy.env.is_empty() {
+            tracing::info!(node = %spec.id, "may read the environment variables {}", spec.policy.env.join(", "));
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Run statistics: per-node counts and call latencies, the project's one
+//! percentile function ([`LatencyHistogram`], over `hdrhistogram`) and its
+//! one duration formatter ([`format_duration`]); the run report and the
+//! benchmark report both use them.
+
+use std::fmt;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::factory::Runtime;
+
+/// Significant decimal digits the histogram keeps: quantiles are within
+/// 0.1% of the recorded value.
+const SIGNIFICANT_FIGURES: u8 = 3;
+
+/// Latencies in nanoseconds in an auto-resizing HDR histogram (3
+/// significant figures, so memory grows with the log of the longest call,
+/// not with the number of calls), with the exact count, total, minimum and
+/// maximum kept beside it.
+#[derive(Debug, Clone)]
+pub struct LatencyHistogram {
+    histogram: Histogram<u64>,
+    count: u64,
+    total: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram {
+            histogram: Histogram::new(SIGNIFICANT_FIGURES).expect("3 significant figures is a valid histogram precision"),
+            count: 0,
+            total: Duration::ZERO,
+            min: Duration::MAX,
+            max: Duration::ZERO,
+        }
+    }
+}
+
+impl LatencyHistogram {
+    /// Record one call.
+    pub fn record(&mut self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        if self.histogram.record(ns).is_err() {
+            // Past what the histogram can grow to (over a century): count
+            // it at the top instead.
+            self.histogram.saturating_record(ns);
+        }
+        self.count += 1;
+        self.total += d;
+        self.min = self.min.min(d);
+        self.max = self.max.max(d);
+    }
+
+    /// Number of calls recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Sum of all calls.
+    pub fn total(&self) -> Duration {
+        self.total
+    }
+
+    /// Shortest call (zero when none was recorded).
+    pub fn min(&self) -> Duration {
+        if self.count == 0 { Duration::ZERO } else { self.min }
+    }
+
+    /// Longest call.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// Mean call time (exact: the total over the count).
+    pub fn mean(&self) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(u64::try_from(self.total.as_nanos() / u128::from(self.count)).unwrap_or(u64::MAX))
+    }
+
+    /// The latency below which `q` (0..=1) of the calls fall (nearest rank,
+    /// rounded up to the histogram's precision, never above [`max`](Self::max)).
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(self.histogram.value_at_quantile(q.clamp(0.0, 1.0))).clamp(self.min, self.max)
+    }
+}
+
+/// A duration for people, to about three significant digits: `435 ns`,
+/// `1.75 µs`, `110.82 ms`, `2.50 s`.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    // Thresholds where the value would round up to 1000 of the smaller unit.
+    if ns < 1_000 {
+        format!("{ns} ns")
+    } else if ns < 999_995 {
+        format!("{:.2} µs", ns as f64 / 1e3)
+    } else if ns < 999_995_000 {
+        format!("{:.2} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.2} s", ns as f64 / 1e9)
+    }
+}
+
+/// What one node did during a run.
+#[derive(Debug, Clone)]
+pub struct NodeStats {
+    pub id: String,
+    pub runtime: Runtime,
+    /// Time to create the node (start its sandbox, load its code).
+    pub create: Duration,
+    pub items_in: u64,
+    pub items_out: u64,
+    /// Per-call time of `process` (flush excluded).
+    pub latency: LatencyHistogram,
+    /// Items that failed and were skipped (with `on_error` skip or restart).
+    pub failed: u64,
+    /// Times the node was created afresh after a failure.
+    pub restarts: u64,
+}
+
+/// What a pipeline run did.
+#[derive(Debug)]
+pub struct RunReport {
+    pub nodes: Vec<NodeStats>,
+    /// Every item that failed without stopping the run (nodes with
+    /// `on_error` skip or restart), in the order they failed.
+    pub failures: Vec<crate::Error>,
+    /// Inputs fed to the pipeline.
+    pub inputs: u64,
+    /// Outputs that left the pipeline.
+    pub outputs: u64,
+    /// From the start of the run until every node was ready.
+    pub startup: Duration,
+    /// From the start of the run until the first output left the pipeline.
+    pub first_output: Option<Duration>,
+    /// The whole run.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} inputs, {} outputs in {} (nodes ready after {}, first output after {})",
+            self.inputs,
+            self.outputs,
+            format_duration(self.elapsed),
+            format_duration(self.startup),
+            self.first_output.map(format_duration).unwrap_or_else(|| "-".into()),
+        )?;
+        writeln!(
+            f,
+            "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10}",
+            "node", "runtime", "create", "in", "out", "failed", "mean", "p50", "p99", "max"
+        )?;
+        for n in &self.nodes {
+            writeln!(
+                f,
+                "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10}",
+                n.id,
+                n.runtime.as_str(),
+                format_duration(n.create),
+                n.items_in,
+                n.items_out,
+                n.failed,
+                format_duration(n.latency.mean()),
+                format_duration(n.latency.quantile(0.5)),
+                format_duration(n.latency.quantile(0.99)),
+                format_duration(n.latency.max()),
+            )?;
+        }
+        for e in &self.failures {
+            writeln!(f, "failed: {}", e.to_string().lines().next().unwrap_or_default())?;
+        }
+        Ok(())
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles() {
+        let mut h = LatencyHistogram::default();
+        for i in 1..=1000u64 {
+            h.record(Duration::from_micros(i));
+        }
+        let p50 = h.quantile(0.5).as_micros() as f64;
+        let p99 = h.quantile(0.99).as_micros() as f64;
+        assert!((480.0..=560.0).contains(&p50), "{p50}");
+        assert!((960.0..=1000.0).contains(&p99), "{p99}");
+        assert_eq!(h.max(), Duration::from_micros(1000));
+        assert_eq!(h.min(), Duration::from_micros(1));
+        assert_eq!(h.count(), 1000);
+        assert_eq!(h.mean(), Duration::from_nanos(500_500));
+    }
+
+    #[test]
+    fn quantiles_within_a_thousandth() {
+        for ns in [1u64, 7, 999, 2_047, 123_456, 10_000_000_000, 3_600_000_000_000] {
+            let mut h = LatencyHistogram::default();
+            // A long call among short ones: p100 is the long one, p50 the short.
+            h.record(Duration::from_nanos(1));
+            h.record(Duration::from_nanos(ns));
+            h.record(Duration::from_nanos(ns));
+            let got = h.quantile(0.5).as_nanos() as u64;
+            assert!(got >= ns && got <= ns + ns / 1000, "{ns} came back as {got}");
+            assert_eq!(h.quantile(1.0), Duration::from_nanos(ns));
+            assert_eq!(h.quantile(0.0), Duration::from_nanos(1));
+        }
+    }
+
+    #[test]
+    fn empty_histogram() {
+        let h = LatencyHistogram::default();
+        assert_eq!(h.count(), 0);
+        assert_eq!(h.mean(), Duration::ZERO);
+        assert_eq!(h.min(), Duration::ZERO);
+        assert_eq!(h.quantile(0.99), Duration::ZERO);
+    }
+
+    #[test]
+    fn durations_for_people() {
+        let cases = [
+            (0, "0 ns"),
+            (435, "435 ns"),
+            (999, "999 ns"),
+            (1_000, "1.00 µs"),
+            (1_749, "1.75 µs"),
+            (999_994, "999.99 µs"),
+            (999_995, "1.00 ms"),
+            (110_820_000, "110.82 ms"),
+            (999_995_000, "1.00 s"),
+            (2_500_000_000, "2.50 s"),
+        ];
+        for (ns, text) in cases {
+            assert_eq!(format_duration(Duration::from_nanos(ns)), text, "{ns} ns");
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! [`CPythonNode`]: a Python node on CPython through PyO3, the `cpython`
+//! baseline. It runs the same node files through the same helper module
+//! (`guest-python/python/nodehost.py`) and the same conversion rules as the
+//! RustPython runtimes (`nodehost_sdk::python`, which [`CPy`] answers for
+//! PyO3), so outputs and errors can be compared one to one. All CPython
+//! nodes share the process's interpreter and its GIL.
+
+use std::ffi::CString;
+use std::path::Path;
+use std::time::Duration;
+
+use nodehost_sdk::python::{self, Call, Failure, Int, Interpreter, NumberBuffer, Text};
+use nodehost_sdk::{ErrorKind, NodeError, Value};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::error::NodeFailure;
+use crate::node::Node;
+use crate::policy::SandboxPolicy;
+
+const HELPER_SOURCE: &str = include_str!("../../../guest-python/python/nodehost.py");
+
+/// The helper module's functions and classes, imported once per process.
+struct Helpers {
+    load: Py<PyAny>,
+    create: Py<PyAny>,
+    flush_io: Py<PyAny>,
+    audio_frame: Py<PyAny>,
+    array: Py<PyAny>,
+    buffer: Py<PyAny>,
+    generator: Py<PyAny>,
+    unknown_type: Py<PyAny>,
+    invalid_params: Py<PyAny>,
+    format_exception: Py<PyAny>,
+}
+
+/// log(level, target, message): the native half of the helper module.
+#[pyfunction]
+#[pyo3(name = "log")]
+fn host_log(level: i32, target: &str, message: &str) {
+    use nodehost_sdk::log::Level;
+    let level = match level {
+        i32::MIN..=0 => Level::Trace,
+        1 => Level::Debug,
+        2 => Level::Info,
+        3 => Level::Warn,
+        _ => Level::Error,
+    };
+    nodehost_sdk::log::log(level, target, message);
+}
+
+fn helpers(py: Python<'_>) -> Result<&'static Helpers, NodeError> {
+    // A GIL-aware once-cell: a thread waiting for another's initialization
+    // releases the GIL, which that initialization may need.
+    static HELPERS: PyOnceLock<Result<Helpers, NodeError>> = PyOnceLock::new();
+    HELPERS
+        .get_or_init(py, || {
+            let setup = || -> PyResult<Helpers> {
+                let native = PyModule::new(py, "_nodehost")?;
+                native.add_function(wrap_pyfunction!(host_log, &native)?)?;
+                py.import("sys")?.getattr("modules")?.set_item("_nodehost", &native)?;
+                let code = CString::new(HELPER_SOURCE).expect("no NUL in helper source");
+                let m = PyModule::from_code(py, &code, c"nodehost.py", c"nodehost")?;
+                let get = |name: &str| m.getattr(name).map(Bound::unbind);
+                Ok(Helpers {
+                    load: get("_load")?,
+                    create: get("_create")?,
+                    flush_io: get("_flush_io")?,
+                    audio_frame: get("AudioFrame")?,
+                    array: get("Array")?,
+                    buffer: py.import("array")?.getattr("array")?.unbind(),
+                    generator: py.import("types")?.getattr("GeneratorType")?.unbind(),
+                    unknown_type: get("_UnknownNodeType")?,
+                    invalid_params: get("_InvalidParams")?,
+                    format_exception: py.import("traceback")?.getattr("format_exception")?.unbind(),
+                })
+            };
+            setup().map_err(|e| NodeError::new(ErrorKind::Internal, format!("starting CPython's node helpers: {e}")))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A Python node on CPython.
+pub struct CPythonNode {
+    class_name: String,
+    process: Py<PyAny>,
+    flush: Option<Py<PyAny>>,
+    cleanup: Option<Py<PyAny>>,
+    max_outputs: usize,
+}
+
+impl CPythonNode {
+    /// Load `file`'s `source` as a module and create `class` with `params`.
+    pub fn new(file: &Path, source: &str, class: &str, params: Value, policy: &SandboxPolicy) -> Result<Self, NodeFailure> {
+        let params = Value::Map(python::keyword_params(params)?);
+        Python::attach(|py| -> Result<Self, NodeError> {
+            let h = helpers(py)?;
+            let filename = file.display().to_string();
+            let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "node".into());
+            let loaded = h
+                .load
+                .call1(py, (name, source, &filename))
+                .map_err(|e| exception_to_error(py, h, ErrorKind::Load, e))?;
+            let module = loaded.bind(py).get_item(0).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+            let kwargs = python::to_python(&CPy { py, h }, params).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+            let instance = h.create.call1(py, (module, class, kwargs)).map_err(|e| {
+                let value = e.value(py);
+                for (class, kind) in [(&h.unknown_type, ErrorKind::UnknownType), (&h.invalid_params, ErrorKind::InvalidParams)] {
+                    if value.is_instance(class.bind(py)).unwrap_or(false) {
+                        return NodeError::new(kind, value.to_string());
+                    }
+                }
+                exception_to_error(py, h, ErrorKind::Raised, e)
+            })?;
+            let instance = instance.bind(py);
+            let method = |name: &str| -> Option<Py<PyAny>> { instance.getattr(name).ok().map(Bound::unbind) };
+            Ok(CPythonNode {
+                class_name: type_name(instance),
+                process: method("process").ok_or_else(|| NodeError::invalid_input("node has no process()"))?,
+                flush: method("flush"),
+                cleanup: method("cleanup"),
+                max_outputs: policy.max_outputs as usize,
+            })
+        })
+        .map_err(NodeFailure::from)
+    }
+
+    /// Gather a call's result as outputs by the SDK's rules
+    /// ([`python::collect_outputs`]).
+    fn call_and_collect<'py>(
+        &self,
+        py: Python<'py>,
+        h: &Helpers,
+        result: PyResult<Bound<'py, PyAny>>,
+        method: &str,
+        out: &mut Vec<Value>,
+    ) -> Result<(), NodeError> {
+        let raised = |e| exception_to_error(py, h, ErrorKind::Raised, e);
+        let result = result.map_err(raised)?;
+        let call = Call { class: &self.class_name, method };
+        python::collect_outputs(&CPy { py, h }, &result, call, self.max_outputs, out).map_err(|e| match e {
+            Failure::Node(e) => e,
+            Failure::Raised(e) => raised(e),
+        })
+    }
+}
+
+impl Node for CPythonNode {
+    fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
+        Python::attach(|py| {
+            let h = helpers(py)?;
+            let arg = python::to_python(&CPy { py, h }, input).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+            let result = self.process.bind(py).call1((arg,));
+            self.call_and_collect(py, h, result, "process", out)
+        })
+        .map_err(guest_failure)
+    }
+
+    fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
+        Python::attach(|py| {
+            let h = helpers(py)?;
+            let result = match &self.flush {
+                Some(flush) => {
+                    let r = flush.bind(py).call0();
+                    self.call_and_collect(py, h, r, "flush", out)
+                }
+                None => Ok(()),
+            };
+            let _ = h.flush_io.call0(py);
+            result
+        })
+        .map_err(guest_failure)
+    }
+}
+
+impl Drop for CPythonNode {
+    fn drop(&mut self) {
+        Python::attach(|py| {
+            let Ok(h) = helpers(py) else { return };
+            if let Some(cleanup) = &self.cleanup {
+                if let Err(e) = cleanup.call0(py) {
+                    let e = exception_to_error(py, h, ErrorKind::Raised, e);
+                    nodehost_sdk::log::warn(
+                        "nodehost",
+                        &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
+                    );
+                }
+            }
+            let _ = h.flush_io.call0(py);
+        });
+    }
+}
+
+/// A node call's error as the failure kind it is (a limit, or the node's
+/// error), as every runtime reports it. CPython nodes have no soft
+/// deadline, so none is ever interrupted.
+fn guest_failure(e: NodeError) -> NodeFailure {
+    NodeFailure::from_guest(e, Duration::ZERO)
+}
+
+fn exception_to_error(py: Python<'_>, h: &Helpers, kind: ErrorKind, e: PyErr) -> NodeError {
+    let value = e.value(py);
+    let exception_type = value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    let text = value.to_string();
+    let traceback = h
+        .format_exception
+        .call1(py, (e.get_type(py), value, e.traceback(py)))
+        .and_then(|lines| lines.extract::<Vec<String>>(py))
+        .map(|lines| lines.concat())
+        .unwrap_or_default();
+    python::exception(kind, exception_type, &text, &traceback)
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// The SDK's [`Interpreter`] over PyO3: CPython's answers to the questions
+/// the shared conversion rules ask.
+struct CPy<'a, 'py> {
+    py: Python<'py>,
+    h: &'a Helpers,
+}
+
+impl<'py> Interpreter for CPy<'_, 'py> {
+    type Object = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn is_none(&self, obj: &Bound<'py, PyAny>) -> bool {
+        obj.is_none()
+    }
+
+    fn as_bool(&self, obj: &Bound<'py, PyAny>) -> Option<bool> {
+        obj.cast::<PyBool>().ok().map(|b| b.is_true())
+    }
+
+    fn as_int(&self, obj: &Bound<'py, PyAny>) -> Option<Int> {
+        if !obj.is_instance_of::<PyInt>() {
+            return None;
+        }
+        Some(obj.extract::<i64>().map_or_else(
+            |_| {
+                // int.bit_length(obj): a subclass's override does not count.
+                let bits = self.py.get_type::<PyInt>().call_method1("bit_length", (obj,)).and_then(|b| b.extract::<u64>());
+                Int::Wide { bits: bits.unwrap_or(0) }
+            },
+            Int::Fits,
+        ))
+    }
+
+    fn as_float(&self, obj: &Bound<'py, PyAny>) -> Option<f64> {
+        obj.cast::<PyFloat>().ok().map(|f| f.value())
+    }
+
+    fn as_str(&self, obj: &Bound<'py, PyAny>) -> Option<Text> {
+        let s = obj.cast::<PyString>().ok()?;
+        Some(s.to_str().map_or(Text::LoneSurrogates, |s| Text::Utf8(s.to_owned())))
+    }
+
+    fn as_bytes(&self, obj: &Bound<'py, PyAny>) -> Option<Vec<u8>> {
+        if let Ok(b) = obj.cast::<PyBytes>() {
+            return Some(b.as_bytes().to_vec());
+        }
+        obj.cast::<PyByteArray>().ok().map(|b| b.to_vec())
+    }
+
+    fn as_sequence(&self, obj: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
+        if let Ok(list) = obj.cast::<PyList>() {
+            return Some(list.iter().collect());
+        }
+        obj.cast::<PyTuple>().ok().map(|t| t.iter().collect())
+    }
+
+    fn as_dict(&self, obj: &Bound<'py, PyAny>) -> Option<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+        obj.cast::<PyDict>().ok().map(|d| d.iter().collect())
+    }
+
+    fn is_audio_frame(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        obj.is_instance(self.h.audio_frame.bind(self.py))
+    }
+
+    fn is_array(&self, obj: &Bound<'py, PyAny>) -> PyResult<bool> {
+        obj.is_instance(self.h.array.bind(self.py))
+    }
+
+    fn as_number_buffer(&self, obj: &Bound<'py, PyAny>) -> PyResult<Option<NumberBuffer>> {
+        if !obj.is_instance(self.h.buffer.bind(self.py))? {
+            return Ok(None);
+        }
+        let typecode: String = obj.getattr("typecode")?.extract()?;
+        let itemsize: usize = obj.getattr("itemsize")?.extract()?;
+        let bytes = obj.call_method0("tobytes")?;
+        let bytes = bytes
+            .cast::<PyBytes>()
+            .map_err(|_| PyTypeError::new_err("array.tobytes() did not return bytes"))?
+            .as_bytes()
+            .to_vec();
+        Ok(Some(NumberBuffer { typecode, itemsize, bytes }))
+    }
+
+    fn attr(&self, obj: &Bound<'py, PyAny>, name: &'static str) -> PyResult<Bound<'py, PyAny>> {
+        obj.getattr(name)
+    }
+
+    fn type_name(&self, obj: &Bound<'py, PyAny>) -> String {
+        type_name(obj)
+    }
+
+    fn is_generator(&self, obj: &Bound<'py, PyAny>) -> bool {
+        obj.is_instance(self.h.generator.bind(self.py)).unwrap_or(false)
+    }
+
+    fn next_item(&self, generator: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        generator.try_iter()?.next().transpose()
+    }
+
+    fn close(&self, generator: &Bound<'py, PyAny>) {
+        let _ = generator.call_method0("close");
+    }
+
+    fn new_none(&self) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+
+    fn new_bool(&self, b: bool) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyBool::new(self.py, b).to_owned().into_any())
+    }
+
+    fn new_int(&self, i: i64) -> PyResult<Bound<'py, PyAny>> {
+        Ok(i.into_pyobject(self.py)?.into_any())
+    }
+
+    fn new_float(&self, f: f64) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyFloat::new(self.py, f).into_any())
+    }
+
+    fn new_str(&self, s: &str) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyString::new(self.py, s).into_any())
+    }
+
+    fn new_bytes(&self, b: Vec<u8>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyBytes::new(self.py, &b).into_any())
+    }
+
+    fn new_list(&self, items: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyList::new(self.py, items)?.into_any())
+    }
+
+    fn new_dict(&self, entries: Vec<(String, Bound<'py, PyAny>)>) -> PyResult<Bound<'py, PyAny>> {
+        let dict = PyDict::new(self.py);
+        for (k, v) in entries {
+            dict.set_item(k, v)?;
+        }
+        Ok(dict.into_any())
+    }
+
+    fn new_number_buffer(&self, typecode: &str, bytes: Vec<u8>) -> PyResult<Bound<'py, PyAny>> {
+        self.h.buffer.bind(self.py).call1((typecode, PyBytes::new(self.py, &bytes)))
+    }
+
+    fn new_audio_frame(&self, samples: Bound<'py, PyAny>, sample_rate: u32, channels: u16) -> PyResult<Bound<'py, PyAny>> {
+        self.h.audio_frame.bind(self.py).call1((samples, sample_rate, channels))
+    }
+
+    fn new_array(&self, data: Bound<'py, PyAny>, shape: &[u32]) -> PyResult<Bound<'py, PyAny>> {
+        let shape = PyTuple::new(self.py, shape.iter().copied())?;
+        self.h.array.bind(self.py).call1((data, shape))
+    }
+}

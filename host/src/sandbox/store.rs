@@ -1,0 +1,221 @@
+//! The data of one node's wasmtime [`Store`] ([`HostState`]) and how a store
+//! is made and armed: the WASI context with only the policy's grants, the
+//! memory limiter, and the soft and hard deadlines of each call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::error::{NodeFailure, SandboxSetup};
+use crate::log::GuestLog;
+use crate::node::CancelHandle;
+use crate::policy::SandboxPolicy;
+use crate::sandbox::imports::stdio::GuestStream;
+
+/// Most resources (pollables, streams, open files...) a node may hold on
+/// the host at once: they live on the host's heap, outside the node's
+/// memory limit.
+pub(crate) const MAX_RESOURCES: usize = 10_000;
+
+/// How often the engine's epoch advances: the resolution of CPU deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Where the running call is with respect to its deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Before the soft deadline (or no soft deadline: straight to hard).
+    Running,
+    /// Past the soft deadline: the guest has been asked to stop.
+    Interrupting,
+}
+
+/// The data of one node's [`Store`].
+pub struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) log: Arc<GuestLog>,
+    pub(crate) phase: Phase,
+    /// When the running call's soft deadline passes, when it has one: the
+    /// guest is then asked to stop.
+    pub(crate) soft_deadline: Option<Instant>,
+    /// When the running call's hard deadline passes: the call traps, and
+    /// sleeps end there.
+    pub(crate) hard_deadline: Instant,
+    /// Set from outside to stop the running call at the next tick.
+    pub(crate) cancel: CancelHandle,
+    /// The guest's monotonic clock (WASI's `monotonic-clock`).
+    pub(crate) clock: MonotonicClock,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// WASI's monotonic clock for one node: nanoseconds since the node's store
+/// was created.
+#[derive(Clone, Copy)]
+pub(crate) struct MonotonicClock {
+    start: Instant,
+}
+
+impl wasmtime_wasi::HostMonotonicClock for MonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Most core instances, memories and tables one node's store may create,
+/// and most elements one table may hold: room for any component a Rust or
+/// Python toolchain makes, with the pooling allocator's own per-component
+/// limits as the tighter bound where the pool is in use.
+pub(crate) const MAX_INSTANCES: usize = 32;
+pub(crate) const MAX_MEMORIES: usize = 4;
+pub(crate) const MAX_TABLES: usize = 8;
+pub(crate) const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Bounds what one node's instance may allocate: linear memory in total
+/// across all its memories (not per memory), and how many instances,
+/// memories and tables it may create. It remembers that it refused memory,
+/// so the trap that follows is reported as out of memory; the record is
+/// cleared when the next call starts.
+pub(crate) struct MemoryLimiter {
+    pub(crate) limit: u64,
+    /// Bytes of linear memory the instance holds, all memories together.
+    pub(crate) total: u64,
+    pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(limit: u64) -> Self {
+        MemoryLimiter { limit, total: 0, hit: false }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current) as u64;
+        let ok = self.total.saturating_add(growth) <= self.limit;
+        if ok {
+            self.total += growth;
+        } else {
+            self.hit = true;
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+/// Most bytes the host copies out of the node in one crossing (wasmtime's
+/// hostcall fuel: the results of one call, or the arguments of one call the
+/// node makes into the host): what the policy lets one call give (its
+/// outputs and its log), never more than the node's own memory limit, and
+/// at least 16 MiB. wasmtime's default is 128 MiB whatever the node.
+pub(crate) fn hostcall_budget(policy: &SandboxPolicy) -> usize {
+    let outputs = policy.max_output_bytes.saturating_mul(u64::from(policy.max_outputs));
+    let wanted = outputs.saturating_add(policy.max_log_bytes as u64).saturating_add(4 << 20);
+    usize::try_from(wanted.min(policy.memory).max(16 << 20)).unwrap_or(usize::MAX)
+}
+
+/// Arm the deadlines for one call or one step of creating a node: the soft
+/// one `soft` from now (for interruptible nodes), the hard one `hard` from
+/// now. The deadlines are checked at every epoch tick (see [`new_store`]).
+pub(crate) fn arm(store: &mut Store<HostState>, soft: Option<Duration>, hard: Duration) {
+    let now = Instant::now();
+    let data = store.data_mut();
+    data.phase = Phase::Running;
+    data.limiter.hit = false;
+    data.soft_deadline = soft.map(|s| now + s);
+    data.hard_deadline = now + hard;
+    data.log.start_call();
+    store.set_epoch_deadline(1);
+}
+
+/// A fresh store on `engine` for node `id` under `policy`. Its WASI context
+/// grants only the policy's directories and environment variables: no
+/// arguments, no network, an empty stdin.
+pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Result<Store<HostState>, NodeFailure> {
+    let log = GuestLog::new(id, policy.max_log_bytes);
+    let clock = MonotonicClock { start: Instant::now() };
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.monotonic_clock(clock)
+        .stdout(GuestStream::stdout(Arc::clone(&log)))
+        .stderr(GuestStream::stderr(Arc::clone(&log)))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    for dir in &policy.dirs {
+        let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        wasi.preopened_dir(&dir.host, &dir.guest, perms).map_err(|source| {
+            NodeFailure::Setup(SandboxSetup::Grant { host: dir.host.clone(), guest: dir.guest.clone(), source })
+        })?;
+    }
+    for name in &policy.env {
+        if let Ok(value) = std::env::var(name) {
+            wasi.env(name, value);
+        }
+    }
+    let state = HostState {
+        wasi: wasi.build(),
+        table: {
+            let mut table = ResourceTable::new();
+            table.set_max_capacity(MAX_RESOURCES);
+            table
+        },
+        limiter: MemoryLimiter::new(policy.memory),
+        log,
+        phase: Phase::Running,
+        soft_deadline: None,
+        hard_deadline: Instant::now() + policy.init_timeout,
+        cancel: CancelHandle::default(),
+        clock,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_hostcall_fuel(hostcall_budget(policy));
+    // At every tick while the node runs: trap when the call is cancelled
+    // or past its hard deadline; past the soft deadline, ask the guest to
+    // stop (and give it until the hard one). A tick costs a clock read.
+    store.epoch_deadline_callback(|mut ctx| {
+        let data = ctx.data_mut();
+        let now = Instant::now();
+        if data.cancel.is_cancelled() || now >= data.hard_deadline {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        if data.phase == Phase::Running && data.soft_deadline.is_some_and(|soft| now >= soft) {
+            data.phase = Phase::Interrupting;
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+    store.set_epoch_deadline(1);
+    if let Some(fuel) = policy.fuel {
+        // Creation gets a hundred calls' worth.
+        store
+            .set_fuel(fuel.saturating_mul(100))
+            .map_err(|source| NodeFailure::Setup(SandboxSetup::Fuel { source }))?;
+    }
+    Ok(store)
+}

@@ -1,0 +1,348 @@
+//! Values as JSON, for JSON-lines input and output.
+//!
+//! JSON's own types map one to one (integers that fit in i64 become ints,
+//! other numbers floats). What JSON lacks is written as a one-key object:
+//! `{"$bytes": "<base64>"}`, `{"$float": "nan" | "inf" | "-inf"}`,
+//! `{"$audio": {"sample_rate": .., "channels": .., "samples": [..]}}` and
+//! `{"$array": {"dtype": "f32" | "f64" | "i64", "shape": [..], "data": [..]}}`.
+//! Reading accepts the same forms, so output can be fed back as input.
+//!
+//! `$bytes` is standard base64 (RFC 4648 section 4: `A-Z a-z 0-9 + /`,
+//! `=` padding) written and read by the `base64` crate, and read
+//! strictly: the padding must be there and canonical, nothing may follow
+//! it, the unused bits of the last symbol must be zero, and whitespace is
+//! refused (a JSON string has no need to wrap lines, and accepting it
+//! would give one value two spellings). Anything else is an error that
+//! says what is wrong and where.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use nodehost_sdk::{ArrayData, AudioFrame, Map, NumArray, Value};
+use serde_json::{Number, Value as Json, json};
+
+/// Why JSON could not be read as a value.
+#[derive(Debug, thiserror::Error)]
+pub enum FromJsonError {
+    /// The text is not JSON.
+    #[error("not JSON")]
+    Syntax(#[from] serde_json::Error),
+    /// A `$bytes` string that is not strict standard base64.
+    #[error("$bytes is not valid base64: {reason}")]
+    Base64 {
+        /// What is wrong, and where, in words.
+        reason: String,
+        /// The decoder's error.
+        #[source]
+        source: base64::DecodeError,
+    },
+    /// Any other malformed input, e.g. `$audio needs a samples list`.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<String> for FromJsonError {
+    fn from(message: String) -> Self {
+        FromJsonError::Invalid(message)
+    }
+}
+
+impl From<&str> for FromJsonError {
+    fn from(message: &str) -> Self {
+        FromJsonError::Invalid(message.to_owned())
+    }
+}
+
+/// A value as JSON.
+pub fn to_json(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::Number((*i).into()),
+        Value::Float(f) => float_to_json(*f),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Bytes(b) => json!({ "$bytes": BASE64.encode(b) }),
+        Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect()),
+        Value::Audio(a) => json!({ "$audio": {
+            "sample_rate": a.sample_rate,
+            "channels": a.channels,
+            "samples": a.samples.iter().map(|&s| float_to_json(s as f64)).collect::<Vec<_>>(),
+        }}),
+        Value::Array(a) => json!({ "$array": {
+            "dtype": a.data.dtype(),
+            "shape": a.shape,
+            "data": match &a.data {
+                ArrayData::F32(v) => v.iter().map(|&x| float_to_json(x as f64)).collect::<Vec<_>>(),
+                ArrayData::F64(v) => v.iter().map(|&x| float_to_json(x)).collect(),
+                ArrayData::I64(v) => v.iter().map(|&x| Json::from(x)).collect(),
+            },
+        }}),
+    }
+}
+
+fn float_to_json(f: f64) -> Json {
+    match Number::from_f64(f) {
+        Some(n) => Json::Number(n),
+        None if f.is_nan() => json!({ "$float": "nan" }),
+        None if f > 0.0 => json!({ "$float": "inf" }),
+        None => json!({ "$float": "-inf" }),
+    }
+}
+
+/// A value from JSON text (one line of JSON lines).
+///
+/// # Errors
+/// When the text is not JSON, or not a value (see [`from_json`]).
+pub fn from_json_str(text: &str) -> Result<Value, FromJsonError> {
+    from_json(serde_json::from_str(text)?)
+}
+
+/// A value from JSON.
+///
+/// # Errors
+/// When a number is out of range, or a `$` form is unknown or malformed
+/// (for `$bytes`, see the [module docs](self) for what base64 is accepted).
+pub fn from_json(json: Json) -> Result<Value, FromJsonError> {
+    Ok(match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().ok_or_else(|| format!("number {n} is out of range"))?),
+        },
+        Json::String(s) => Value::Str(s),
+        Json::Array(items) => Value::List(items.into_iter().map(from_json).collect::<Result<_, _>>()?),
+        Json::Object(mut obj) => {
+            if obj.len() == 1 {
+                let key = obj.keys().next().expect("one key").clone();
+                if let Some(special) = key.strip_prefix('$') {
+                    let inner = obj.remove(&key).expect("present");
+                    return from_special(special, inner);
+                }
+            }
+            let mut map = Map::with_capacity(obj.len());
+            for (k, v) in obj {
+                map.push(k, from_json(v)?);
+            }
+            Value::Map(map)
+        }
+    })
+}
+
+fn from_special(kind: &str, inner: Json) -> Result<Value, FromJsonError> {
+    match kind {
+        "bytes" => {
+            let text = inner.as_str().ok_or("$bytes must be a base64 string")?;
+            Ok(Value::Bytes(decode_base64(text)?))
+        }
+        "float" => match inner.as_str() {
+            Some("nan") => Ok(Value::Float(f64::NAN)),
+            Some("inf") => Ok(Value::Float(f64::INFINITY)),
+            Some("-inf") => Ok(Value::Float(f64::NEG_INFINITY)),
+            _ => Err("$float must be \"nan\", \"inf\" or \"-inf\"".into()),
+        },
+        "audio" => {
+            let sample_rate = field_u64(&inner, "sample_rate", "$audio")?;
+            let channels = field_u64(&inner, "channels", "$audio")?;
+            let samples = numbers(&inner, "samples", "$audio")?;
+            let frame = AudioFrame {
+                samples: samples.into_iter().map(|x| x as f32).collect(),
+                sample_rate: u32::try_from(sample_rate).map_err(|_| "$audio sample_rate is too large")?,
+                channels: u16::try_from(channels).map_err(|_| "$audio channels is too large")?,
+            };
+            frame.check()?;
+            Ok(Value::Audio(frame))
+        }
+        "array" => {
+            let dtype = inner.get("dtype").and_then(Json::as_str).ok_or("$array needs a dtype: f32, f64 or i64")?;
+            let shape = inner
+                .get("shape")
+                .and_then(Json::as_array)
+                .ok_or("$array needs a shape list")?
+                .iter()
+                .map(|d| d.as_u64().and_then(|d| u32::try_from(d).ok()).ok_or("$array shape must hold small ints"))
+                .collect::<Result<Vec<u32>, _>>()?;
+            let data = match dtype {
+                "f32" => ArrayData::F32(numbers(&inner, "data", "$array")?.into_iter().map(|x| x as f32).collect()),
+                "f64" => ArrayData::F64(numbers(&inner, "data", "$array")?),
+                "i64" => ArrayData::I64(
+                    inner
+                        .get("data")
+                        .and_then(Json::as_array)
+                        .ok_or("$array needs a data list")?
+                        .iter()
+                        .map(|x| x.as_i64().ok_or("$array i64 data must hold ints"))
+                        .collect::<Result<_, _>>()?,
+                ),
+                other => return Err(FromJsonError::Invalid(format!("$array dtype '{other}' (f32, f64 or i64)"))),
+            };
+            let array = NumArray { data, shape };
+            array.check()?;
+            Ok(Value::Array(array))
+        }
+        other => Err(format!("unknown special form '${other}' ($bytes, $float, $audio, $array)").into()),
+    }
+}
+
+fn field_u64(obj: &Json, field: &str, form: &str) -> Result<u64, FromJsonError> {
+    obj.get(field).and_then(Json::as_u64).ok_or_else(|| format!("{form} needs an integer {field}").into())
+}
+
+fn numbers(obj: &Json, field: &str, form: &str) -> Result<Vec<f64>, FromJsonError> {
+    obj.get(field)
+        .and_then(Json::as_array)
+        .ok_or_else(|| format!("{form} needs a {field} list"))?
+        .iter()
+        .map(|x| match x {
+            Json::Number(n) => n.as_f64().ok_or_else(|| format!("{form} {field}: bad number").into()),
+            Json::Object(_) => match from_json(x.clone())? {
+                Value::Float(f) => Ok(f),
+                _ => Err(format!("{form} {field} must hold numbers").into()),
+            },
+            _ => Err(format!("{form} {field} must hold numbers").into()),
+        })
+        .collect()
+}
+
+/// `text` as strict standard base64 (see the [module docs](self)), with an
+/// error that says in words what is wrong (offsets count bytes of `text`).
+fn decode_base64(text: &str) -> Result<Vec<u8>, FromJsonError> {
+    BASE64.decode(text).map_err(|source| {
+        let symbol = |byte: u8| match byte {
+            b' ' | b'\t' | b'\r' | b'\n' => format!("whitespace ({:?})", byte as char),
+            0x21..=0x7e => format!("'{}'", byte as char),
+            _ => format!("byte 0x{byte:02x}"),
+        };
+        let reason = match source {
+            base64::DecodeError::InvalidByte(at, b'=') => {
+                format!("'=' at offset {at} is padding where none can be (it may only fill the last one or two places of the last group of four)")
+            }
+            base64::DecodeError::InvalidByte(at, byte) => {
+                format!("{} at offset {at} is not a base64 symbol (A-Z, a-z, 0-9, +, /)", symbol(byte))
+            }
+            base64::DecodeError::InvalidLength(symbols) => {
+                format!("{symbols} symbols leave a last group of one, which cannot encode a byte (truncated?)")
+            }
+            base64::DecodeError::InvalidLastSymbol(at, byte) => format!(
+                "the last symbol, {} at offset {at}, has bits set that encode nothing (corrupt or truncated?)",
+                symbol(byte)
+            ),
+            base64::DecodeError::InvalidPadding => {
+                "missing or wrong '=' padding (the text must be a multiple of 4 symbols long, '=' filling the last group)"
+                    .to_owned()
+            }
+        };
+        FromJsonError::Base64 { reason, source }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes_from(text: &str) -> Result<Vec<u8>, FromJsonError> {
+        match from_json(json!({ "$bytes": text }))? {
+            Value::Bytes(b) => Ok(b),
+            other => panic!("not bytes: {other:?}"),
+        }
+    }
+
+    fn bytes_error(text: &str) -> String {
+        match bytes_from(text) {
+            Ok(b) => panic!("{text:?} was accepted as {b:?}"),
+            Err(e @ FromJsonError::Base64 { .. }) => e.to_string(),
+            Err(e) => panic!("{text:?}: not a base64 error: {e}"),
+        }
+    }
+
+    #[test]
+    fn base64_reads_and_writes_the_rfc_4648_test_vectors() {
+        // RFC 4648, section 10.
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(bytes_from(encoded).unwrap(), plain.as_bytes(), "{encoded}");
+            assert_eq!(to_json(&Value::Bytes(plain.as_bytes().to_vec())), json!({ "$bytes": encoded }));
+        }
+        // Every byte value, and the two symbols beyond letters and digits.
+        assert_eq!(bytes_from("+/8=").unwrap(), [0xfb, 0xff]);
+        assert_eq!(bytes_from("AP8A").unwrap(), [0x00, 0xff, 0x00]);
+    }
+
+    #[test]
+    fn bad_base64_is_refused_with_what_is_wrong() {
+        // A lone symbol (it decoded to nothing before), padded or not.
+        assert!(bytes_error("A").contains("1 symbols leave a last group of one"), "{}", bytes_error("A"));
+        assert!(bytes_error("A===").contains("'=' at offset 1 is padding where none can be"));
+        // Two encodings run together (it decoded to the first before).
+        assert!(bytes_error("aGk=aGk=").contains("'=' at offset 3 is padding where none can be"));
+        assert!(bytes_error("Zm=9").contains("'=' at offset 2"));
+        assert!(bytes_error("====").contains("'=' at offset 0"));
+        // Padding missing, short or too long.
+        for text in ["Zg", "Zg=", "Zm8", "Zm9v=", "Zm9vYg==="] {
+            let e = bytes_error(text);
+            assert!(e.contains("padding"), "{text}: {e}");
+        }
+        // Not in the alphabet: URL-safe symbols, punctuation, non-ASCII.
+        assert!(bytes_error("Zm9-").contains("'-' at offset 3 is not a base64 symbol"));
+        assert!(bytes_error("Zm9_").contains("'_' at offset 3"));
+        assert!(bytes_error("Zm.v").contains("'.' at offset 2"));
+        assert!(bytes_error("Zm9\u{e9}").contains("is not a base64 symbol"));
+        // Whitespace is refused, not skipped: one value, one spelling.
+        assert!(bytes_error("Zm9v\nYmFy").contains("whitespace ('\\n') at offset 4"), "{}", bytes_error("Zm9v\nYmFy"));
+        assert!(bytes_error(" Zm9v").contains("whitespace (' ') at offset 0"));
+        assert!(bytes_error("Zm9v ").contains("whitespace"));
+        // Bits past the last byte must be zero ("Zh==" would also be "f").
+        assert!(bytes_error("Zh==").contains("the last symbol, 'h' at offset 1, has bits set"));
+        // Not a string at all.
+        assert!(matches!(from_json(json!({ "$bytes": 5 })), Err(FromJsonError::Invalid(_))));
+    }
+
+    #[test]
+    fn bytes_of_every_length_round_trip() {
+        for n in 0..40 {
+            let data: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(bytes_from(to_json(&Value::Bytes(data.clone()))["$bytes"].as_str().unwrap()).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn the_base64_error_keeps_its_cause() {
+        let e = bytes_from("aGk=aGk=").unwrap_err();
+        let source = std::error::Error::source(&e).expect("a cause");
+        assert!(source.downcast_ref::<base64::DecodeError>().is_some(), "{source:?}");
+    }
+
+    #[test]
+    fn special_forms_round_trip() {
+        let values = [
+            Value::Bytes(vec![0, 255, 10]),
+            Value::Float(f64::NAN),
+            Value::Float(f64::NEG_INFINITY),
+            Value::Audio(AudioFrame { samples: vec![0.5, -0.25], sample_rate: 16000, channels: 2 }),
+            Value::Array(NumArray { data: ArrayData::I64(vec![1, 2, 3, 4, 5, 6]), shape: vec![2, 3] }),
+            Value::Map([("z", Value::Int(1)), ("a", Value::Float(2.5))].into_iter().collect()),
+        ];
+        for v in values {
+            let back = from_json(to_json(&v)).unwrap();
+            match (&v, &back) {
+                (Value::Float(a), Value::Float(b)) if a.is_nan() => assert!(b.is_nan()),
+                _ => assert_eq!(back, v),
+            }
+        }
+    }
+
+    #[test]
+    fn map_order_is_kept() {
+        let v = from_json(serde_json::from_str(r#"{"b": 1, "a": 2}"#).unwrap()).unwrap();
+        let keys: Vec<_> = v.as_map().unwrap().iter().map(|(k, _)| k.to_owned()).collect();
+        assert_eq!(keys, ["b", "a"]);
+    }
+}

@@ -1,0 +1,7 @@
+//! Values in the formats a pipeline reads and writes: JSON lines
+//! ([`json`]) and WAV audio ([`wav`]); and guest text made safe for a
+//! terminal ([`text`]).
+
+pub mod json;
+pub mod text;
+pub mod wav;
