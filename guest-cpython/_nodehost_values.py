@@ -212,7 +212,7 @@ def _int(obj):
     if type(obj) is not int:
         obj = int.__int__(obj)
     if obj < _I64_MIN or obj > _I64_MAX:
-        raise Unsupported("int of %d bits does not fit in 64 bits" % abs(obj).bit_length())
+        raise Unsupported("int of %d bits does not fit in a signed 64-bit int" % int.bit_length(obj))
     return obj
 
 
@@ -269,7 +269,7 @@ def _numbers(obj):
             if type(x) is not int:
                 x = int.__int__(x)
             if x < _I64_MIN or x > _I64_MAX:
-                raise Unsupported("array element does not fit in 64 bits")
+                raise Unsupported("array element: int of %d bits does not fit in a signed 64-bit int" % int.bit_length(x))
             ints.append(x)
         return _I64, ints
     floats = []

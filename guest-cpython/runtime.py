@@ -190,7 +190,7 @@ class Node(_wit_runtime.Node):
         try:
             return values.from_py(obj)
         except values.Unsupported as e:
-            raise error(K.UNSUPPORTED_VALUE, "%s.%s() returned a value the pipeline: cannot carry %s" % (
+            raise error(K.UNSUPPORTED_VALUE, "%s.%s() returned a value the pipeline cannot carry: %s" % (
                 self._class_name, what, e))
         except BaseException as e:
             raise exception_error(K.RAISED, e)

@@ -7,7 +7,7 @@ use nodehost_benches::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let which = args.get(1).map(String::as_str).unwrap_or("wasm-rustpython");
+    let which = args.get(1).map_or("wasm-rustpython", String::as_str);
     let calls: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
     let params = [("operation", Value::from("add")), ("operand", Value::Int(5))];
     let spec = match which {

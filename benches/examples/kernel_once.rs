@@ -8,7 +8,7 @@ use nodehost_benches::{create, kernels::KERNELS};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let runtime = match args.get(1).map(String::as_str).unwrap_or("wasm-rustpython") {
+    let runtime = match args.get(1).map_or("wasm-rustpython", String::as_str) {
         "wasm-rustpython" => Runtime::Wasm,
         "native-rustpython" => Runtime::NativeRustpython,
         "cpython" => Runtime::Cpython,

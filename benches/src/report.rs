@@ -238,7 +238,7 @@ pub fn measure_case(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResul
                 panic
                     .downcast_ref::<String>()
                     .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
                     .unwrap_or_else(|| "panicked".into()),
             );
         }
@@ -277,7 +277,7 @@ fn case_in_child(scenario: &Scenario, rt: Rt, options: &Options) -> CaseResult {
         }
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().filter(|l| !l.trim().is_empty()).next_back().unwrap_or("").to_string();
+            let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").to_string();
             let how = match std::os::unix::process::ExitStatusExt::signal(&out.status) {
                 Some(sig) => format!("the case's process died of signal {sig}"),
                 None => format!("the case's process exited with {}", out.status),
@@ -387,17 +387,15 @@ fn memory_per_instance(report: &mut Report) {
 /// Time from spawning a process to a ready Python node and to the demo's
 /// first output (a warm cache: the report has compiled everything).
 fn process_startup(report: &mut Report) {
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(_) => return,
+    let Ok(exe) = std::env::current_exe() else {
+        return;
     };
     for (child, what) in [("ready", "cold process to a ready sandboxed Python node"), ("demo", "cold process to the demo's first output")] {
         let mut times = LatencyHistogram::default();
         for _ in 0..7 {
             let started = Instant::now();
-            let mut proc = match Command::new(&exe).arg("--child").arg(child).stdout(Stdio::piped()).stderr(Stdio::null()).spawn() {
-                Ok(p) => p,
-                Err(_) => return,
+            let Ok(mut proc) = Command::new(&exe).arg("--child").arg(child).stdout(Stdio::piped()).stderr(Stdio::null()).spawn() else {
+                return;
             };
             let mut line = String::new();
             let _ = BufReader::new(proc.stdout.take().unwrap()).read_line(&mut line);
@@ -445,7 +443,7 @@ fn machine() -> BTreeMap<&'static str, String> {
         .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
         .unwrap_or_else(|| "unknown".into());
     m.insert("cpu", cpu);
-    m.insert("cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).to_string());
+    m.insert("cores", std::thread::available_parallelism().map_or(1, std::num::NonZero::get).to_string());
     m.insert("memory", format!("{} GiB", proc_kb("/proc/meminfo", "MemTotal:") >> 30));
     let run = |cmd: &str, args: &[&str]| {
         Command::new(cmd).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
@@ -507,7 +505,7 @@ impl Report {
         let m = self.extra("private memory per extra node instance", "wasm-rustpython");
         g.push(Goal { goal: "under 8 MiB private memory per extra Python instance".into(), measured: m.map_or("-".into(), |m| format!("{m:.2} MiB")), met: m.map(|m| m < 8.0) });
         let cores: usize = self.machine.get("cores").and_then(|c| c.parse().ok()).unwrap_or(1);
-        let e = self.scaling(Rt::WasmRustpython, cores.max(2).min(4));
+        let e = self.scaling(Rt::WasmRustpython, cores.clamp(2, 4));
         g.push(Goal { goal: format!("parallel sandboxed Python pipelines at 90% of linear scaling ({cores} cores)"), measured: e.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)), met: e.map(|e| e >= 0.9) });
         g
     }
@@ -563,7 +561,7 @@ impl Report {
         ];
         let mut s = String::new();
         let _ = writeln!(s, "{}\n", self.header());
-        self.table(&mut s, &rows.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+        self.table(&mut s, &rows.iter().map(ToString::to_string).collect::<Vec<_>>());
         let _ = writeln!(s, "\nPipelines: time per item once every node is ready. The project's goals:\n");
         self.goals_table(&mut s);
         s

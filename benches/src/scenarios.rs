@@ -534,7 +534,7 @@ pub fn all() -> Vec<Scenario> {
             Case::timed(1, move || {
                 a.clear();
                 a.push(Value::Int(5));
-                for node in nodes.iter_mut() {
+                for node in &mut nodes {
                     b.clear();
                     for v in a.drain(..) {
                         node.process(v, &mut b).unwrap();

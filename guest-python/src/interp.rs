@@ -63,7 +63,7 @@ mod _nodehost {
             e.set(n);
             n
         });
-        if n % POLL_EVERY != 0 || !nodehost_sdk::interrupt::requested() {
+        if !n.is_multiple_of(POLL_EVERY) || !nodehost_sdk::interrupt::requested() {
             return Ok(());
         }
         // Call the class (an OSError subclass) so its fields are set up, as

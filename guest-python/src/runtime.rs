@@ -307,14 +307,14 @@ impl Drop for PythonNode {
     fn drop(&mut self) {
         let rt = &*self.runtime;
         rt.interp.enter(|vm| {
-            if let Some(cleanup) = &self.cleanup {
-                if let Err(e) = cleanup.call((), vm) {
-                    let e = exception_to_error(vm, ErrorKind::Raised, e);
-                    nodehost_sdk::log::warn(
-                        "nodehost",
-                        &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
-                    );
-                }
+            if let Some(cleanup) = &self.cleanup
+                && let Err(e) = cleanup.call((), vm)
+            {
+                let e = exception_to_error(vm, ErrorKind::Raised, e);
+                nodehost_sdk::log::warn(
+                    "nodehost",
+                    &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
+                );
             }
             rt.flush_io(vm);
         });

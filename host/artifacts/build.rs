@@ -28,8 +28,7 @@ fn main() {
     let workspace = manifest_dir.join("../..").canonicalize().unwrap();
     let target_root = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { workspace.join(p) })
-        .unwrap_or_else(|| workspace.join("target"));
+        .map_or_else(|| workspace.join("target"), |p| if p.is_absolute() { p } else { workspace.join(p) });
     let guest_target = target_root.join("guests");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
 

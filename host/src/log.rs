@@ -82,11 +82,11 @@ impl GuestLog {
         let target = escape_controls(target, false);
         let message = escape_controls(message, true);
         match level {
-            Level::Error => tracing::error!(target: "nodehost::node", node, from = %target, "{message}"),
-            Level::Warn => tracing::warn!(target: "nodehost::node", node, from = %target, "{message}"),
-            Level::Info => tracing::info!(target: "nodehost::node", node, from = %target, "{message}"),
-            Level::Debug => tracing::debug!(target: "nodehost::node", node, from = %target, "{message}"),
-            Level::Trace => tracing::trace!(target: "nodehost::node", node, from = %target, "{message}"),
+            Level::Error => tracing::error!(target: "nodehost::node", node, from = &*target, "{message}"),
+            Level::Warn => tracing::warn!(target: "nodehost::node", node, from = &*target, "{message}"),
+            Level::Info => tracing::info!(target: "nodehost::node", node, from = &*target, "{message}"),
+            Level::Debug => tracing::debug!(target: "nodehost::node", node, from = &*target, "{message}"),
+            Level::Trace => tracing::trace!(target: "nodehost::node", node, from = &*target, "{message}"),
         }
     }
 
@@ -164,6 +164,6 @@ impl GuestLog {
 /// RustPython nodes, CPython's `_nodehost.log`) to `log`.
 pub(crate) fn route_native_logs(log: Arc<GuestLog>) {
     nodehost_sdk::log::set_thread_sink(Some(Box::new(move |level, target, message| {
-        log.emit(level, target, message)
+        log.emit(level, target, message);
     })));
 }

@@ -159,15 +159,15 @@ impl SandboxPolicy {
         if self.dirs.len() > bounds::GRANTS || self.env.len() > bounds::GRANTS {
             return Err(format!("granted directories or variables are above the limit of {} each", bounds::GRANTS));
         }
-        if let Some(soft) = self.soft_timeout {
-            if soft >= self.timeout {
-                return Err(format!("soft_timeout {soft:?} must be below timeout {:?}", self.timeout));
-            }
+        if let Some(soft) = self.soft_timeout
+            && soft >= self.timeout
+        {
+            return Err(format!("soft_timeout {soft:?} must be below timeout {:?}", self.timeout));
         }
-        if let Some(stack) = self.max_wasm_stack {
-            if !(64 << 10..=MAX_WASM_STACK_LIMIT).contains(&stack) {
-                return Err(format!("max_wasm_stack must be 64KiB..16MiB, got {stack} bytes"));
-            }
+        if let Some(stack) = self.max_wasm_stack
+            && !(64 << 10..=MAX_WASM_STACK_LIMIT).contains(&stack)
+        {
+            return Err(format!("max_wasm_stack must be 64KiB..16MiB, got {stack} bytes"));
         }
         if self.max_outputs == 0 {
             return Err("max_outputs must be at least 1".into());

@@ -32,7 +32,7 @@ fn env_count(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Samples resident memory every 50 ms until stopped; returns the samples.
+/// Samples resident memory every 20 ms until stopped; returns the samples.
 struct Sampler {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<Vec<u64>>,
@@ -46,7 +46,7 @@ impl Sampler {
             let mut samples = Vec::new();
             while !flag.load(Ordering::Relaxed) {
                 samples.push(rss());
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(20));
             }
             samples.push(rss());
             samples
@@ -146,7 +146,7 @@ params = {{ template = "Result: {{}}" }}
 }
 
 fn many_trapped_instances_recycled() {
-    let traps = env_count("NODEHOST_SOAK_TRAPS", 400);
+    let traps = env_count("NODEHOST_SOAK_TRAPS", 3000);
     let engine = engine();
     let policy = SandboxPolicy { memory: 16 << 20, ..SandboxPolicy::default() };
     let spec = sandboxed("trap", hostile_rust("unreachable"), policy);

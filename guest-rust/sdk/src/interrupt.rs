@@ -33,6 +33,6 @@ mod native {
     }
 
     pub(super) fn requested() -> bool {
-        DEADLINE.with(|d| d.get()).is_some_and(|d| Instant::now() >= d)
+        DEADLINE.with(Cell::get).is_some_and(|d| Instant::now() >= d)
     }
 }

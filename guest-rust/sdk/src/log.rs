@@ -1,4 +1,4 @@
-//! Logging to the host. A Rust node logs through the [`log`](::log) crate's
+//! Logging to the host. A Rust node logs through the `log` crate's
 //! facade (`log::info!("...")`); the SDK installs the logger ([`install`])
 //! when a component is configured and whenever a [`Registry`](crate::Registry)
 //! creates a node, and lets every level through (the host filters and bounds

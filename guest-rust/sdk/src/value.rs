@@ -43,7 +43,7 @@ impl AudioFrame {
         if self.channels == 0 {
             return Err("audio frame with 0 channels".into());
         }
-        if self.samples.len() % self.channels as usize != 0 {
+        if !self.samples.len().is_multiple_of(usize::from(self.channels)) {
             return Err(format!(
                 "audio frame of {} samples does not divide into {} channels",
                 self.samples.len(),

@@ -143,7 +143,7 @@ pub async fn run(
     }
     drop(source_targets);
 
-    let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(|t| t.join()).collect::<Vec<_>>())
+    let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(std::thread::JoinHandle::join).collect::<Vec<_>>())
         .await
         .map_err(|e| Error::io("joining node threads", std::io::Error::other(e.to_string())))?;
     if let Some(e) = state.first_error.lock().expect("error lock").take() {

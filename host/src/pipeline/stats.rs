@@ -153,7 +153,7 @@ impl fmt::Display for RunReport {
             self.outputs,
             format_duration(self.elapsed),
             format_duration(self.startup),
-            self.first_output.map(format_duration).unwrap_or_else(|| "-".into()),
+            self.first_output.map_or_else(|| "-".into(), format_duration),
         )?;
         writeln!(
             f,

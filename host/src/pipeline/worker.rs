@@ -133,10 +133,10 @@ impl NodeWorker {
     fn send(&self, out: &mut Vec<Value>, stats: &mut NodeStats) -> bool {
         for value in out.drain(..) {
             stats.items_out += 1;
-            if let Some(sink) = &self.sink {
-                if sink.blocking_send(Output { node: self.spec.id.clone(), value: value.clone() }).is_err() {
-                    return false;
-                }
+            if let Some(sink) = &self.sink
+                && sink.blocking_send(Output { node: self.spec.id.clone(), value: value.clone() }).is_err()
+            {
+                return false;
             }
             if let Some((last, rest)) = self.downstream.split_last() {
                 for tx in rest {

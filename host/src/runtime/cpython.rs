@@ -99,7 +99,7 @@ impl CPythonNode {
         Python::attach(|py| -> Result<Self, NodeError> {
             let h = helpers(py)?;
             let filename = file.display().to_string();
-            let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "node".into());
+            let name = file.file_stem().map_or_else(|| "node".into(), |s| s.to_string_lossy().into_owned());
             let loaded = h
                 .load
                 .call1(py, (name, source, &filename))
@@ -180,14 +180,14 @@ impl Drop for CPythonNode {
     fn drop(&mut self) {
         Python::attach(|py| {
             let Ok(h) = helpers(py) else { return };
-            if let Some(cleanup) = &self.cleanup {
-                if let Err(e) = cleanup.call0(py) {
-                    let e = exception_to_error(py, h, ErrorKind::Raised, e);
-                    nodehost_sdk::log::warn(
-                        "nodehost",
-                        &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
-                    );
-                }
+            if let Some(cleanup) = &self.cleanup
+                && let Err(e) = cleanup.call0(py)
+            {
+                let e = exception_to_error(py, h, ErrorKind::Raised, e);
+                nodehost_sdk::log::warn(
+                    "nodehost",
+                    &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
+                );
             }
             let _ = h.flush_io.call0(py);
         });
@@ -203,7 +203,7 @@ fn guest_failure(e: NodeError) -> NodeFailure {
 
 fn exception_to_error(py: Python<'_>, h: &Helpers, kind: ErrorKind, e: PyErr) -> NodeError {
     let value = e.value(py);
-    let exception_type = value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    let exception_type = value.get_type().name().map_or_else(|_| "Exception".into(), |n| n.to_string());
     let text = value.to_string();
     let traceback = h
         .format_exception
@@ -215,7 +215,7 @@ fn exception_to_error(py: Python<'_>, h: &Helpers, kind: ErrorKind, e: PyErr) ->
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    obj.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
 }
 
 /// The SDK's [`Interpreter`] over PyO3: CPython's answers to the questions
@@ -234,7 +234,7 @@ impl<'py> Interpreter for CPy<'_, 'py> {
     }
 
     fn as_bool(&self, obj: &Bound<'py, PyAny>) -> Option<bool> {
-        obj.cast::<PyBool>().ok().map(|b| b.is_true())
+        obj.cast::<PyBool>().ok().map(PyBoolMethods::is_true)
     }
 
     fn as_int(&self, obj: &Bound<'py, PyAny>) -> Option<Int> {
@@ -252,7 +252,7 @@ impl<'py> Interpreter for CPy<'_, 'py> {
     }
 
     fn as_float(&self, obj: &Bound<'py, PyAny>) -> Option<f64> {
-        obj.cast::<PyFloat>().ok().map(|f| f.value())
+        obj.cast::<PyFloat>().ok().map(PyFloatMethods::value)
     }
 
     fn as_str(&self, obj: &Bound<'py, PyAny>) -> Option<Text> {
@@ -264,7 +264,7 @@ impl<'py> Interpreter for CPy<'_, 'py> {
         if let Ok(b) = obj.cast::<PyBytes>() {
             return Some(b.as_bytes().to_vec());
         }
-        obj.cast::<PyByteArray>().ok().map(|b| b.to_vec())
+        obj.cast::<PyByteArray>().ok().map(PyByteArrayMethods::to_vec)
     }
 
     fn as_sequence(&self, obj: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {

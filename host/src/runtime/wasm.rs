@@ -110,9 +110,8 @@ impl WasmNode {
         f: impl FnOnce(&NodeComponent, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<Result<types::Outputs, types::NodeError>>,
         out: &mut Vec<Value>,
     ) -> Result<(), NodeFailure> {
-        let node = match (self.poisoned, self.node) {
-            (false, Some(node)) => node,
-            _ => return Err(NodeFailure::Poisoned),
+        let (false, Some(node)) = (self.poisoned, self.node) else {
+            return Err(NodeFailure::Poisoned);
         };
         self.start_call()?;
         let start = out.len();
@@ -156,10 +155,10 @@ impl Drop for WasmNode {
         // Run the guest's destructor (a Python node's cleanup()) unless the
         // instance is already lost.
         if let (false, Some(node)) = (self.poisoned, self.node.take()) {
-            if self.start_call().is_ok() {
-                if let Err(e) = node.resource_drop(&mut self.store) {
-                    tracing::warn!(node = self.store.data().log.node(), "dropping the node failed: {e:#}");
-                }
+            if self.start_call().is_ok()
+                && let Err(e) = node.resource_drop(&mut self.store)
+            {
+                tracing::warn!(node = self.store.data().log.node(), "dropping the node failed: {e:#}");
             }
             self.store.data().log.start_call();
         }

@@ -250,10 +250,10 @@ impl WasmEngine {
             }
             tracing::info!("making a pre-initialized Python component; this happens once per machine");
             let bytes = on_node_thread(|| snapshot::snapshot_python(nodehost_artifacts::PYTHON.bytes, None))?;
-            if let Some(disk) = &self.disk {
-                if let Err(e) = disk.write(&name, &bytes) {
-                    tracing::warn!("could not cache the Python snapshot: {e}");
-                }
+            if let Some(disk) = &self.disk
+                && let Err(e) = disk.write(&name, &bytes)
+            {
+                tracing::warn!("could not cache the Python snapshot: {e}");
             }
             Ok(bytes)
         })
@@ -335,10 +335,10 @@ impl WasmEngine {
                     .precompile_component(&bytes)
                     .map_err(|source| Error::Compile { component: name.to_owned(), source })?;
                 tracing::debug!("compiled {name} in {:?}", started.elapsed());
-                if let Some(disk) = &self.disk {
-                    if let Err(e) = disk.write(&file, &compiled) {
-                        tracing::warn!("could not cache compiled code in {}: {e}", disk.dir().display());
-                    }
+                if let Some(disk) = &self.disk
+                    && let Err(e) = disk.write(&file, &compiled)
+                {
+                    tracing::warn!("could not cache compiled code in {}: {e}", disk.dir().display());
                 }
                 // SAFETY: `compiled` was produced just now by this engine.
                 unsafe { Component::deserialize(engine, &compiled) }

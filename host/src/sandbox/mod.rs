@@ -1,15 +1,15 @@
 //! The sandbox: a thin layer that narrows wasmtime to what a node needs.
 //!
-//! - [`engine`]: the wasmtime engines (one per kind of compiled code), the
+//! - `engine`: the wasmtime engines (one per kind of compiled code), the
 //!   linker of node imports, and compiled components kept in memory and in
-//!   the sealed on-disk [`cache`];
-//! - [`store`]: the data of one node's store, its grants, memory limit and
+//!   the sealed on-disk `cache`;
+//! - `store`: the data of one node's store, its grants, memory limit and
 //!   deadlines;
-//! - [`imports`]: what a node may import, one file per interface;
-//! - [`component`]: a loaded component and how an instance of it is made;
-//! - [`snapshot`]: pre-initialized Python components;
-//! - [`trap`]: what a failed call failed with;
-//! - [`codec`]: the WIT value table, host side ([`bindings`] are the types).
+//! - `imports`: what a node may import, one file per interface;
+//! - `component`: a loaded component and how an instance of it is made;
+//! - `snapshot`: pre-initialized Python components;
+//! - `trap`: what a failed call failed with;
+//! - `codec`: the WIT value table, host side (`bindings` are the types).
 
 pub(crate) mod bindings;
 pub(crate) mod cache;

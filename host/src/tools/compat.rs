@@ -97,7 +97,7 @@ impl CompatMatrix {
         }
         let _ = writeln!(s);
         for (i, rt) in self.runtimes.iter().enumerate() {
-            let ok = self.results.iter().filter(|row| row.get(i).is_some_and(|r| r.is_ok())).count();
+            let ok = self.results.iter().filter(|row| row.get(i).is_some_and(Result::is_ok)).count();
             let _ = writeln!(s, "- {rt}: {ok} of {} pass", self.checks.len());
         }
         s

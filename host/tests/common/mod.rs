@@ -114,14 +114,16 @@ impl SharedBuf {
     }
 }
 
-/// Run `f` with the host's log captured (on the calling thread).
+/// Run `f` with the host's log captured (on the calling thread): all of
+/// `nodehost`'s records, and other crates' from `info` up (wasmtime-wasi
+/// traces every import call, a million lines for a node that prints a lot).
 pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
     let buf = SharedBuf::default();
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,nodehost=trace"))
         .finish();
     let result = tracing::subscriber::with_default(subscriber, f);
     (result, buf.text())
