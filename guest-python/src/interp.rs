@@ -81,13 +81,6 @@ mod _nodehost {
     /// Levels: 0 trace, 1 debug, 2 info, 3 warn, 4 error.
     #[pyfunction]
     fn log(level: i32, target: PyStrRef, message: PyStrRef) {
-        let level = match level {
-            i32::MIN..=0 => Level::Trace,
-            1 => Level::Debug,
-            2 => Level::Info,
-            3 => Level::Warn,
-            _ => Level::Error,
-        };
-        host_log(level, &target.to_string_lossy(), &message.to_string_lossy());
+        host_log(Level::from_number(level), &target.to_string_lossy(), &message.to_string_lossy());
     }
 }

@@ -324,7 +324,20 @@ impl Drop for PythonNode {
 /// A Python exception as a [`NodeError`] with its type and full traceback.
 pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBaseExceptionRef) -> NodeError {
     let exception_type = exc.class().name().to_string();
-    let text = exc.as_object().str(vm).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let text = match exc.as_object().str(vm) {
+        Ok(s) => match python::cut_exception_text(&s.to_string_lossy()) {
+            // Too long to format (again) in the node's memory: the
+            // exception carries the cut text from here on, so its
+            // traceback's last line is short too.
+            Some(cut) => {
+                let args = vm.ctx.new_tuple(vec![vm.ctx.new_str(cut.as_str()).into()]);
+                let _ = exc.as_object().set_attr("args", args, vm);
+                cut
+            }
+            None => s.to_string_lossy().into_owned(),
+        },
+        Err(_) => String::new(),
+    };
     let mut traceback = String::new();
     let _ = vm.write_exception(&mut traceback, &exc);
     python::exception(kind, exception_type, &text, &traceback)

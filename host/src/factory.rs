@@ -305,23 +305,14 @@ impl NodeSpec {
         source: &str,
         class: &str,
     ) -> Result<Box<dyn Node>, NodeFailure> {
+        let (params, policy) = (self.params.clone(), &self.policy);
         match runtime {
             #[cfg(feature = "native-rustpython")]
-            Runtime::NativeRustpython => Ok(Box::new(crate::runtime::rustpython::RustPythonNode::new(
-                file,
-                source,
-                class,
-                self.params.clone(),
-                &self.policy,
-            )?)),
+            Runtime::NativeRustpython => {
+                Ok(Box::new(crate::runtime::rustpython::RustPythonNode::new(file, source, class, params, policy)?))
+            }
             #[cfg(feature = "cpython")]
-            Runtime::Cpython => Ok(Box::new(crate::runtime::cpython::CPythonNode::new(
-                file,
-                source,
-                class,
-                self.params.clone(),
-                &self.policy,
-            )?)),
+            Runtime::Cpython => Ok(Box::new(crate::runtime::cpython::CPythonNode::new(file, source, class, params, policy)?)),
             other => unreachable!("runtime {other} was checked to be available and to accept Python"),
         }
     }

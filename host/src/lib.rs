@@ -17,6 +17,8 @@
 //! 5. [`manifest`] and [`pipeline`]: a checked graph of nodes, and running it;
 //! 6. [`tools`]: compat, types, bake; the `nodehost` CLI sits on top.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod factory;
 mod log;

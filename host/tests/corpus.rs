@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use nodehost::manifest::HostPermissions;
 use nodehost::{Runtime, Value};
 
 struct Case {
@@ -204,6 +205,7 @@ id = "double"
 python = "chain.py"
 class = "Double"
 runtime = "native-rustpython"
+trusted = true
 
 [[node]]
 id = "add"
@@ -211,12 +213,14 @@ python = "chain.py"
 class = "Add"
 params = { amount = 10 }
 runtime = "cpython"
+trusted = true
 
 [[node]]
 id = "half"
 rust = "calculator"
 params = { operation = "add", operand = 0.5 }
 runtime = "native"
+trusted = true
 
 [[node]]
 id = "format"
@@ -233,8 +237,10 @@ params = { operation = "upper" }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mixed_runtime_chain_matches_too() {
-    // Anchored in examples/corpus, so `chain.py` is found there.
-    let pipeline = nodehost::manifest::parse(MIXED_CHAIN, &example("corpus/mixed.toml")).unwrap();
+    // Anchored in examples/corpus, so `chain.py` is found there; the
+    // un-sandboxed nodes are marked trusted, and the host allows them.
+    let permissions = HostPermissions { allow_unsandboxed: true, ..HostPermissions::default() };
+    let pipeline = nodehost::manifest::parse_with(MIXED_CHAIN, &example("corpus/mixed.toml"), &permissions).unwrap();
     let inputs = (1..=5).map(Value::Int).collect();
     let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
     let runtimes: Vec<(&str, Runtime)> = report.nodes.iter().map(|n| (n.id.as_str(), n.runtime)).collect();

@@ -55,9 +55,13 @@ impl fmt::Display for ErrorKind {
 /// exception type and full traceback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeError {
+    /// What class of failure this is.
     pub kind: ErrorKind,
+    /// One line saying what went wrong.
     pub message: String,
+    /// The Python exception's type name, for Python nodes.
     pub exception_type: Option<String>,
+    /// The full Python traceback, for Python nodes.
     pub traceback: Option<String>,
 }
 

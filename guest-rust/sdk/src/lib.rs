@@ -12,6 +12,8 @@
 //! - [`codec`] and [`wit_codec!`] are the one conversion between [`Value`]
 //!   and the WIT types, shared by the guest component and the host.
 
+#![warn(missing_docs)]
+
 extern crate self as nodehost_sdk;
 
 pub mod codec;

@@ -33,6 +33,20 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level a Python node's helper module passes to `_nodehost.log`
+    /// (0 trace, 1 debug, 2 info, 3 warn, 4 error; below and above clamp).
+    pub fn from_number(level: i32) -> Level {
+        match level {
+            i32::MIN..=0 => Level::Trace,
+            1 => Level::Debug,
+            2 => Level::Info,
+            3 => Level::Warn,
+            _ => Level::Error,
+        }
+    }
+}
+
+impl Level {
     /// The level's name in lower case.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -73,9 +73,13 @@ impl<T: Node> DynNode for T {
 /// A parameter a node type accepts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
+    /// The parameter's name, as a manifest spells it.
     pub name: String,
+    /// True when the manifest must give this parameter.
     pub required: bool,
+    /// The value used when an optional parameter is left out.
     pub default: Option<Value>,
+    /// One line on what the parameter does.
     pub description: String,
 }
 
@@ -99,9 +103,13 @@ impl ParamInfo {
 /// What a node type is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeTypeInfo {
+    /// The type name a manifest uses to pick this node.
     pub name: String,
+    /// One line on what the node does.
     pub description: String,
+    /// The parameters the node accepts.
     pub params: Vec<ParamInfo>,
+    /// True when one input may give several outputs.
     pub streaming: bool,
 }
 
@@ -216,8 +224,11 @@ fn missing(name: &str) -> NodeError {
 /// node type. [`export_nodes!`](crate::export_nodes) builds these.
 #[derive(Clone, Copy)]
 pub struct NodeTypeEntry {
+    /// The node type's name.
     pub name: &'static str,
+    /// Describes the node type.
     pub info: fn() -> NodeTypeInfo,
+    /// Creates a node of this type from its parameters.
     pub create: fn(&Params) -> Result<Box<dyn DynNode>, NodeError>,
 }
 

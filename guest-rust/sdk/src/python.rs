@@ -76,6 +76,24 @@ pub const SUPPORTED: &str = "None, bool, int, float, str, bytes, list, tuple, di
 /// Lines kept at each end of a long Python traceback.
 pub const TRACEBACK_LINES: usize = 60;
 
+/// Most bytes of an exception's text a runtime formats into its error (the
+/// host keeps no more either): a node raising a 50 MB message must still
+/// report its exception type, not run out of memory formatting it.
+pub const MAX_EXCEPTION_TEXT: usize = 64 << 10;
+
+/// `text` cut to [`MAX_EXCEPTION_TEXT`] bytes (at a character boundary) with
+/// a note of its full length, or `None` when it fits.
+pub fn cut_exception_text(text: &str) -> Option<String> {
+    if text.len() <= MAX_EXCEPTION_TEXT {
+        return None;
+    }
+    let mut end = MAX_EXCEPTION_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(format!("{} [... cut: {} bytes in all]", &text[..end], text.len()))
+}
+
 /// A Python `int`, as the rules need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Int {
@@ -101,8 +119,11 @@ pub enum Text {
 /// `tobytes()` (native byte order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberBuffer {
+    /// The array's typecode, such as `'d'` or `'q'`.
     pub typecode: String,
+    /// The size of one item in bytes.
     pub itemsize: usize,
+    /// The items' raw bytes, in native byte order.
     pub bytes: Vec<u8>,
 }
 

@@ -15,24 +15,37 @@ pub const MAX_DEPTH: usize = 128;
 /// A value passed into or out of a node.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    /// No value.
     #[default]
     Null,
+    /// A boolean.
     Bool(bool),
+    /// A 64-bit signed integer.
     Int(i64),
+    /// A 64-bit float.
     Float(f64),
+    /// A UTF-8 string.
     Str(String),
+    /// A byte string.
     Bytes(Vec<u8>),
+    /// An ordered list of values.
     List(Vec<Value>),
+    /// A string-keyed map that keeps insertion order.
     Map(Map),
+    /// A frame of audio samples.
     Audio(AudioFrame),
+    /// An n-dimensional numeric array.
     Array(NumArray),
 }
 
 /// A frame of interleaved f32 audio samples.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AudioFrame {
+    /// The samples, interleaved by channel.
     pub samples: Vec<f32>,
+    /// Samples per second, per channel.
     pub sample_rate: u32,
+    /// Number of channels.
     pub channels: u16,
 }
 
@@ -57,8 +70,11 @@ impl AudioFrame {
 /// The elements of a [`NumArray`], row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArrayData {
+    /// 32-bit float elements.
     F32(Vec<f32>),
+    /// 64-bit float elements.
     F64(Vec<f64>),
+    /// 64-bit signed integer elements.
     I64(Vec<i64>),
 }
 
@@ -90,7 +106,9 @@ impl ArrayData {
 /// An n-dimensional numeric array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NumArray {
+    /// The elements, row-major.
     pub data: ArrayData,
+    /// The size of each dimension.
     pub shape: Vec<u32>,
 }
 
@@ -220,7 +238,9 @@ impl IntoIterator for Map {
 /// component boundary (`int-list` / `float-list` in the WIT).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PackedNumbers {
+    /// A list of ints.
     Ints(Vec<i64>),
+    /// A list of floats.
     Floats(Vec<f64>),
 }
 

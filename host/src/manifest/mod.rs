@@ -43,18 +43,24 @@ use crate::policy::SandboxPolicy;
 /// A checked pipeline, ready to run.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
+    /// The manifest's `name`, or its file name without extension.
     pub name: String,
     /// Nodes in an order where every node comes after its inputs.
     pub nodes: Vec<PipelineNode>,
+    /// What feeds the pipeline.
     pub input: InputSpec,
+    /// Where outputs go and how they are written.
     pub output: OutputSpec,
 }
 
 /// One node of a pipeline and where its inputs come from.
 #[derive(Debug, Clone)]
 pub struct PipelineNode {
+    /// How to create the node: its id, code and runtime.
     pub spec: NodeSpec,
+    /// Where the node's items come from.
     pub inputs: Vec<Upstream>,
+    /// What to do when one of the node's items fails.
     pub on_error: OnError,
 }
 
@@ -87,9 +93,21 @@ pub enum InputSpec {
     /// These values, in order.
     Values(Vec<Value>),
     /// `count` ints from `start` by `step`.
-    Sequence { start: i64, count: u64, step: i64 },
+    Sequence {
+        /// The first int.
+        start: i64,
+        /// How many ints.
+        count: u64,
+        /// The difference between one int and the next.
+        step: i64,
+    },
     /// A WAV file cut into audio frames of `frame` samples per channel.
-    Wav { path: PathBuf, frame: FrameSize },
+    Wav {
+        /// The WAV file.
+        path: PathBuf,
+        /// How long each frame is.
+        frame: FrameSize,
+    },
     /// A file of JSON lines.
     JsonLines(PathBuf),
     /// JSON lines on standard input.
@@ -99,7 +117,9 @@ pub enum InputSpec {
 /// How long a WAV input's frames are.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FrameSize {
+    /// This many samples per channel.
     Samples(usize),
+    /// This many milliseconds, converted at the file's sample rate.
     Millis(f64),
 }
 
@@ -108,6 +128,7 @@ pub enum FrameSize {
 pub struct OutputSpec {
     /// A file to write; standard output when `None`.
     pub file: Option<PathBuf>,
+    /// How each output is written.
     pub format: OutputFormat,
 }
 

@@ -33,7 +33,9 @@ pub const CHANNEL_CAPACITY: usize = 32;
 /// One item leaving the pipeline: which sink node gave it, and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
+    /// The id of the sink node that gave the value.
     pub node: String,
+    /// The value.
     pub value: Value,
 }
 

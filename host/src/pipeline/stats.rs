@@ -111,11 +111,15 @@ pub fn format_duration(d: Duration) -> String {
 /// What one node did during a run.
 #[derive(Debug, Clone)]
 pub struct NodeStats {
+    /// The node's id.
     pub id: String,
+    /// The runtime the node ran on.
     pub runtime: Runtime,
     /// Time to create the node (start its sandbox, load its code).
     pub create: Duration,
+    /// Items the node received.
     pub items_in: u64,
+    /// Outputs the node gave, flush included.
     pub items_out: u64,
     /// Per-call time of `process` (flush excluded).
     pub latency: LatencyHistogram,
@@ -128,6 +132,7 @@ pub struct NodeStats {
 /// What a pipeline run did.
 #[derive(Debug)]
 pub struct RunReport {
+    /// Each node's stats, in the pipeline's node order.
     pub nodes: Vec<NodeStats>,
     /// Every item that failed without stopping the run (nodes with
     /// `on_error` skip or restart), in the order they failed.

@@ -40,15 +40,7 @@ struct Helpers {
 #[pyfunction]
 #[pyo3(name = "log")]
 fn host_log(level: i32, target: &str, message: &str) {
-    use nodehost_sdk::log::Level;
-    let level = match level {
-        i32::MIN..=0 => Level::Trace,
-        1 => Level::Debug,
-        2 => Level::Info,
-        3 => Level::Warn,
-        _ => Level::Error,
-    };
-    nodehost_sdk::log::log(level, target, message);
+    nodehost_sdk::log::log(nodehost_sdk::log::Level::from_number(level), target, message);
 }
 
 fn helpers(py: Python<'_>) -> Result<&'static Helpers, NodeError> {

@@ -15,7 +15,9 @@ pub const CHECKS_SOURCE: &str = include_str!("../../compat/stdlib_checks.py");
 
 /// Results: for each check (row) and runtime (column), `Ok(())` or the error.
 pub struct CompatMatrix {
+    /// The runtimes checked, one per column.
     pub runtimes: Vec<Runtime>,
+    /// The checks' names, one per row.
     pub checks: Vec<String>,
     /// `results[check][runtime]`.
     pub results: Vec<Vec<Result<(), String>>>,

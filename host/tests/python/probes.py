@@ -15,6 +15,8 @@ class Raiser:
     def process(self, data):
         if data == "boom":
             return self.explode(data)
+        if data == "huge":
+            raise KeyError("k" * 50_000_000)
         return data
 
     def explode(self, data):
