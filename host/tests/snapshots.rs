@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
@@ -18,7 +19,7 @@ fn snapshot_engine() -> Arc<WasmEngine> {
     static ENGINE: OnceLock<Arc<WasmEngine>> = OnceLock::new();
     let engine = ENGINE.get_or_init(|| {
         let default = EngineConfig::default();
-        let cache_dir = default.cache_dir.clone().or_else(|| Some(std::env::temp_dir().join("nodehost-tests").join("cache")));
+        let cache_dir = default.cache_dir.clone().or_else(|| Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nodehost-cache")));
         WasmEngine::new(EngineConfig { snapshots: true, cache_dir, ..default }).expect("engine")
     });
     Arc::clone(engine)

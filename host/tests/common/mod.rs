@@ -132,7 +132,8 @@ pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
 /// A file named `name` holding `bytes` (a component for a `component = ...`
 /// node), written once per process and atomically.
 ///
-/// The file lives in a directory named by the SHA-256 of its bytes, so a
+/// The file lives in the target directory's `tmp/` (this workspace's and
+/// this user's), in a directory named by the SHA-256 of its bytes, so a
 /// path always means the same contents: tests (threads of one process, or
 /// several test binaries at once) that ask for the same file share it, and
 /// runs after the first find it in place with the same file stamp, so the
@@ -144,7 +145,7 @@ pub fn capture_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
 pub fn component_file(name: &str, bytes: &[u8]) -> PathBuf {
     static WRITTEN: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
     let digest = hex::encode(&Sha256::digest(bytes)[..12]);
-    let dir = std::env::temp_dir().join("nodehost-tests").join(digest);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nodehost-tests").join(digest);
     let path = dir.join(name);
     // Held while writing: other threads of this process wait for the file.
     let mut written = WRITTEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
