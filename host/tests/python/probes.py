@@ -15,8 +15,6 @@ class Raiser:
     def process(self, data):
         if data == "boom":
             return self.explode(data)
-        if data == "huge":
-            raise KeyError("k" * 50_000_000)
         return data
 
     def explode(self, data):
@@ -92,3 +90,12 @@ class SandboxProbe:
         except Exception as e:
             return "refused: " + type(e).__name__
         return "unknown probe"
+
+
+class HugeRaiser:
+    """Raises an exception with a 50 MB message on "huge"."""
+
+    def process(self, data):
+        if data == "huge":
+            raise ValueError("v" * 50_000_000)
+        return data
