@@ -91,3 +91,27 @@ fn a_smaller_wasm_stack_overflows_sooner_and_is_reported_as_such() {
     let run = run_node(&hostile("recurse", policy), vec![Value::Null]).unwrap();
     assert!(matches!(run.items[0], Err(NodeFailure::StackOverflow)), "{:?}", run.items[0]);
 }
+
+#[test]
+fn a_running_call_can_be_cancelled_from_another_thread() {
+    let policy = SandboxPolicy { timeout: Duration::from_secs(60), ..SandboxPolicy::default() };
+    let spec = hostile("spin", policy);
+    let engine = engine();
+    nodehost::on_node_thread(|| {
+        let mut node = spec.create(&engine).unwrap();
+        let cancel = node.cancel_handle().expect("a sandboxed node can be cancelled");
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            cancel.cancel();
+        });
+        let started = std::time::Instant::now();
+        let failure = node.process(Value::Null, &mut Vec::new()).unwrap_err();
+        canceller.join().unwrap();
+        assert!(matches!(failure, NodeFailure::Cancelled), "{failure}");
+        // Stopped within ticks of the cancellation, far before the deadline.
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(failure.is_fatal());
+        // The instance is lost, as after a timeout.
+        assert!(matches!(node.process(Value::Null, &mut Vec::new()), Err(NodeFailure::Poisoned)));
+    });
+}

@@ -20,6 +20,11 @@ use crate::sandbox::imports::stdio::GuestStream;
 /// memory limit.
 pub(crate) const MAX_RESOURCES: usize = 10_000;
 
+/// Epoch ticks between two checks of a running call's deadlines and of
+/// its cancel handle: 20 ticks of 5 ms, so a cancellation or a deadline
+/// lands within 100 ms and the check costs nothing measurable.
+const CHECK_EVERY: u64 = 20;
+
 /// How often the engine's epoch advances: the resolution of CPU deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
@@ -151,7 +156,15 @@ pub(crate) fn arm(store: &mut Store<HostState>, soft: Option<Duration>, hard: Du
     data.soft_deadline = soft.map(|s| now + s);
     data.hard_deadline = now + hard;
     data.log.start_call();
-    store.set_epoch_deadline(1);
+    store.set_epoch_deadline(first_check(soft, hard));
+}
+
+/// Ticks to the first check of a call: its first deadline if that comes
+/// sooner than the regular check.
+fn first_check(soft: Option<Duration>, hard: Duration) -> u64 {
+    let first = soft.unwrap_or(hard).min(hard);
+    let ticks = first.as_nanos() / EPOCH_TICK.as_nanos();
+    u64::try_from(ticks).unwrap_or(u64::MAX).clamp(1, CHECK_EVERY)
 }
 
 /// A fresh store on `engine` for node `id` under `policy`. Its WASI context
@@ -208,9 +221,17 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
         if data.phase == Phase::Running && data.soft_deadline.is_some_and(|soft| now >= soft) {
             data.phase = Phase::Interrupting;
         }
-        Ok(UpdateDeadline::Continue(1))
+        // Check again at the next deadline, or the regular check if sooner.
+        let next = [data.soft_deadline.filter(|_| data.phase == Phase::Running), Some(data.hard_deadline)]
+            .into_iter()
+            .flatten()
+            .map(|d| d.saturating_duration_since(now))
+            .min()
+            .unwrap_or_default();
+        let ticks = u64::try_from(next.as_nanos() / EPOCH_TICK.as_nanos()).unwrap_or(u64::MAX);
+        Ok(UpdateDeadline::Continue(ticks.clamp(1, CHECK_EVERY)))
     });
-    store.set_epoch_deadline(1);
+    store.set_epoch_deadline(first_check(None, policy.init_timeout));
     if let Some(fuel) = policy.fuel {
         // Creation gets a hundred calls' worth.
         store
