@@ -30,8 +30,8 @@ pub trait Node {
     }
 }
 
-/// Stops a node's running call from another thread, within a few
-/// milliseconds: the call fails with [`NodeFailure::Cancelled`] and the
+/// Stops a node's running call from another thread, within 100 ms (the
+/// sandbox checks every 20 epoch ticks): the call fails with [`NodeFailure::Cancelled`] and the
 /// node's instance is lost (as after a timeout). A handle stays valid for
 /// the node's life; cancelling when no call runs stops the next one at
 /// once, so call [`CancelHandle::reset`] to take a cancellation back.
