@@ -196,6 +196,23 @@ inputs = ["double"]
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_skips_many_failures_keeps_the_first_thousand_and_counts_the_rest() {
+    let probes = test_python("probes.py");
+    let text = format!(
+        "[[node]]\nid = \"raiser\"\npython = \"{}\"\nclass = \"Raiser\"\non_error = \"skip\"\n",
+        probes.display()
+    );
+    let pipeline = manifest::parse(&text, &probes.with_file_name("p.toml")).unwrap();
+    let inputs: Vec<Value> = (0..1100).map(|_| Value::from("boom")).chain([Value::Int(1)]).collect();
+    let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
+    assert_eq!(outputs.len(), 1, "the item that did not fail still came out");
+    assert_eq!(report.failures.len(), nodehost::pipeline::MAX_KEPT_FAILURES);
+    assert_eq!(report.failures_not_kept, 100);
+    assert!(matches!(report.failures[0], Error::Node { stage: Stage::Item(1), .. }), "{}", report.failures[0]);
+    assert!(report.to_string().contains("... and 100 more failed items, not kept"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_error_names_the_node_and_the_item_and_stops_the_run() {
     let path = manifest_file(
         "raise.toml",

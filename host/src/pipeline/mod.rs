@@ -27,6 +27,9 @@ use crate::manifest::{OutputSpec, Pipeline, Upstream};
 use crate::node::NODE_THREAD_STACK;
 use crate::sandbox::WasmEngine;
 
+/// How many failed items a run keeps for its report (the rest are counted).
+pub const MAX_KEPT_FAILURES: usize = 1000;
+
 /// How many items wait in each channel between nodes.
 pub const CHANNEL_CAPACITY: usize = 32;
 
@@ -45,11 +48,26 @@ pub struct Output {
 pub(crate) struct RunState {
     pub(crate) failed: AtomicBool,
     pub(crate) first_error: Mutex<Option<Error>>,
-    /// Items that failed without stopping the run.
+    /// Items that failed without stopping the run: the first
+    /// [`MAX_KEPT_FAILURES`]...
     pub(crate) skipped: Mutex<Vec<Error>>,
+    /// ...and how many more there were.
+    pub(crate) not_kept: std::sync::atomic::AtomicU64,
 }
 
 impl RunState {
+    /// Keep an item's failure for the report, up to [`MAX_KEPT_FAILURES`];
+    /// past that only count it, so a run that fails every item keeps
+    /// bounded memory.
+    pub(crate) fn skip(&self, e: Error) {
+        let mut skipped = self.skipped.lock().expect("failures lock");
+        if skipped.len() < MAX_KEPT_FAILURES {
+            skipped.push(e);
+        } else {
+            self.not_kept.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn fail(&self, e: Error) {
         let mut first = self.first_error.lock().expect("error lock");
         if first.is_none() {
@@ -166,7 +184,16 @@ pub async fn run(
         }
     }
     let failures = std::mem::take(&mut *state.skipped.lock().expect("failures lock"));
-    Ok(RunReport { nodes, failures, inputs: fed, outputs: 0, startup, first_output: None, elapsed: started.elapsed() })
+    Ok(RunReport {
+        nodes,
+        failures,
+        failures_not_kept: state.not_kept.load(Ordering::Relaxed),
+        inputs: fed,
+        outputs: 0,
+        startup,
+        first_output: None,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Run a pipeline with the input and output its manifest names. Outputs are

@@ -134,9 +134,12 @@ pub struct NodeStats {
 pub struct RunReport {
     /// Each node's stats, in the pipeline's node order.
     pub nodes: Vec<NodeStats>,
-    /// Every item that failed without stopping the run (nodes with
-    /// `on_error` skip or restart), in the order they failed.
+    /// The items that failed without stopping the run (nodes with
+    /// `on_error` skip or restart), in the order they failed: the first
+    /// [`MAX_KEPT_FAILURES`](crate::pipeline::MAX_KEPT_FAILURES) of them.
     pub failures: Vec<crate::Error>,
+    /// How many more items failed than `failures` keeps.
+    pub failures_not_kept: u64,
     /// Inputs fed to the pipeline.
     pub inputs: u64,
     /// Outputs that left the pipeline.
@@ -183,6 +186,9 @@ impl fmt::Display for RunReport {
         }
         for e in &self.failures {
             writeln!(f, "failed: {}", e.to_string().lines().next().unwrap_or_default())?;
+        }
+        if self.failures_not_kept > 0 {
+            writeln!(f, "... and {} more failed items, not kept", self.failures_not_kept)?;
         }
         Ok(())
     }

@@ -109,7 +109,7 @@ impl NodeWorker {
         stats.failed += 1;
         let error = Error::Node { node: self.spec.id.clone(), stage, failure };
         tracing::warn!(node = %self.spec.id, "skipped: {}", error.to_string().lines().next().unwrap_or_default());
-        self.state.skipped.lock().expect("failures lock").push(error);
+        self.state.skip(error);
         if restart {
             // Drop the old instance first: its memory goes back before the
             // new one takes its own.
