@@ -4,8 +4,9 @@ The rules are those of the RustPython guest (``guest-python/src/convert.rs``
 with the SDK's table codec, ``guest-rust/sdk/src/component.rs``), so a node
 sees the same objects and gives the same values on either interpreter:
 
-- null, bool, int (64-bit), float, str and bytes travel as themselves
-  (bytearray goes out as bytes);
+- null, bool, int, float, str and bytes travel as themselves (bytearray
+  goes out as bytes); an int outside the signed 64-bit range travels as a
+  ``big-integer`` (sign and little-endian magnitude bytes), exactly;
 - a list or dict (str keys) travels as a ``nested`` table whose entry 0 is
   the root and whose children always come after their parent; tuples go out
   as lists;
@@ -71,6 +72,11 @@ def _array_to_py(a):
     return _Array(_buffer(_ARRAY_CODES[type(a.data)], data), tuple(shape))
 
 
+def _big_to_py(b):
+    n = int.from_bytes(b.magnitude, "little")
+    return -n if b.negative else n
+
+
 def _debug_str(s):
     """A string quoted the way Rust's `{:?}` quotes it (near enough)."""
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -134,6 +140,8 @@ def _table_to_py(nodes):
             slot = (_audio_to_py(node.value), 1)
         elif cls is t.ValueNode_Array:
             slot = (_array_to_py(node.value), 1)
+        elif cls is t.ValueNode_BigInteger:
+            slot = (_big_to_py(node.value), 1)
         else:
             # boolean, integer, float, text, bytes
             slot = (node.value, 1)
@@ -158,6 +166,8 @@ def to_py(value):
         return _audio_to_py(value.value)
     if cls is t.Value_Array:
         return _array_to_py(value.value)
+    if cls is t.Value_BigInteger:
+        return _big_to_py(value.value)
     # boolean, integer, float, text, bytes
     return value.value
 
@@ -208,12 +218,28 @@ def _kind(obj):
     raise Unsupported("type '%s' (supported: %s)" % (type(obj).__name__, SUPPORTED))
 
 
-def _int(obj):
+def _big(obj):
+    """An exact int outside the signed 64-bit range as a WIT ``big-int``:
+    sign and minimal little-endian magnitude (bytes, not decimal text)."""
+    negative = obj < 0
+    magnitude = -obj if negative else obj
+    return t.BigInt(negative, magnitude.to_bytes((magnitude.bit_length() + 7) // 8, "little"))
+
+
+def _int_node(obj):
     if type(obj) is not int:
         obj = int.__int__(obj)
-    if obj < _I64_MIN or obj > _I64_MAX:
-        raise Unsupported("int of %d bits does not fit in a signed 64-bit int" % int.bit_length(obj))
-    return obj
+    if _I64_MIN <= obj <= _I64_MAX:
+        return t.ValueNode_Integer(obj)
+    return t.ValueNode_BigInteger(_big(obj))
+
+
+def _int_value(obj):
+    if type(obj) is not int:
+        obj = int.__int__(obj)
+    if _I64_MIN <= obj <= _I64_MAX:
+        return t.Value_Integer(obj)
+    return t.Value_BigInteger(_big(obj))
 
 
 def _float(obj):
@@ -269,7 +295,9 @@ def _numbers(obj):
             if type(x) is not int:
                 x = int.__int__(x)
             if x < _I64_MIN or x > _I64_MAX:
-                raise Unsupported("array element: int of %d bits does not fit in a signed 64-bit int" % int.bit_length(x))
+                raise Unsupported(
+                    "array element: int of %d bits does not fit in a signed 64-bit int"
+                    " (numeric data is i64 or floats; a plain list carries any int)" % int.bit_length(x))
             ints.append(x)
         return _I64, ints
     floats = []
@@ -326,7 +354,6 @@ def _array_from_py(obj):
 # Scalar kinds: (payload conversion, Value case, ValueNode case).
 _SCALARS = {
     _BOOL: (bool, t.Value_Boolean, t.ValueNode_Boolean),
-    _INT: (_int, t.Value_Integer, t.ValueNode_Integer),
     _FLOAT: (_float, t.Value_Float, t.ValueNode_Float),
     _STR: (_str, t.Value_Text, t.ValueNode_Text),
     _BYTES: (_bytes, t.Value_Bytes, t.ValueNode_Bytes),
@@ -388,6 +415,8 @@ def _encode(obj, depth, nodes):
         nodes[at] = t.ValueNode_Map(entries)
     elif kind == _NULL:
         nodes.append(t.ValueNode_Null())
+    elif kind == _INT:
+        nodes.append(_int_node(obj))
     else:
         convert, _, case = _SCALARS[kind]
         nodes.append(case(convert(obj)))
@@ -402,7 +431,7 @@ def from_py(obj):
     if cls is int:
         if _I64_MIN <= obj <= _I64_MAX:
             return t.Value_Integer(obj)
-        return t.Value_Integer(_int(obj))
+        return t.Value_BigInteger(_big(obj))
     if cls is float:
         return t.Value_Float(obj)
     if cls is str:
@@ -414,6 +443,8 @@ def from_py(obj):
         nodes = []
         _encode(obj, 1, nodes)
         return t.Value_Nested(nodes)
+    if kind == _INT:
+        return _int_value(obj)
     convert, case, _ = _SCALARS[kind]
     return case(convert(obj))
 

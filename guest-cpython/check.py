@@ -115,7 +115,10 @@ def to_wit(obj):
     if isinstance(obj, bool):
         return Variant("boolean", obj)
     if isinstance(obj, int):
-        return Variant("integer", obj)
+        if -(1 << 63) <= obj < (1 << 63):
+            return Variant("integer", obj)
+        m = abs(obj)
+        return Variant("big-integer", Rec(negative=obj < 0, magnitude=m.to_bytes((m.bit_length() + 7) // 8, "little")))
     if isinstance(obj, float):
         return Variant("float", obj)
     if isinstance(obj, str):
@@ -169,6 +172,9 @@ def from_wit(v):
         return None
     if v.tag in ("audio", "array"):
         return v.payload
+    if v.tag == "big-integer":
+        n = int.from_bytes(bytes(v.payload.magnitude), "little")
+        return -n if v.payload.negative else n
     return v.payload
 
 
@@ -286,8 +292,12 @@ def main():
           "GivesSet.process() returned a value the pipeline cannot carry: type 'set' "
           "(supported: None, bool, int, float, str, bytes, list, tuple, dict with str keys, AudioFrame, Array)", r)
     r = g.process(g.create("GivesBigInt"), 1)
-    check("2**64 -> unsupported-value", is_error(r, "unsupported-value")
-          and r.message.endswith("cannot carry: int of 65 bits does not fit in a signed 64-bit int"), r)
+    check("2**64 -> big-integer, minimal magnitude", isinstance(r, Variant) and r.tag == "big-integer"
+          and r.payload.negative is False and bytes(r.payload.magnitude) == b"\0" * 8 + b"\1", r)
+    bigs = [2 ** 64 - 1, -(2 ** 100), 10 ** 400, -(2 ** 63) - 1]
+    check("big ints echo exactly, alone and in a list",
+          [outputs(g.process(g.create("Echo"), b)) for b in bigs] == [[{"type": "int", "value": b}] for b in bigs]
+          and outputs(g.process(g.create("Echo"), bigs + [1])) == [{"type": "list", "value": bigs + [1]}], bigs)
     r = g.process(g.create("GivesIntKey"), 1)
     check("int dict key -> unsupported-value", is_error(r, "unsupported-value")
           and r.message.endswith("cannot carry: dict key of type 'int' (keys must be str)"), r)

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use nodehost::{
-    ArrayData, AudioFrame, EngineConfig, GuestErrorKind, Map, Node, NodeFailure, NodeSpec, NumArray, Runtime, Value,
-    WasmEngine,
+    ArrayData, AudioFrame, BigInt, EngineConfig, GuestErrorKind, Map, Node, NodeFailure, NodeSpec, NumArray, Runtime,
+    Value, WasmEngine,
 };
 
 thread_local! {
@@ -30,7 +30,7 @@ fn nodes() -> (Box<dyn Node>, Box<dyn Node>) {
 
 fn value(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
     let leaf = depth > 140 || u.is_empty();
-    Ok(match u.int_in_range(0..=if leaf { 7 } else { 9 })? {
+    Ok(match u.int_in_range(0..=if leaf { 9 } else { 12 })? {
         0 => Value::Null,
         1 => Value::Bool(u.arbitrary()?),
         2 => Value::Int(u.arbitrary()?),
@@ -51,9 +51,25 @@ fn value(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
             let shape = if u.arbitrary()? { vec![data.len() as u32] } else { u.arbitrary()? };
             Value::Array(NumArray { data, shape })
         }
-        8 => {
+        8 => big_int(u)?,
+        // Near the edges of i64 and u64, where the encoding switches.
+        9 => {
+            let edge =
+                [i128::from(i64::MIN), i128::from(i64::MAX), i128::from(u64::MAX)][u.int_in_range(0..=2usize)?];
+            Value::from(edge + i128::from(u.int_in_range(-2i8..=2)?))
+        }
+        10 => {
             let n = u.int_in_range(0..=4)?;
             Value::List((0..n).map(|_| value(u, depth + 1)).collect::<Result<_>>()?)
+        }
+        // A list of ints, some of them big: not packed, unlike one of i64s.
+        11 => {
+            let n = u.int_in_range(0..=6)?;
+            Value::List(
+                (0..n)
+                    .map(|_| if u.arbitrary()? { Ok(Value::Int(u.arbitrary()?)) } else { big_int(u) })
+                    .collect::<Result<_>>()?,
+            )
         }
         _ => {
             let n = u.int_in_range(0..=4)?;
@@ -64,6 +80,15 @@ fn value(u: &mut Unstructured<'_>, depth: u32) -> Result<Value> {
             Value::Map(map)
         }
     })
+}
+
+/// An int of up to 80 magnitude bytes, normalized (`Value::from`): the
+/// form a decoder gives back.
+fn big_int(u: &mut Unstructured<'_>) -> Result<Value> {
+    let sign = if u.arbitrary()? { nodehost::num_bigint::Sign::Minus } else { nodehost::num_bigint::Sign::Plus };
+    let len = u.int_in_range(0..=80)?;
+    let magnitude = u.bytes(len)?;
+    Ok(Value::from(BigInt::from_bytes_le(sign, magnitude)))
 }
 
 /// Equality where NaN equals NaN (a NaN's payload may change on the way).

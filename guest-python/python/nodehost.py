@@ -263,6 +263,11 @@ def _load(name, source, filename):
     descriptions of its node types."""
     module = type(sys)(name)
     module.__file__ = filename
+    # Tracebacks show the node's source lines from here, also where the file
+    # itself cannot be read (in the sandbox). No modification time: the
+    # entry is never checked against a file.
+    import linecache
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     sys.modules[name] = module
     try:
         exec(compile(source, filename, "exec"), module.__dict__)
@@ -270,6 +275,17 @@ def _load(name, source, filename):
         del sys.modules[name]
         raise
     return module, [_describe(cls) for cls in _node_classes(module)]
+
+
+def _reseed():
+    """Fresh state for ``random`` from the host's entropy: an instance made
+    from a snapshot starts with the snapshot's. (``random.seed()`` with no
+    argument is not enough on RustPython 0.6: it draws from the ``rand``
+    crate's thread-local generator, whose state the snapshot holds too.)"""
+    random = sys.modules.get("random")
+    if random is not None:
+        import os
+        random.seed(int.from_bytes(os.urandom(32), "little"))
 
 
 class _UnknownNodeType(Exception):
@@ -310,4 +326,113 @@ def _create(module, class_name, params):
     return node
 
 
+def _fill_time():
+    """RustPython on wasm32 leaves out the time zone attributes of ``time``
+    that ``_strptime``, ``email.utils`` and ``logging`` read. The sandbox
+    has no time zone database and no TZ: it runs in UTC, as ``localtime``
+    there already does."""
+    import time
+    if not hasattr(time, "tzname"):
+        time.tzname = ("UTC", "UTC")
+        time.timezone = 0
+        time.altzone = 0
+        time.daylight = 0
+
+
+class _FixAfterImport:
+    """A meta path finder that runs a fix-up once a module has been imported
+    (by the usual finders): how the sandbox adapts modules that would
+    otherwise need what it does not have, without importing them early."""
+
+    def __init__(self, fixes):
+        self._fixes = fixes
+
+    def find_spec(self, name, path=None, target=None):
+        fix = self._fixes.get(name)
+        if fix is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                spec.loader = _FixingLoader(spec.loader, fix)
+                return spec
+        return None
+
+
+class _FixingLoader:
+    def __init__(self, loader, fix):
+        self._loader = loader
+        self._fix = fix
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        self._fix(module)
+
+
+def _sandbox_asyncio(asyncio):
+    """An event loop for pure coroutine work in the sandbox. The standard
+    one wakes itself through a socket pair and waits with ``select`` on
+    file descriptors; the sandbox has neither (nothing outside the node can
+    wake it, and no socket can be opened), so this loop has no self-pipe
+    and waits by sleeping until its next timer."""
+    import errno
+    import selectors
+    import time
+
+    class _SleepingSelector(selectors.BaseSelector):
+        def register(self, fileobj, events, data=None):
+            raise OSError(errno.ENOTSUP, "the sandbox has no sockets or pipes for asyncio to watch")
+
+        def unregister(self, fileobj):
+            raise KeyError(fileobj)
+
+        def select(self, timeout=None):
+            if timeout is None:
+                raise RuntimeError(
+                    "the event loop would wait forever: in the sandbox nothing outside the node can wake it")
+            if timeout > 0:
+                time.sleep(timeout)
+            return []
+
+        def get_map(self):
+            return {}
+
+        def close(self):
+            pass
+
+    class _SandboxEventLoop(asyncio.SelectorEventLoop):
+        def __init__(self):
+            super().__init__(_SleepingSelector())
+
+        def _make_self_pipe(self):
+            pass
+
+        def _close_self_pipe(self):
+            pass
+
+        def _write_to_self(self):
+            pass
+
+    class _SandboxPolicy(asyncio.DefaultEventLoopPolicy):
+        _loop_factory = _SandboxEventLoop
+
+    asyncio.set_event_loop_policy(_SandboxPolicy())
+
+    import signal
+    if not hasattr(signal, "SIGINT"):
+        # asyncio.run() installs a Ctrl-C handler when it can; the sandbox
+        # has no signals (and nothing to press Ctrl-C).
+        import types
+        asyncio.runners.signal = types.SimpleNamespace(
+            SIGINT=None, getsignal=lambda signum: None, default_int_handler=object())
+
+
 _install_host_io()
+_fill_time()
+if sys.platform == "wasi":
+    sys.meta_path.insert(0, _FixAfterImport({"asyncio": _sandbox_asyncio}))

@@ -3,6 +3,7 @@
 //! with RustPython's API, and the SDK's rules (shared with the CPython
 //! runtime) do the rest. Directly, object to value: no text, no JSON.
 
+use nodehost_sdk::num_bigint::{self, BigInt};
 use nodehost_sdk::python::{self, Int, Interpreter, NumberBuffer, Text};
 use nodehost_sdk::Value;
 use num_traits::ToPrimitive;
@@ -40,7 +41,7 @@ impl Interpreter for RustPy<'_> {
 
     fn as_int(&self, obj: &PyObjectRef) -> Option<Int> {
         let i = obj.downcast_ref::<PyInt>()?.as_bigint();
-        Some(i.to_i64().map_or_else(|| Int::Wide { bits: i.bits() }, Int::Fits))
+        Some(i.to_i64().map_or_else(|| Int::Wide(from_malachite(i)), Int::Fits))
     }
 
     fn as_float(&self, obj: &PyObjectRef) -> Option<f64> {
@@ -129,6 +130,10 @@ impl Interpreter for RustPy<'_> {
         Ok(self.vm.ctx.new_int(i).into())
     }
 
+    fn new_big_int(&self, i: &BigInt) -> PyResult {
+        Ok(self.vm.ctx.new_int(to_malachite(i)).into())
+    }
+
     fn new_float(&self, f: f64) -> PyResult {
         Ok(self.vm.ctx.new_float(f).into())
     }
@@ -165,6 +170,29 @@ impl Interpreter for RustPy<'_> {
         let shape: Vec<PyObjectRef> = shape.iter().map(|&d| self.vm.ctx.new_int(d).into()).collect();
         self.classes.array.call((data, self.vm.ctx.new_tuple(shape)), self.vm)
     }
+}
+
+/// RustPython's int (malachite's `BigInt`) as the SDK's (num-bigint's), by
+/// sign and little-endian magnitude bytes.
+fn from_malachite(i: &malachite_bigint::BigInt) -> BigInt {
+    let (sign, magnitude) = i.to_bytes_le();
+    let sign = match sign {
+        malachite_bigint::Sign::Minus => num_bigint::Sign::Minus,
+        malachite_bigint::Sign::NoSign => num_bigint::Sign::NoSign,
+        malachite_bigint::Sign::Plus => num_bigint::Sign::Plus,
+    };
+    BigInt::from_bytes_le(sign, &magnitude)
+}
+
+/// The SDK's int as RustPython's, the same way back.
+fn to_malachite(i: &BigInt) -> malachite_bigint::BigInt {
+    let (sign, magnitude) = i.to_bytes_le();
+    let sign = match sign {
+        num_bigint::Sign::Minus => malachite_bigint::Sign::Minus,
+        num_bigint::Sign::NoSign => malachite_bigint::Sign::NoSign,
+        num_bigint::Sign::Plus => malachite_bigint::Sign::Plus,
+    };
+    malachite_bigint::BigInt::from_bytes_le(sign, &magnitude)
 }
 
 /// A [`Value`] as a new Python object.

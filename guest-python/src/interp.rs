@@ -2,13 +2,32 @@
 //! standard library, the `nodehost` helper module, and the native
 //! `_nodehost` module through which Python reaches the host's log.
 
+#[cfg(not(target_arch = "wasm32"))]
+use rustpython_vm::signal::UserSignalSender;
 use rustpython_vm::{Interpreter, InterpreterBuilder, VirtualMachine, common::rc::PyRc};
 
 /// A fresh interpreter with the standard library and the node helpers.
 ///
 /// Site imports, the environment and user site-packages are off: a node sees
 /// only the frozen standard library, whatever the host process has around it.
+#[cfg(target_arch = "wasm32")]
 pub(crate) fn new_interpreter() -> Interpreter {
+    builder().build()
+}
+
+/// A fresh interpreter as in the component, and the sending end of its
+/// user-signal channel: a closure sent there runs on the interpreter's
+/// thread at its next bytecode instruction (RustPython checks for pending
+/// signals at every instruction anyway), and an exception it returns is
+/// raised where the code is.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn new_interpreter() -> (Interpreter, UserSignalSender) {
+    let (sender, receiver) = rustpython_vm::signal::user_signal_channel();
+    let interp = builder().init_hook(move |vm| vm.set_user_signal_channel(receiver)).build();
+    (interp, sender)
+}
+
+fn builder() -> InterpreterBuilder {
     let mut settings = rustpython_vm::Settings::default();
     settings.import_site = false;
     settings.ignore_environment = true;
@@ -27,8 +46,12 @@ pub(crate) fn new_interpreter() -> Interpreter {
         .add_frozen_modules(rustpython_pylib::FROZEN_STDLIB)
         .add_frozen_modules(rustpython_vm::py_freeze!(file = "../python/nodehost.py", module_name = "nodehost"))
         .init_hook(set_frozen_stdlib_dir)
-        .build()
 }
+
+/// The helper module's source, named here only so that the compiler records
+/// the file as an input: RustPython 0.6's `py_freeze!` does not, and without
+/// it an edit of `nodehost.py` would not rebuild the guest.
+const _HELPER_SOURCE: &str = include_str!("../python/nodehost.py");
 
 fn set_frozen_stdlib_dir(vm: &mut VirtualMachine) {
     if let Some(state) = PyRc::get_mut(&mut vm.state) {

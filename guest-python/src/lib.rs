@@ -15,5 +15,7 @@ mod runtime;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use runtime::Interrupter;
 pub use runtime::{DEFAULT_MAX_OUTPUTS, PythonNode, PythonRuntime};
 

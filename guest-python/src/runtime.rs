@@ -3,6 +3,7 @@
 //! [`DynNode`] like any other node.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use nodehost_sdk::python::{self, Call, Failure};
@@ -19,6 +20,10 @@ pub const DEFAULT_MAX_OUTPUTS: usize = 100_000;
 /// into it. Cheap to share: nodes hold an `Rc` to it.
 pub struct PythonRuntime {
     interp: Interpreter,
+    /// Where other threads send what the interpreter's thread must run at
+    /// its next instruction (see [`Interrupter`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    signals: rustpython_vm::signal::UserSignalSender,
     helpers: Helpers,
     modules: RefCell<Vec<LoadedModule>>,
     max_outputs: std::cell::Cell<usize>,
@@ -48,6 +53,9 @@ struct Helpers {
 impl PythonRuntime {
     /// Start an interpreter and import the helper module.
     pub fn new() -> Result<Rc<Self>, NodeError> {
+        #[cfg(not(target_arch = "wasm32"))]
+        let (interp, signals) = crate::interp::new_interpreter();
+        #[cfg(target_arch = "wasm32")]
         let interp = crate::interp::new_interpreter();
         let helpers = interp.enter(|vm| {
             let setup = || -> Result<Helpers, PyBaseExceptionRef> {
@@ -74,6 +82,8 @@ impl PythonRuntime {
         })?;
         Ok(Rc::new(PythonRuntime {
             interp,
+            #[cfg(not(target_arch = "wasm32"))]
+            signals,
             helpers,
             modules: RefCell::new(Vec::new()),
             max_outputs: std::cell::Cell::new(DEFAULT_MAX_OUTPUTS),
@@ -104,6 +114,13 @@ impl PythonRuntime {
         })
     }
 
+    /// A handle through which another thread can interrupt the Python code
+    /// this runtime runs (native builds).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter(self.signals.clone())
+    }
+
     /// Import `modules` now (before a snapshot is taken), then flush what
     /// printing left in line buffers and collect garbage, so the snapshot
     /// holds no half-written output.
@@ -125,11 +142,11 @@ impl PythonRuntime {
     /// instance made from a snapshot starts with the snapshot's).
     pub fn reseed(&self) -> Result<(), NodeError> {
         self.interp.enter(|vm| {
-            let modules = vm.sys_module.get_attr("modules", vm).map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
-            if let Ok(random) = modules.get_item("random", vm) {
-                vm.call_method(&random, "seed", ()).map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
-            }
-            Ok(())
+            vm.import("nodehost", 0)
+                .and_then(|m| m.get_attr("_reseed", vm))
+                .and_then(|reseed| reseed.call((), vm))
+                .map(drop)
+                .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))
         })
     }
 
@@ -139,6 +156,7 @@ impl PythonRuntime {
     pub fn load_module(&self, filename: &str, source: &str) -> Result<Vec<NodeTypeInfo>, NodeError> {
         let name = module_name(filename);
         let name = name.as_str();
+        remember_source(filename, source);
         self.interp.enter(|vm| {
             let result = self
                 .helpers
@@ -211,8 +229,13 @@ impl PythonRuntime {
                 exception_to_error(vm, ErrorKind::Raised, e)
             })?;
             let method = |name: &'static str| -> Result<Option<PyObjectRef>, NodeError> {
-                vm.get_attribute_opt(instance.clone(), name)
-                    .map_err(|e| exception_to_error(vm, ErrorKind::Raised, e))
+                // What `getattr(instance, name, None)` does (written so it
+                // reads the same on RustPython 0.5 and 0.6).
+                match instance.get_attr(name, vm) {
+                    Ok(method) => Ok(Some(method)),
+                    Err(e) if e.fast_isinstance(vm.ctx.exceptions.attribute_error) => Ok(None),
+                    Err(e) => Err(exception_to_error(vm, ErrorKind::Raised, e)),
+                }
             };
             let process = method("process")?.ok_or_else(|| NodeError::invalid_input("node has no process()"))?;
             Ok(PythonNode {
@@ -340,5 +363,111 @@ pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBa
     };
     let mut traceback = String::new();
     let _ = vm.write_exception(&mut traceback, &exc);
+    let traceback = with_source_lines(&traceback);
     python::exception(kind, exception_type, &text, &traceback)
+}
+
+thread_local! {
+    /// The node modules' sources by file name, for tracebacks: the
+    /// interpreter's own printer reads source lines from files, which the
+    /// sandbox does not have.
+    static SOURCES: RefCell<HashMap<String, Rc<[String]>>> = RefCell::new(HashMap::new());
+}
+
+/// Keep `source` to show its lines in tracebacks that pass through `filename`.
+fn remember_source(filename: &str, source: &str) {
+    let lines: Rc<[String]> = source.lines().map(str::to_owned).collect();
+    SOURCES.with(|s| s.borrow_mut().insert(filename.to_owned(), lines));
+}
+
+/// `traceback` with the source line under each `File "...", line N` entry
+/// of a node module that has none (as CPython prints them).
+fn with_source_lines(traceback: &str) -> String {
+    SOURCES.with(|sources| {
+        let sources = sources.borrow();
+        let mut out = String::with_capacity(traceback.len() + 256);
+        let mut lines = traceback.lines().peekable();
+        while let Some(line) = lines.next() {
+            out.push_str(line);
+            out.push('\n');
+            let source_line = frame_location(line)
+                .and_then(|(file, n)| sources.get(file).and_then(|src| src.get(n.checked_sub(1)?).cloned()));
+            let already_shown = lines.peek().is_some_and(|next| next.starts_with("    "));
+            if let Some(text) = source_line.filter(|t| !t.trim().is_empty() && !already_shown) {
+                out.push_str("    ");
+                out.push_str(text.trim());
+                out.push('\n');
+            }
+        }
+        out
+    })
+}
+
+/// The file and line number of a traceback entry line,
+/// `  File "node.py", line 18, in process`.
+fn frame_location(line: &str) -> Option<(&str, usize)> {
+    let rest = line.strip_prefix("  File \"")?;
+    let (file, rest) = rest.split_once("\", line ")?;
+    let number = rest.split(',').next()?;
+    Some((file, number.parse().ok()?))
+}
+
+/// Makes the Python code a native [`PythonRuntime`] runs raise
+/// `nodehost.DeadlineExceeded`, from any thread. It costs the code nothing
+/// until it is used: RustPython checks for pending signals at every bytecode
+/// instruction whether or not anyone sends one. Code inside one native call
+/// that does not return to the interpreter (a long regular-expression
+/// match, a sleep) sees the exception when it returns.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone)]
+pub struct Interrupter(rustpython_vm::signal::UserSignalSender);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Interrupter {
+    /// Raise `DeadlineExceeded(message)` in the running code at its next
+    /// instruction, if `wanted` is still true then; raising takes it (sets
+    /// it to false). The caller clears `wanted` when the call it meant has
+    /// ended, so a request that arrives late does nothing. Returns false
+    /// when the interpreter is gone.
+    ///
+    /// The signal flag RustPython checks is shared by every interpreter in
+    /// the process, and the first interpreter to see it clears it, so a
+    /// request can be missed while other interpreters run: send it again
+    /// (with the same `wanted`) until `wanted` is taken or no longer needed.
+    pub fn interrupt(&self, message: &str, wanted: std::sync::Arc<std::sync::atomic::AtomicBool>) -> bool {
+        let message = message.to_owned();
+        self.0
+            .send(Box::new(move |vm| {
+                if !wanted.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                    return Ok(());
+                }
+                let exception = vm
+                    .import("nodehost", 0)
+                    .and_then(|m| m.get_attr("DeadlineExceeded", vm))
+                    .and_then(|class| class.call((message,), vm))?;
+                Err(exception.downcast().map_err(|_| vm.new_type_error("DeadlineExceeded() did not give an exception"))?)
+            }))
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_lines_go_under_the_entries_of_known_files_only() {
+        remember_source("node.py", "class A:\n    def process(self, x):\n        return 1 / x\n");
+        let printed = "Traceback (most recent call last):\n  File \"node.py\", line 3, in process\n  File \"other.py\", line 1, in f\nZeroDivisionError: division by zero\n";
+        assert_eq!(
+            with_source_lines(printed),
+            "Traceback (most recent call last):\n  File \"node.py\", line 3, in process\n    return 1 / x\n  File \"other.py\", line 1, in f\nZeroDivisionError: division by zero\n"
+        );
+        // Already shown (natively the printer reads the file): not twice.
+        let shown = "  File \"node.py\", line 3, in process\n    return 1 / x\n";
+        assert_eq!(with_source_lines(shown), shown);
+        // A line number past the end, or garbage, is left alone.
+        let odd = "  File \"node.py\", line 99, in process\n  File \"node.py\", line x, in y\n";
+        assert_eq!(with_source_lines(odd), odd);
+    }
 }

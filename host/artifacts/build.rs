@@ -1,6 +1,11 @@
 //! Builds the guest crates for `wasm32-wasip2` in release mode and writes
 //! `guests.rs`, which embeds the resulting components with their SHA-256.
 //!
+//! The Python guest is the one exception to "a package of this workspace":
+//! it is `guest-python/component`, a workspace of its own built against
+//! RustPython 0.6 (see that manifest for why), with its own target directory
+//! (`<target>/guests-python`) because its compiler flags differ.
+//!
 //! The nested build has its own target directory (`<target>/guests`), shared
 //! by every profile of the outer build, so the Python guest is compiled once
 //! whether you run `cargo test`, `cargo run` or `cargo bench`. Cargo re-runs
@@ -17,11 +22,19 @@ const TARGET: &str = "wasm32-wasip2";
 
 /// (const name, short name, package, library file stem)
 const GUESTS: &[(&str, &str, &str, &str)] = &[
-    ("PYTHON", "python", "nodehost-python", "nodehost_python"),
+    ("PYTHON", "python", PYTHON_PACKAGE, "nodehost_python"),
     ("RUST_NODES", "rust-nodes", "nodehost-rust-nodes", "nodehost_rust_nodes"),
     ("EXAMPLE_RUST_NODE", "example-rust-node", "example-rust-node", "example_rust_node"),
     ("HOSTILE_NODES", "hostile-nodes", "nodehost-hostile-nodes", "nodehost_hostile_nodes"),
 ];
+
+/// The Python guest's package, in its own workspace.
+const PYTHON_PACKAGE: &str = "nodehost-python-component";
+/// That workspace, relative to the main one.
+const PYTHON_WORKSPACE: &str = "guest-python/component";
+/// What RustPython 0.6's parser needs from rustc 1.95: the one library
+/// feature it uses that 1.96 made stable (`std::debug_assert_matches`).
+const PYTHON_RUSTFLAGS: &str = r#"["-Zcrate-attr=feature(assert_matches)"]"#;
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -36,8 +49,9 @@ fn main() {
 
     let mut generated = String::new();
     for &(const_name, name, package, stem) in GUESTS {
-        build_guest(&workspace, &guest_target, package);
-        let wasm = guest_target.join(TARGET).join("release").join(format!("{stem}.wasm"));
+        let target_dir = if package == PYTHON_PACKAGE { target_root.join("guests-python") } else { guest_target.clone() };
+        build_guest(&workspace, &target_dir, package);
+        let wasm = target_dir.join(TARGET).join("release").join(format!("{stem}.wasm"));
         emit_rerun_from_dep_info(&wasm.with_extension("d"));
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()));
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
@@ -59,13 +73,15 @@ fn main() {
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", workspace.join(PYTHON_WORKSPACE).join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", workspace.join(PYTHON_WORKSPACE).join("Cargo.lock").display());
 }
 
 fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["rustc", "--release", "--target", TARGET, "--crate-type", "cdylib", "--package", package])
+        .args(["rustc", "--release", "--target", TARGET, "--crate-type", "cdylib"])
         .env("CARGO_TARGET_DIR", target_dir)
         // Flags meant for the host build must not leak into the guests.
         .env_remove("RUSTFLAGS")
@@ -74,6 +90,17 @@ fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_PRIMARY_PACKAGE");
+    if package == PYTHON_PACKAGE {
+        cmd.current_dir(workspace.join(PYTHON_WORKSPACE))
+            .args(["--ignore-rust-version", "-Zhost-config", "-Ztarget-applies-to-host"])
+            .args(["--config", &format!("host.rustflags={PYTHON_RUSTFLAGS}")])
+            .args(["--config", &format!("target.{TARGET}.rustflags={PYTHON_RUSTFLAGS}")])
+            // Lets this one nested build use the unstable flags above on a
+            // stable toolchain. Nothing of the host's own build uses them.
+            .env("RUSTC_BOOTSTRAP", "1");
+    } else {
+        cmd.args(["--package", package]);
+    }
     eprintln!("running: {cmd:?}");
     let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo: {e}"));
     if !status.success() {

@@ -30,6 +30,20 @@ pub enum NodeFailure {
     /// is lost.
     #[error("timed out: ran longer than {0:?}")]
     Timeout(Duration),
+    /// The call ran past its hard deadline on an un-sandboxed Python
+    /// runtime (`cpython`, `native-rustpython`), which has no sandbox to
+    /// stop: the host raised `nodehost.DeadlineExceeded` in the running
+    /// Python code, whose traceback shows where it was. The call's outputs
+    /// are dropped even if the code caught the exception and returned. The
+    /// node keeps its state and is still usable.
+    #[error("timed out: ran longer than {after:?} and was interrupted: {}", describe_guest(.error))]
+    TimeoutInterrupted {
+        /// The deadline that passed (the policy's `timeout`, or
+        /// `init_timeout` while the node was being created).
+        after: Duration,
+        /// The node's error, with the traceback of where it was stopped.
+        error: GuestError,
+    },
     /// The call was cancelled from outside (a cancel handle); the instance
     /// is lost.
     #[error("cancelled by the host")]
@@ -140,7 +154,9 @@ impl NodeFailure {
     /// The node's own error (with its traceback), when there is one.
     pub fn guest(&self) -> Option<&GuestError> {
         match self {
-            NodeFailure::Guest(e) | NodeFailure::Interrupted { error: e, .. } => Some(e),
+            NodeFailure::Guest(e)
+            | NodeFailure::Interrupted { error: e, .. }
+            | NodeFailure::TimeoutInterrupted { error: e, .. } => Some(e),
             _ => None,
         }
     }
@@ -148,15 +164,24 @@ impl NodeFailure {
     /// True when the node's instance is lost and must be created afresh:
     /// traps (timeout, out of memory or fuel, stack overflow, any other
     /// trap) and panics. After the node's own error, an interruption at the
-    /// soft deadline or a limit, the node keeps its state and can go on.
+    /// soft deadline or (un-sandboxed) at the hard one, or a limit, the node
+    /// keeps its state and can go on.
     pub fn is_fatal(&self) -> bool {
         !matches!(
             self,
             NodeFailure::Guest(_)
                 | NodeFailure::Interrupted { .. }
+                | NodeFailure::TimeoutInterrupted { .. }
                 | NodeFailure::LimitExceeded(_)
                 | NodeFailure::InvalidValue(_)
         )
+    }
+
+    /// True when the call ran past its hard deadline: stopped
+    /// ([`NodeFailure::Timeout`]) or interrupted
+    /// ([`NodeFailure::TimeoutInterrupted`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, NodeFailure::Timeout(_) | NodeFailure::TimeoutInterrupted { .. })
     }
 
     /// A node's own error as the failure kind it is: an interruption at the
@@ -169,6 +194,15 @@ impl NodeFailure {
             GuestErrorKind::LimitExceeded => NodeFailure::LimitExceeded(Limit::Guest(e.message)),
             _ => NodeFailure::Guest(e),
         }
+    }
+}
+
+impl NodeFailure {
+    /// A [`NodeFailure::TimeoutInterrupted`] past the deadline `after`, with
+    /// the node's error cut to [`MAX_GUEST_TEXT`] bytes as every guest error is.
+    #[cfg_attr(not(any(feature = "cpython", feature = "native-rustpython")), allow(dead_code))]
+    pub(crate) fn timeout_interrupted(after: Duration, e: GuestError) -> Self {
+        NodeFailure::TimeoutInterrupted { after, error: bound_guest_text(e) }
     }
 }
 
@@ -259,6 +293,18 @@ pub enum Error {
         /// wasmtime's error.
         #[source]
         source: wasmtime::Error,
+    },
+    /// The component is larger than the engine compiles
+    /// ([`EngineConfig::max_component_bytes`](crate::EngineConfig::max_component_bytes)):
+    /// refused before it was compiled.
+    #[error("cannot compile {component}: it is {size} bytes, above the limit of {limit} bytes")]
+    ComponentTooLarge {
+        /// The component's name or path.
+        component: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The engine's limit in bytes.
+        limit: u64,
     },
     /// The component compiled but does not fit the node world: it lacks the
     /// exports, or imports something a node is not given.

@@ -21,7 +21,9 @@ pub struct SandboxPolicy {
     pub memory: u64,
     /// Hard CPU deadline of one call (process or flush), enforced by epoch
     /// interruption: past it the call traps and the instance is lost
-    /// (`"1s"`, `"250ms"` in manifests).
+    /// (`"1s"`, `"250ms"` in manifests). On the un-sandboxed Python runtimes
+    /// it is a wall-clock deadline at which `nodehost.DeadlineExceeded` is
+    /// raised in the running code, and the node survives.
     #[serde(deserialize_with = "de_duration")]
     pub timeout: Duration,
     /// Soft deadline of one call, for interruptible nodes: past it the host
@@ -34,7 +36,9 @@ pub struct SandboxPolicy {
     /// deadline. Costs speed on loop-heavy code (see the README).
     pub interruptible: bool,
     /// Deadline for creating the node (starting the interpreter, loading
-    /// the module, running `__init__`).
+    /// the module, running `__init__`); on the un-sandboxed Python runtimes,
+    /// for loading the module and running `__init__`, as `timeout` is kept
+    /// there.
     #[serde(deserialize_with = "de_duration")]
     pub init_timeout: Duration,
     /// Deterministic budget per call, in wasm fuel units (about one per

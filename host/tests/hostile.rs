@@ -158,13 +158,15 @@ async fn hostile_python_nodes_fail_alone_with_the_right_error() {
         // In the regex engine, where no Python code runs to interrupt.
         ("native_backtracking.py", interruptible(), Expect::Timeout),
         ("deep_recursion.py", tight(), Expect::Raises("RecursionError", "maximum recursion depth exceeded")),
-        ("big_allocation.py", tight(), Expect::OutOfMemory),
+        // RustPython 0.6 raises MemoryError when the allocation fails (as
+        // CPython does), and the instance lives on.
+        ("big_allocation.py", tight(), Expect::Raises("MemoryError", "")),
         ("huge_output.py", tight(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "str" })),
         ("endless_generator.py", tight(), Expect::Limit(Limit::Guest("Hostile.process() yielded more than 1000 outputs for one input".into()))),
         // No directory is granted: WASI finds nothing at all.
         ("read_passwd.py", tight(), Expect::Raises("FileNotFoundError", "No such file or directory (os error 44): '/etc/passwd'")),
         ("list_root.py", tight(), Expect::Raises("FileNotFoundError", "No such file or directory (os error 44): '/'")),
-        ("socket_connect.py", tight(), Expect::Raises("ModuleNotFoundError", "No module named '_socket'")),
+        ("socket_connect.py", tight(), Expect::Raises("OSError", "getaddrinfo is not available")),
         ("subprocess_run.py", tight(), Expect::Raises("OSError", "wasi does not support processes")),
         ("os_system.py", tight(), Expect::Raises("AttributeError", "module 'os' has no attribute 'system'")),
         ("ctypes_load.py", tight(), Expect::Raises("ModuleNotFoundError", "No module named '_ctypes'")),
@@ -173,14 +175,13 @@ async fn hostile_python_nodes_fail_alone_with_the_right_error() {
         ("returns_set.py", tight(), Expect::Unsupported("type 'set'")),
         ("returns_object.py", tight(), Expect::Unsupported("type 'object'")),
         ("returns_lambda.py", tight(), Expect::Unsupported("type 'function'")),
-        ("returns_huge_int.py", tight(), Expect::Unsupported("int of 333 bits")),
+        ("returns_huge_int.py", tight(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "int" })),
         ("returns_tuple_keys.py", tight(), Expect::Unsupported("dict key of type 'tuple'")),
         ("returns_self_list.py", tight(), Expect::Unsupported("nested deeper than 128 levels")),
         ("returns_nesting_1000.py", tight(), Expect::Unsupported("nested deeper than 128 levels")),
-        // 100,000 nested lists are 100,000 live lists: past RustPython's
-        // wasm32 limit of 32767 references to the list type, so the
-        // interpreter aborts and the instance is lost (and replaced).
-        ("returns_deep_nesting.py", tight(), Expect::Trap("32767 references", false)),
+        // 100,000 nested lists (RustPython 0.5 on wasm32 trapped here, at
+        // 32,767 references to the list type).
+        ("returns_deep_nesting.py", tight(), Expect::Unsupported("nested deeper than 128 levels")),
         ("read_environ.py", tight(), Expect::Ok(|out| assert_eq!(out, vec![Value::Map(Default::default()); 3]))),
         (
             "returns_nan_and_inf.py",
@@ -238,12 +239,20 @@ async fn memory_that_grows_slowly_is_cut_off_and_the_node_restarts() {
         assert_eq!(outputs.iter().filter(|o| o.node == "good").count(), 12, "{name}");
         let hostile_out = outputs.iter().filter(|o| o.node == "hostile").count();
         assert!(!report.failures.is_empty(), "{name}: never ran out of memory");
+        // The Rust node traps at the limit and loses its instance; Python
+        // (RustPython 0.6) raises MemoryError, as CPython would, and keeps
+        // its instance, still within the limit.
+        let mut lost = 0;
         for e in &report.failures {
-            assert!(matches!(e.node_failure(), Some(NodeFailure::OutOfMemory { limit: 0x300_0000 })), "{name}: {e:?}");
+            match e.node_failure() {
+                Some(NodeFailure::OutOfMemory { limit: 0x300_0000 }) => lost += 1,
+                Some(NodeFailure::Guest(g)) if name.ends_with(".py") && g.exception_type.as_deref() == Some("MemoryError") => {}
+                _ => panic!("{name}: {e:?}"),
+            }
         }
         assert_eq!(hostile_out + report.failures.len(), 12, "{name}: every item either gave output or was reported");
         let restarts = report.nodes.iter().find(|n| n.id == "hostile").unwrap().restarts;
-        assert_eq!(restarts as usize, report.failures.len(), "{name}: a fresh node after each loss");
+        assert_eq!(restarts as usize, lost, "{name}: a fresh node after each loss");
     }
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use nodehost::{ArrayData, AudioFrame, GuestErrorKind, Map, NodeFailure, NumArray, SandboxPolicy, Value};
+use nodehost::{ArrayData, AudioFrame, BigInt, GuestErrorKind, Map, NodeFailure, NumArray, SandboxPolicy, Value};
 
 /// What a case should give.
 enum Expect {
@@ -21,6 +21,8 @@ enum Expect {
 }
 
 use Expect::{Out, Raised, TooMany};
+
+const ARRAY_HINT: &str = "(numeric data is i64 or floats; a plain list carries any int)";
 
 const SUPPORTED: &str = "supported: None, bool, int, float, str, bytes, list, tuple, dict with str keys, AudioFrame, Array";
 
@@ -62,7 +64,7 @@ fn cases() -> Vec<(&'static str, Expect)> {
         ("array-L", ints(&[4294967295])),
         ("array-q", ints(&[i64::MIN, i64::MAX])),
         ("array-Q", ints(&[i64::MAX])),
-        ("array-Q-too-big", refused("array element: int of 64 bits does not fit in a signed 64-bit int")),
+        ("array-Q-too-big", refused(format!("array element: int of 64 bits does not fit in a signed 64-bit int {ARRAY_HINT}"))),
         ("array-f", array(ArrayData::F32(vec![0.5, -2.0]), &[2, 1])),
         ("array-d", array(ArrayData::F64(vec![1e300]), &[1])),
         ("array-u", refused("array of typecode 'u' (use 'f', 'd', 'q' or another integer typecode)")),
@@ -74,7 +76,7 @@ fn cases() -> Vec<(&'static str, Expect)> {
         ("list-mixed", array(ArrayData::F64(vec![1.0, 2.5]), &[2])),
         ("list-bools", array(ArrayData::F64(vec![1.0, 2.0]), &[2])),
         ("list-empty", array(ArrayData::F64(vec![]), &[0])),
-        ("list-wide-int", refused("array element: int of 71 bits does not fit in a signed 64-bit int")),
+        ("list-wide-int", refused(format!("array element: int of 71 bits does not fit in a signed 64-bit int {ARRAY_HINT}"))),
         ("list-str", refused("array element of type 'str' is not a number")),
         ("data-str", refused("numbers must be an array.array, list or tuple, not 'str'")),
         ("shape-wrong", refused("array of 3 elements does not have shape [2, 2]")),
@@ -95,8 +97,14 @@ fn cases() -> Vec<(&'static str, Expect)> {
         ("float-subclass", one(1.5)),
         ("str-subclass", one("n")),
         ("int-min", one(i64::MIN)),
-        ("int-2**63", refused("int of 64 bits does not fit in a signed 64-bit int")),
-        ("int-negative-wide", refused("int of 101 bits does not fit in a signed 64-bit int")),
+        // Ints beyond 64 bits cross exactly, by value, as `BigInt`.
+        ("int-2**63", one(1u64 << 63)),
+        ("int-negative-wide", one(-(BigInt::from(1) << 100u32))),
+        ("int-enum-wide", one(BigInt::from(1) << 70u32)),
+        ("int-u64-max", one(u64::MAX)),
+        ("int-i64-min-minus-1", one(i128::from(i64::MIN) - 1)),
+        ("list-big-ints", one(vec![Value::Int(1), Value::from(1u128 << 64), Value::from(-(1i128 << 70))])),
+        ("dict-big-int", map(&[("n", Value::from(10u128.pow(30)))])),
         ("str-surrogate", refused("str with lone surrogates is not valid UTF-8")),
         ("tuple", one(vec![Value::Int(1), Value::List(vec![Value::Int(2), "x".into()])])),
         ("namedtuple", one(vec![Value::Int(1), Value::Int(2)])),

@@ -90,6 +90,18 @@ fn instances_from_the_snapshot_do_not_share_random_state() {
 }
 
 #[test]
+fn instances_from_the_snapshot_draw_fresh_entropy() {
+    let source = "import os, secrets, uuid\n\nclass Draw:\n    def process(self, data):\n        return [os.urandom(16).hex(), secrets.token_hex(16), str(uuid.uuid4())]\n";
+    let spec = inline_python("entropy", source, "Draw");
+    let a = run_node(&spec, vec![Value::Null]).unwrap().outputs();
+    let b = run_node(&spec, vec![Value::Null]).unwrap().outputs();
+    let (a, b) = (a[0].as_list().unwrap(), b[0].as_list().unwrap());
+    for (x, y) in a.iter().zip(b) {
+        assert_ne!(x, y, "two instances drew the same bytes");
+    }
+}
+
+#[test]
 fn preloaded_modules_are_there_and_work() {
     let source = r#"
 import json, re, statistics, collections, datetime

@@ -36,6 +36,13 @@ const KINDS: &[(&str, &str)] = &[
     ("sleep", "sleeps for ten seconds"),
     ("env", "counts its environment variables"),
     ("files", "lists the root directory"),
+    ("stdout-16mib", "writes 16 MiB of newlines to stdout in one `output-stream.write`"),
+    ("stdout-lines", "writes 2 Mi empty lines to stdout, one check-write permit at a time"),
+    ("pollables", "subscribes to the monotonic clock over and over and keeps every pollable"),
+    ("spin-create", "loops forever in its constructor"),
+    ("spin-drop", "gives its input back, and loops forever in its destructor"),
+    ("sleep-from-create", "subscribes to a 4 s timer while created, and blocks on it when called"),
+    ("nap", "sleeps for as many milliseconds as its input says"),
     ("scripted", "gives what its input bytes say: counts, sizes, packed lists, raw tables, errors (for fuzzing)"),
 ];
 
@@ -44,6 +51,8 @@ struct Hostile;
 struct Misbehaving {
     kind: String,
     kept: RefCell<Vec<Vec<u8>>>,
+    /// A timer subscribed to while the node was created (`sleep-from-create`).
+    timer: Option<wasip2::io::poll::Pollable>,
 }
 
 impl Guest for Hostile {
@@ -75,7 +84,16 @@ impl Guest for Hostile {
         if !KINDS.iter().any(|(k, _)| *k == type_name) {
             return Err(error(ErrorKind::UnknownType, format!("no node type '{type_name}'")));
         }
-        Ok(NodeHandle::new(Misbehaving { kind: type_name, kept: RefCell::new(Vec::new()) }))
+        if type_name == "spin-create" {
+            loop {
+                black_box(());
+            }
+        }
+        // Under the creation deadline (the tests give it 5 s), a 4 s timer
+        // is allowed; it must not outlive the deadline of a later call.
+        let timer = (type_name == "sleep-from-create")
+            .then(|| wasip2::clocks::monotonic_clock::subscribe_duration(4_000_000_000));
+        Ok(NodeHandle::new(Misbehaving { kind: type_name, kept: RefCell::new(Vec::new()), timer }))
     }
 }
 
@@ -94,7 +112,7 @@ impl GuestNode for Misbehaving {
     fn process(&self, input: Value) -> Result<Outputs, NodeError> {
         let one = |v| Ok(Outputs::One(v));
         match self.kind.as_str() {
-            "echo" => one(input),
+            "echo" | "spin-drop" => one(input),
             "panic" => panic!("this node panics on purpose"),
             "unreachable" => core::arch::wasm32::unreachable(),
             "leak" => {
@@ -138,6 +156,45 @@ impl GuestNode for Misbehaving {
                 Ok(entries) => format!("listed {} entries", entries.count()),
                 Err(e) => format!("refused: {e}"),
             })),
+            "stdout-16mib" => {
+                let stdout = wasip2::cli::stdout::get_stdout();
+                let written = stdout.write(&vec![b'\n'; 16 << 20]);
+                one(Value::Text(format!("the host took 16 MiB in one write: {written:?}")))
+            }
+            "stdout-lines" => {
+                let stdout = wasip2::cli::stdout::get_stdout();
+                let failed = |e| error(ErrorKind::Internal, format!("{e:?}"));
+                let mut total = 0u64;
+                while total < 2 << 20 {
+                    let permit = stdout.check_write().map_err(failed)?;
+                    let chunk = vec![b'\n'; permit.min(64 << 10) as usize];
+                    stdout.write(&chunk).map_err(failed)?;
+                    total += chunk.len() as u64;
+                }
+                one(Value::Integer(total as i64))
+            }
+            "pollables" => {
+                let mut count = 0i64;
+                for _ in 0..1_000_000 {
+                    std::mem::forget(wasip2::clocks::monotonic_clock::subscribe_duration(0));
+                    count += 1;
+                }
+                one(Value::Integer(count))
+            }
+            "sleep-from-create" => {
+                if let Some(timer) = &self.timer {
+                    timer.block();
+                }
+                one(Value::Text("woke up".into()))
+            }
+            "nap" => {
+                let millis = match input {
+                    Value::Integer(ms) => ms.max(0) as u64,
+                    _ => 0,
+                };
+                std::thread::sleep(std::time::Duration::from_millis(millis));
+                one(Value::Integer(millis as i64))
+            }
             "scripted" => match input {
                 Value::Bytes(script) => scripted(&script),
                 _ => Err(error(ErrorKind::InvalidInput, "scripted takes bytes".into())),
@@ -148,6 +205,16 @@ impl GuestNode for Misbehaving {
 
     fn flush(&self) -> Result<Outputs, NodeError> {
         Ok(Outputs::None)
+    }
+}
+
+impl Drop for Misbehaving {
+    fn drop(&mut self) {
+        if self.kind == "spin-drop" {
+            loop {
+                black_box(());
+            }
+        }
     }
 }
 

@@ -18,8 +18,49 @@
 //! a repeated map key, an audio frame whose samples do not fit its channels
 //! and an array whose shape does not fit its data. It never panics and never
 //! recurses, whatever the table.
+//!
+//! Integers have one encoding each: `integer` for every one that fits in an
+//! `i64`, `big-integer` (sign and little-endian magnitude) for the rest.
+//! The encoder sends a [`Value::BigInt`] that fits as an `integer`; the
+//! decoder turns a `big-integer` that fits back into a [`Value::Int`] (and
+//! takes a magnitude with trailing zero bytes, which changes nothing).
+
+use num_bigint::{BigInt, BigUint, Sign};
 
 use crate::{ArrayData, AudioFrame, Map, NodeError, NumArray, Value, MAX_DEPTH};
+
+/// An integer as the wire carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireInt {
+    /// It fits in an `i64`: the WIT `integer`.
+    Small(i64),
+    /// It does not: the WIT `big-int`, sign and magnitude (little-endian,
+    /// no trailing zero bytes).
+    Big {
+        /// Below zero.
+        negative: bool,
+        /// The absolute value's bytes, least significant first.
+        magnitude: Vec<u8>,
+    },
+}
+
+/// `i` in its one wire form.
+pub fn int_to_wire(i: &BigInt) -> WireInt {
+    match i64::try_from(i) {
+        Ok(small) => WireInt::Small(small),
+        Err(_) => {
+            let (sign, magnitude) = i.to_bytes_le();
+            WireInt::Big { negative: sign == Sign::Minus, magnitude }
+        }
+    }
+}
+
+/// The integer a WIT `big-int` stands for, as a [`Value::Int`] when it fits
+/// in an `i64` (so `-0` and short magnitudes are plain ints).
+pub fn int_from_wire(negative: bool, magnitude: &[u8]) -> Value {
+    let sign = if negative { Sign::Minus } else { Sign::Plus };
+    Value::from(BigInt::from_biguint(sign, BigUint::from_bytes_le(magnitude)))
+}
 
 /// The error for a value nested deeper than [`MAX_DEPTH`].
 pub fn too_deep() -> NodeError {
@@ -157,7 +198,8 @@ impl TableDecoder {
 /// - `to_wit(Value) -> Result<wit::Value, NodeError>` and
 ///   `from_wit(wit::Value) -> Result<Value, NodeError>`, and
 ///   `table_from_wit` for a bare table; lists of two or more ints (or
-///   floats) travel packed as `int-list` (`float-list`);
+///   floats) travel packed as `int-list` (`float-list`), unless one of the
+///   ints is a big one (the list is then a plain `%list`);
 /// - `outputs_to_wit(&mut Vec<Value>)` (drains the vector) and
 ///   `outputs_from_wit(wit::Outputs, &mut Vec<Value>)` (appends);
 /// - `error_to_wit` / `error_from_wit`, `type_info_to_wit` /
@@ -180,6 +222,12 @@ macro_rules! wit_codec {
                 V::Null => wit::Value::Null,
                 V::Bool(b) => wit::Value::Boolean(b),
                 V::Int(x) => wit::Value::Integer(x),
+                V::BigInt(x) => match $crate::codec::int_to_wire(&x) {
+                    $crate::codec::WireInt::Small(x) => wit::Value::Integer(x),
+                    $crate::codec::WireInt::Big { negative, magnitude } => {
+                        wit::Value::BigInteger(wit::BigInt { negative, magnitude })
+                    }
+                },
                 V::Float(x) => wit::Value::Float(x),
                 V::Str(s) => wit::Value::Text(s),
                 V::Bytes(b) => wit::Value::Bytes(b),
@@ -222,6 +270,12 @@ macro_rules! wit_codec {
                 V::Null => wit::ValueNode::Null,
                 V::Bool(b) => wit::ValueNode::Boolean(b),
                 V::Int(x) => wit::ValueNode::Integer(x),
+                V::BigInt(x) => match $crate::codec::int_to_wire(&x) {
+                    $crate::codec::WireInt::Small(x) => wit::ValueNode::Integer(x),
+                    $crate::codec::WireInt::Big { negative, magnitude } => {
+                        wit::ValueNode::BigInteger(wit::BigInt { negative, magnitude })
+                    }
+                },
                 V::Float(x) => wit::ValueNode::Float(x),
                 V::Str(s) => wit::ValueNode::Text(s),
                 V::Bytes(b) => wit::ValueNode::Bytes(b),
@@ -267,6 +321,7 @@ macro_rules! wit_codec {
                 wit::Value::Null => V::Null,
                 wit::Value::Boolean(b) => V::Bool(b),
                 wit::Value::Integer(x) => V::Int(x),
+                wit::Value::BigInteger(b) => $crate::codec::int_from_wire(b.negative, &b.magnitude),
                 wit::Value::Float(x) => V::Float(x),
                 wit::Value::Text(s) => V::Str(s),
                 wit::Value::Bytes(b) => V::Bytes(b),
@@ -298,6 +353,7 @@ macro_rules! wit_codec {
                     wit::ValueNode::Null => (V::Null, 1),
                     wit::ValueNode::Boolean(b) => (V::Bool(b), 1),
                     wit::ValueNode::Integer(x) => (V::Int(x), 1),
+                    wit::ValueNode::BigInteger(b) => ($crate::codec::int_from_wire(b.negative, &b.magnitude), 1),
                     wit::ValueNode::Float(x) => (V::Float(x), 1),
                     wit::ValueNode::Text(s) => (V::Str(s), 1),
                     wit::ValueNode::Bytes(b) => (V::Bytes(b), 1),
@@ -448,7 +504,8 @@ mod tests {
     use guest::{from_wit, outputs_from_wit, outputs_to_wit, table_from_wit, to_wit};
     use bindings::nodehost::node::types as wit;
 
-    use crate::{ArrayData, AudioFrame, ErrorKind, Map, NumArray, Value, MAX_DEPTH};
+    use crate::{ArrayData, AudioFrame, BigInt, ErrorKind, Map, NumArray, Value, MAX_DEPTH};
+    use proptest::prelude::*;
 
     fn sample() -> Value {
         let mut inner = Map::new();
@@ -461,6 +518,8 @@ mod tests {
             Value::Audio(AudioFrame { samples: vec![0.0, 0.25, -0.5, 1.0], sample_rate: 8000, channels: 2 }),
         );
         inner.insert("array", Value::Array(NumArray { data: ArrayData::I64(vec![1, 2, 3, 4, 5, 6]), shape: vec![2, 3] }));
+        inner.insert("big", Value::from(u64::MAX));
+        inner.insert("bigs", Value::List(vec![Value::Int(1), Value::from(-(BigInt::from(1) << 100u32)), Value::Int(2)]));
         Value::List(vec![Value::Map(inner), Value::Bool(true), Value::List(vec![]), Value::Map(Map::new())])
     }
 
@@ -521,5 +580,136 @@ mod tests {
         refused(vec![wit::ValueNode::Audio(bad_audio)], "channels");
         let bad_array = wit::NumArray { data: wit::ArrayData::F32(vec![0.0; 5]), shape: vec![2, 3] };
         assert!(from_wit(wit::Value::Array(bad_array)).unwrap_err().message.contains("shape"));
+    }
+
+    fn big(negative: bool, magnitude: &[u8]) -> wit::BigInt {
+        wit::BigInt { negative, magnitude: magnitude.to_vec() }
+    }
+
+    #[test]
+    fn big_ints_travel_as_sign_and_minimal_magnitude() {
+        let cases: [(Value, bool, Vec<u8>); 4] = [
+            (Value::from(u64::MAX), false, vec![0xff; 8]),
+            (Value::from(1u64 << 63), false, vec![0, 0, 0, 0, 0, 0, 0, 0x80]),
+            (Value::from(i128::from(i64::MIN) - 1), true, vec![1, 0, 0, 0, 0, 0, 0, 0x80]),
+            (Value::from(-(BigInt::from(1) << 100u32)), true, [vec![0; 12], vec![0x10]].concat()),
+        ];
+        for (value, negative, magnitude) in cases {
+            assert!(matches!(value, Value::BigInt(_)), "{value:?} is beyond i64");
+            let wire = to_wit(value.clone()).unwrap();
+            assert!(
+                matches!(&wire, wit::Value::BigInteger(b) if b.negative == negative && b.magnitude == magnitude),
+                "{value}: {wire:?}"
+            );
+            assert_eq!(from_wit(wire).unwrap(), value);
+            // The same inside a table.
+            let list = Value::List(vec![value.clone(), Value::Int(1)]);
+            let wit::Value::Nested(nodes) = to_wit(list.clone()).unwrap() else { panic!("a table") };
+            assert!(matches!(&nodes[1], wit::ValueNode::BigInteger(b) if b.magnitude == magnitude));
+            assert_eq!(table_from_wit(nodes).unwrap(), list);
+        }
+        // The extremes of u64 and i128 come back exactly.
+        for v in [Value::from(u64::MAX), Value::from(i128::MIN), Value::from(i128::MAX), Value::from(u128::MAX)] {
+            assert_eq!(from_wit(to_wit(v.clone()).unwrap()).unwrap(), v);
+        }
+        assert_eq!(Value::from(u128::MAX).as_u128(), Some(u128::MAX));
+        assert_eq!(Value::from(i128::MIN).as_i128(), Some(i128::MIN));
+        assert_eq!(Value::from(u64::MAX).as_u64(), Some(u64::MAX));
+        assert_eq!(Value::from(u64::MAX).as_i64(), None);
+    }
+
+    #[test]
+    fn big_ints_that_fit_in_64_bits_are_plain_integers() {
+        // Encoding: a BigInt variant holding a small value goes out as `integer`.
+        assert!(matches!(to_wit(Value::BigInt(BigInt::from(-5))).unwrap(), wit::Value::Integer(-5)));
+        let wit::Value::Nested(nodes) =
+            to_wit(Value::List(vec![Value::BigInt(BigInt::from(7)), Value::Int(8)])).unwrap()
+        else {
+            panic!("a table")
+        };
+        assert!(matches!(nodes[1], wit::ValueNode::Integer(7)), "{nodes:?}");
+        assert_eq!(from_wit(wit::Value::Nested(nodes)).unwrap(), Value::List(vec![Value::Int(7), Value::Int(8)]));
+        assert_eq!(Value::from(BigInt::from(i64::MIN)), Value::Int(i64::MIN));
+        assert_eq!(Value::from(u64::try_from(i64::MAX).unwrap()), Value::Int(i64::MAX));
+        assert_eq!(Value::BigInt(BigInt::from(3)).normalized(), Value::Int(3));
+        // Decoding: a short, padded or negative-zero magnitude is an `Int`.
+        assert_eq!(from_wit(wit::Value::BigInteger(big(false, &[5]))).unwrap(), Value::Int(5));
+        assert_eq!(
+            from_wit(wit::Value::BigInteger(big(true, &[0, 0, 0, 0, 0, 0, 0, 0x80]))).unwrap(),
+            Value::Int(i64::MIN)
+        );
+        assert_eq!(from_wit(wit::Value::BigInteger(big(true, &[]))).unwrap(), Value::Int(0));
+        assert_eq!(from_wit(wit::Value::BigInteger(big(true, &[0, 0, 0]))).unwrap(), Value::Int(0));
+        let padded = [vec![0xff; 8], vec![0; 30]].concat();
+        assert_eq!(from_wit(wit::Value::BigInteger(big(false, &padded))).unwrap(), Value::from(u64::MAX));
+        let nodes = vec![wit::ValueNode::List(vec![1]), wit::ValueNode::BigInteger(big(false, &[1, 2]))];
+        assert_eq!(table_from_wit(nodes).unwrap(), Value::List(vec![Value::Int(0x201)]));
+    }
+
+    #[test]
+    fn a_list_holding_a_big_int_is_not_packed() {
+        let list = Value::List(vec![Value::Int(1), Value::from(u64::MAX), Value::Int(3)]);
+        let wit::Value::Nested(nodes) = to_wit(list.clone()).unwrap() else { panic!("a table") };
+        assert!(
+            matches!(&nodes[..], [wit::ValueNode::List(c), wit::ValueNode::Integer(1), wit::ValueNode::BigInteger(_), wit::ValueNode::Integer(3)] if c == &[1, 2, 3])
+        );
+        assert_eq!(from_wit(wit::Value::Nested(nodes)).unwrap(), list);
+    }
+
+    /// Any integer, normalized: small ones as `Int`, the rest as `BigInt`
+    /// with magnitudes of up to 64 bytes.
+    fn int() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<i64>().prop_map(Value::Int),
+            any::<u64>().prop_map(Value::from),
+            any::<i128>().prop_map(Value::from),
+            (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(|(negative, magnitude)| {
+                let sign = if negative { num_bigint::Sign::Minus } else { num_bigint::Sign::Plus };
+                Value::from(BigInt::from_bytes_le(sign, &magnitude))
+            }),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            int(),
+            any::<f64>().prop_filter("NaN is not equal to itself", |f| !f.is_nan()).prop_map(Value::Float),
+            ".{0,8}".prop_map(Value::Str),
+            proptest::collection::vec(any::<u8>(), 0..8).prop_map(Value::Bytes),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::List),
+                proptest::collection::vec(int(), 2..6).prop_map(Value::List),
+                proptest::collection::btree_map("[a-z]{0,4}", inner, 0..6)
+                    .prop_map(|m| Value::Map(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn values_with_big_ints_round_trip(v in value()) {
+            prop_assert_eq!(from_wit(to_wit(v.clone()).unwrap()).unwrap(), v);
+        }
+
+        #[test]
+        fn big_ints_are_exact_and_minimal_on_the_wire(negative: bool, magnitude in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let sign = if negative { num_bigint::Sign::Minus } else { num_bigint::Sign::Plus };
+            let n = BigInt::from_bytes_le(sign, &magnitude);
+            // Unnormalized on purpose: the encoder normalizes.
+            match to_wit(Value::BigInt(n.clone())).unwrap() {
+                wit::Value::Integer(i) => prop_assert_eq!(BigInt::from(i), n.clone()),
+                wit::Value::BigInteger(b) => {
+                    prop_assert!(i64::try_from(&n).is_err());
+                    prop_assert!(b.magnitude.last().is_some_and(|&top| top != 0), "not minimal: {:?}", b.magnitude);
+                    prop_assert_eq!(b.negative, n.sign() == num_bigint::Sign::Minus);
+                }
+                other => prop_assert!(false, "{:?}", other),
+            }
+            prop_assert_eq!(from_wit(to_wit(Value::BigInt(n.clone())).unwrap()).unwrap().to_bigint(), Some(n));
+        }
     }
 }

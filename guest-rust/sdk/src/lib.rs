@@ -29,6 +29,9 @@ pub mod component;
 
 pub use error::{ErrorKind, NodeError};
 pub use node::{DynNode, Node, NodeTypeEntry, NodeTypeInfo, ParamInfo, Params, Registry, Settings};
+/// The big-integer crate [`Value::BigInt`] is made of, re-exported so a
+/// node uses the same version.
+pub use num_bigint::{self, BigInt};
 pub use value::{ArrayData, AudioFrame, Map, NumArray, PackedNumbers, Value, MAX_DEPTH};
 
 /// A component's view of its node types: the exports of the WIT `runtime`

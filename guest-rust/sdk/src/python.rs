@@ -16,7 +16,7 @@
 //! |------------------------------------------|--------------------------------------------|
 //! | `None`                                   | `Null`                                     |
 //! | `bool`                                   | `Bool` (a bool is never an `Int`)          |
-//! | `int` and subclasses (`IntEnum`)         | `Int` when it fits in a signed 64-bit int  |
+//! | `int` and subclasses (`IntEnum`)         | `Int` when it fits in a signed 64-bit int, else `BigInt` (exact, any size) |
 //! | `float` and subclasses                   | `Float`                                    |
 //! | `str` and subclasses                     | `Str`; a lone surrogate is refused         |
 //! | `bytes`, `bytearray`                     | `Bytes`                                    |
@@ -47,7 +47,8 @@
 //! on wasm32, and the same Python array gives the same values on both.
 //! A list or tuple becomes i64 when it is non-empty and holds only ints,
 //! and f64 otherwise (a bool there counts as 0.0 or 1.0, never as an int);
-//! an int beyond 64 bits is refused in either case. Audio samples are then
+//! an int beyond 64 bits is refused in either case: numeric data is i64 or
+//! floats, and a list that must carry big ints is a plain `list`. Audio samples are then
 //! converted to f32. `AudioFrame.sample_rate` must be an int (not a bool)
 //! in 0..2**32, `AudioFrame.channels` one in 0..2**16, `Array.shape` a
 //! tuple or list of such ints in 0..2**32; the frame or array must then
@@ -55,8 +56,8 @@
 //!
 //! # `Value` to Python
 //!
-//! Each kind becomes the type it came from, `Map` a `dict` and `List` a
-//! `list`; `Audio` becomes `nodehost.AudioFrame(array('f'), sample_rate,
+//! Each kind becomes the type it came from (`Int` and `BigInt` an `int`),
+//! `Map` a `dict` and `List` a `list`; `Audio` becomes `nodehost.AudioFrame(array('f'), sample_rate,
 //! channels)` and `Array` becomes `nodehost.Array(array(t), shape)` with
 //! `t` `'f'`, `'d'` or `'q'` for f32, f64 and i64 data ([`encode_numbers`]).
 //!
@@ -67,6 +68,8 @@
 //! (its `finally` blocks run) when it is stopped early, by the
 //! `max_outputs` limit or by an item that cannot be carried; anything else
 //! is one output.
+
+use num_bigint::BigInt;
 
 use crate::{ArrayData, AudioFrame, ErrorKind, Map, NodeError, NumArray, Value, MAX_DEPTH};
 
@@ -95,15 +98,13 @@ pub fn cut_exception_text(text: &str) -> Option<String> {
 }
 
 /// A Python `int`, as the rules need it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Int {
     /// It fits in a signed 64-bit int.
     Fits(i64),
-    /// It does not; `bits` is its `int.bit_length()`.
-    Wide {
-        /// The magnitude's width in bits.
-        bits: u64,
-    },
+    /// It does not: its exact value (read through the interpreter's bytes
+    /// or digits, never through decimal text).
+    Wide(BigInt),
 }
 
 /// A Python `str`, as the rules need it.
@@ -144,7 +145,9 @@ pub trait Interpreter {
     /// Its value if it is a `bool`.
     fn as_bool(&self, obj: &Self::Object) -> Option<bool>;
     /// Its value if it is an `int` or an instance of a subclass (bools
-    /// included).
+    /// included): `int.__index__` semantics, so a subclass's overrides do
+    /// not count. `None` for anything else, and also when the interpreter
+    /// failed to read an int's digits (the caller then refuses it by type).
     fn as_int(&self, obj: &Self::Object) -> Option<Int>;
     /// Its value if it is a `float` or an instance of a subclass.
     fn as_float(&self, obj: &Self::Object) -> Option<f64>;
@@ -181,6 +184,9 @@ pub trait Interpreter {
     fn new_bool(&self, b: bool) -> Result<Self::Object, Self::Error>;
     /// An `int`.
     fn new_int(&self, i: i64) -> Result<Self::Object, Self::Error>;
+    /// An `int` outside the `i64` range, exactly (never through decimal
+    /// text: CPython limits `int(str)` to 4300 digits).
+    fn new_big_int(&self, i: &BigInt) -> Result<Self::Object, Self::Error>;
     /// A `float`.
     fn new_float(&self, f: f64) -> Result<Self::Object, Self::Error>;
     /// A `str`.
@@ -325,6 +331,10 @@ pub fn to_python<I: Interpreter + ?Sized>(py: &I, value: Value) -> Result<I::Obj
         Value::Null => py.new_none(),
         Value::Bool(b) => py.new_bool(b),
         Value::Int(i) => py.new_int(i),
+        Value::BigInt(i) => match i64::try_from(&i) {
+            Ok(i) => py.new_int(i),
+            Err(_) => py.new_big_int(&i),
+        },
         Value::Float(f) => py.new_float(f),
         Value::Str(s) => py.new_str(&s),
         Value::Bytes(b) => py.new_bytes(b),
@@ -438,7 +448,7 @@ fn int_too_wide(bits: u64) -> String {
 }
 
 fn element_too_wide(bits: u64) -> String {
-    format!("array element: {}", int_too_wide(bits))
+    format!("array element: {} (numeric data is i64 or floats; a plain list carries any int)", int_too_wide(bits))
 }
 
 fn lone_surrogates(what: &str) -> String {
@@ -462,7 +472,7 @@ fn convert<I: Interpreter + ?Sized>(py: &I, obj: &I::Object, depth: usize) -> Re
     if let Some(i) = py.as_int(obj) {
         return match i {
             Int::Fits(i) => Ok(Value::Int(i)),
-            Int::Wide { bits } => Err(Refusal::Unsupported(int_too_wide(bits))),
+            Int::Wide(i) => Ok(Value::from(i)),
         };
     }
     if let Some(f) = py.as_float(obj) {
@@ -485,7 +495,9 @@ fn convert<I: Interpreter + ?Sized>(py: &I, obj: &I::Object, depth: usize) -> Re
         for (k, v) in &entries {
             let key = match py.as_str(k) {
                 Some(Text::Utf8(key)) => key,
-                Some(Text::LoneSurrogates) => return Err(Refusal::Unsupported(lone_surrogates("dict key"))),
+                Some(Text::LoneSurrogates) => {
+                    return Err(Refusal::Unsupported(lone_surrogates("dict key")));
+                }
                 None => {
                     return Err(Refusal::Unsupported(format!(
                         "dict key of type '{}' (keys must be str)",
@@ -547,8 +559,9 @@ fn bounded_int<I: Interpreter + ?Sized>(py: &I, obj: &I::Object, what: &str, bit
     match value {
         Some(Int::Fits(n)) if n >= 0 && (n as u64) >> bits == 0 => Ok(n as u64),
         Some(Int::Fits(n)) => Err(Refusal::Unsupported(format!("{what} must be in 0..2**{bits}, not {n}"))),
-        Some(Int::Wide { bits: width }) => Err(Refusal::Unsupported(format!(
-            "{what} must be in 0..2**{bits}, not an int of {width} bits"
+        Some(Int::Wide(i)) => Err(Refusal::Unsupported(format!(
+            "{what} must be in 0..2**{bits}, not an int of {} bits",
+            i.bits()
         ))),
         None => Err(Refusal::Unsupported(format!("{what} must be an int in 0..2**{bits}, not '{}'", py.type_name(obj)))),
     }
@@ -579,7 +592,7 @@ fn numbers<I: Interpreter + ?Sized>(py: &I, obj: &I::Object) -> Result<ArrayData
             }
             match py.as_int(x) {
                 Some(Int::Fits(i)) => return Ok(Number::Int(i)),
-                Some(Int::Wide { bits }) => return Err(Refusal::Unsupported(element_too_wide(bits))),
+                Some(Int::Wide(i)) => return Err(Refusal::Unsupported(element_too_wide(i.bits()))),
                 None => {}
             }
             py.as_float(x).map(Number::Float).ok_or_else(|| {
@@ -628,7 +641,8 @@ mod tests {
         let too_big = buffer("Q", 8, u64::MAX.to_ne_bytes().to_vec());
         assert_eq!(
             decode_numbers(&too_big).unwrap_err(),
-            "array element: int of 64 bits does not fit in a signed 64-bit int"
+            "array element: int of 64 bits does not fit in a signed 64-bit int \
+             (numeric data is i64 or floats; a plain list carries any int)"
         );
         assert_eq!(
             decode_numbers(&buffer("u", 4, vec![0; 4])).unwrap_err(),

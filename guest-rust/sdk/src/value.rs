@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use num_bigint::BigInt;
+
 /// How deeply lists and maps may nest in one value. Deeper values are refused
 /// at the boundary with [`crate::ErrorKind::UnsupportedValue`], so no
 /// conversion ever recurses without bound.
@@ -22,6 +24,11 @@ pub enum Value {
     Bool(bool),
     /// A 64-bit signed integer.
     Int(i64),
+    /// An exact integer outside the range of [`Value::Int`]. Every integer
+    /// that fits in an `i64` is an `Int`: [`Value::from`] and the boundary
+    /// codec normalize, so build one with `Value::from(big)` (or call
+    /// [`Value::normalized`]) rather than naming the variant.
+    BigInt(BigInt),
     /// A 64-bit float.
     Float(f64),
     /// A UTF-8 string.
@@ -273,7 +280,7 @@ impl Value {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "bool",
-            Value::Int(_) => "int",
+            Value::Int(_) | Value::BigInt(_) => "int",
             Value::Float(_) => "float",
             Value::Str(_) => "str",
             Value::Bytes(_) => "bytes",
@@ -284,20 +291,77 @@ impl Value {
         }
     }
 
-    /// A number as f64 (ints convert; bools do not).
+    /// A number as f64 (ints convert, big ones to the nearest f64 or to an
+    /// infinity; bools do not).
     pub fn as_f64(&self) -> Option<f64> {
-        match *self {
-            Value::Int(i) => Some(i as f64),
-            Value::Float(f) => Some(f),
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::BigInt(i) => {
+                Some(num_traits::ToPrimitive::to_f64(i).unwrap_or(if i.sign() == num_bigint::Sign::Minus {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                }))
+            }
+            Value::Float(f) => Some(*f),
             _ => None,
         }
     }
 
-    /// An int.
+    /// An int that fits in an `i64` (a [`Value::BigInt`] that fits too).
     pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            Value::Int(i) => Some(i),
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::BigInt(i) => i64::try_from(i).ok(),
             _ => None,
+        }
+    }
+
+    /// An int that fits in a `u64`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::BigInt(i) => u64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+
+    /// An int that fits in an `i128`.
+    pub fn as_i128(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) => Some(i128::from(*i)),
+            Value::BigInt(i) => i128::try_from(i).ok(),
+            _ => None,
+        }
+    }
+
+    /// An int that fits in a `u128`.
+    pub fn as_u128(&self) -> Option<u128> {
+        match self {
+            Value::Int(i) => u128::try_from(*i).ok(),
+            Value::BigInt(i) => u128::try_from(i).ok(),
+            _ => None,
+        }
+    }
+
+    /// Any int, exactly, as a [`BigInt`].
+    pub fn to_bigint(&self) -> Option<BigInt> {
+        match self {
+            Value::Int(i) => Some(BigInt::from(*i)),
+            Value::BigInt(i) => Some(i.clone()),
+            _ => None,
+        }
+    }
+
+    /// This value with a [`Value::BigInt`] that fits in an `i64` made an
+    /// [`Value::Int`], at every level: the one form each integer has on
+    /// the boundary (the codec does the same as it encodes).
+    pub fn normalized(self) -> Value {
+        match self {
+            Value::BigInt(i) => Value::from(i),
+            Value::List(items) => Value::List(items.into_iter().map(Value::normalized).collect()),
+            Value::Map(map) => Value::Map(Map(map.0.into_iter().map(|(k, v)| (k, v.normalized())).collect())),
+            other => other,
         }
     }
 
@@ -362,6 +426,7 @@ impl fmt::Display for Value {
             Value::Null => f.write_str("None"),
             Value::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
             Value::Int(i) => write!(f, "{i}"),
+            Value::BigInt(i) => write_big(f, i),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "<{} bytes>", b.len()),
@@ -403,6 +468,18 @@ impl fmt::Display for Value {
     }
 }
 
+/// A big int in an error message: in full when short, else its size and
+/// its last digits (decimal conversion of a huge int is slow, and the
+/// message would be useless anyway).
+fn write_big(f: &mut fmt::Formatter<'_>, i: &BigInt) -> fmt::Result {
+    if i.bits() <= 256 {
+        return write!(f, "{i}");
+    }
+    let last = (i % BigInt::from(1_000_000u32)).magnitude().to_string();
+    let sign = if i.sign() == num_bigint::Sign::Minus { "-" } else { "" };
+    write!(f, "<int of {} bits: {sign}...{last:0>6}>", i.bits())
+}
+
 macro_rules! from_impls {
     ($($t:ty => $variant:ident $(as $cast:ty)?),* $(,)?) => {
         $(impl From<$t> for Value {
@@ -427,6 +504,32 @@ from_impls! {
     AudioFrame => Audio,
     NumArray => Array,
 }
+
+impl From<BigInt> for Value {
+    /// An `Int` when it fits in an `i64`, else a `BigInt`.
+    fn from(v: BigInt) -> Self {
+        match i64::try_from(&v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::BigInt(v),
+        }
+    }
+}
+
+macro_rules! from_wide_ints {
+    ($($t:ty),*) => {
+        $(impl From<$t> for Value {
+            /// An `Int` when it fits in an `i64`, else an exact `BigInt`.
+            fn from(v: $t) -> Self {
+                match i64::try_from(v) {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => Value::BigInt(BigInt::from(v)),
+                }
+            }
+        })*
+    };
+}
+
+from_wide_ints!(u64, i128, u128);
 
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
@@ -475,6 +578,43 @@ mod tests {
         }
         assert_eq!(v.depth_up_to(100), 11);
         assert_eq!(v.depth_up_to(3), 4);
+    }
+
+    #[test]
+    fn ints_beyond_64_bits_are_big_ints_and_only_those() {
+        assert_eq!(Value::from(i64::MAX as u64), Value::Int(i64::MAX));
+        assert!(matches!(Value::from(i64::MAX as u64 + 1), Value::BigInt(_)));
+        assert_eq!(Value::from(i128::from(i64::MIN)), Value::Int(i64::MIN));
+        assert!(matches!(Value::from(i128::from(i64::MIN) - 1), Value::BigInt(_)));
+        assert_eq!(Value::from(5u128), Value::Int(5));
+        assert_eq!(Value::from(BigInt::from(-7)), Value::Int(-7));
+        let big = Value::from(u128::MAX);
+        assert_eq!(big.as_u128(), Some(u128::MAX));
+        assert_eq!(big.as_i128(), None);
+        assert_eq!(big.as_u64(), None);
+        assert_eq!(big.as_f64(), Some(u128::MAX as f64));
+        assert_eq!(big.to_bigint(), Some(BigInt::from(u128::MAX)));
+        assert_eq!(big.type_name(), "int");
+        assert_eq!(Value::from(BigInt::from(10).pow(400)).as_f64(), Some(f64::INFINITY));
+        assert_eq!(Value::from(-BigInt::from(10).pow(400)).as_f64(), Some(f64::NEG_INFINITY));
+        let unnormal = Value::List(vec![
+            Value::BigInt(BigInt::from(1)),
+            Value::Map([("k", Value::BigInt(BigInt::from(2)))].into_iter().collect()),
+        ]);
+        assert_eq!(
+            unnormal.normalized(),
+            Value::List(vec![Value::Int(1), Value::Map([("k", Value::Int(2))].into_iter().collect())])
+        );
+        // A big int does not make values bigger.
+        assert!(size_of::<Value>() <= 64, "{}", size_of::<Value>());
+    }
+
+    #[test]
+    fn big_ints_display_in_full_or_briefly() {
+        assert_eq!(Value::from(u64::MAX).to_string(), "18446744073709551615");
+        assert_eq!(Value::from(-(BigInt::from(1) << 100u32)).to_string(), "-1267650600228229401496703205376");
+        let huge = Value::from(BigInt::from(10).pow(4000) + 42);
+        assert_eq!(huge.to_string(), "<int of 13288 bits: ...000042>");
     }
 
     #[test]

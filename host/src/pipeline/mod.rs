@@ -1,10 +1,12 @@
 //! Running a [`Pipeline`]: every node on its own thread (created there, so
-//! runtimes that are not `Send` work), connected by bounded tokio channels
-//! (backpressure); the input is fed and the outputs written by async tasks.
+//! runtimes that are not `Send` work), connected by channels bounded by
+//! items and by bytes (backpressure); the input is fed and the outputs
+//! written by async tasks.
 //! At end of stream every node is flushed, upstream before downstream. The
 //! first node to fail stops the run, and the error names the node, the item
 //! and the failure.
 
+mod channel;
 mod input;
 mod output;
 pub mod stats;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use nodehost_sdk::Value;
 use tokio::sync::{mpsc, oneshot};
 
+pub use self::channel::{CHANNEL_BYTES, host_size};
 pub use self::input::spawn_input;
 pub use self::output::format_output;
 use self::stats::RunReport;
@@ -30,7 +33,8 @@ use crate::sandbox::WasmEngine;
 /// How many failed items a run keeps for its report (the rest are counted).
 pub const MAX_KEPT_FAILURES: usize = 1000;
 
-/// How many items wait in each channel between nodes.
+/// How many items wait in each channel between nodes (and at most
+/// [`CHANNEL_BYTES`] of them).
 pub const CHANNEL_CAPACITY: usize = 32;
 
 /// One item leaving the pipeline: which sink node gave it, and the value.
@@ -92,9 +96,9 @@ pub async fn run(
     announce_rights(pipeline);
 
     // One input channel per node; each upstream gets a sender to it.
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel::<Value>(CHANNEL_CAPACITY)).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::channel(CHANNEL_CAPACITY, CHANNEL_BYTES)).unzip();
     let mut source_targets = Vec::new();
-    let mut downstream: Vec<Vec<mpsc::Sender<Value>>> = vec![Vec::new(); n];
+    let mut downstream: Vec<Vec<channel::Sender>> = vec![Vec::new(); n];
     for (i, node) in pipeline.nodes.iter().enumerate() {
         for up in &node.inputs {
             match *up {
@@ -147,12 +151,13 @@ pub async fn run(
             };
             fed += 1;
             if let Some((last, rest)) = source_targets.split_last() {
+                let size = host_size(&value);
                 for tx in rest {
-                    if tx.send(value.clone()).await.is_err() {
+                    if tx.send(value.clone(), size).await.is_err() {
                         break 'feed;
                     }
                 }
-                if last.send(value).await.is_err() {
+                if last.send(value, size).await.is_err() {
                     break;
                 }
             }

@@ -108,6 +108,19 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// A byte count for people: `512 B`, `3.2 KiB`, `64.0 MiB`.
+fn format_bytes(n: u64) -> String {
+    if n < 1 << 10 {
+        format!("{n} B")
+    } else if n < 1 << 20 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else if n < 1 << 30 {
+        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30))
+    }
+}
+
 /// What one node did during a run.
 #[derive(Debug, Clone)]
 pub struct NodeStats {
@@ -127,6 +140,11 @@ pub struct NodeStats {
     pub failed: u64,
     /// Times the node was created afresh after a failure.
     pub restarts: u64,
+    /// The most bytes of values (as [`host_size`](crate::pipeline::host_size)
+    /// counts them) that waited for the node in its input channel at once:
+    /// at most [`CHANNEL_BYTES`](crate::pipeline::CHANNEL_BYTES), or one
+    /// larger value alone.
+    pub input_peak_bytes: u64,
 }
 
 /// What a pipeline run did.
@@ -165,13 +183,13 @@ impl fmt::Display for RunReport {
         )?;
         writeln!(
             f,
-            "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10}",
-            "node", "runtime", "create", "in", "out", "failed", "mean", "p50", "p99", "max"
+            "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "node", "runtime", "create", "in", "out", "failed", "mean", "p50", "p99", "max", "queued"
         )?;
         for n in &self.nodes {
             writeln!(
                 f,
-                "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10}",
+                "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
                 n.id,
                 n.runtime.as_str(),
                 format_duration(n.create),
@@ -182,6 +200,7 @@ impl fmt::Display for RunReport {
                 format_duration(n.latency.quantile(0.5)),
                 format_duration(n.latency.quantile(0.99)),
                 format_duration(n.latency.max()),
+                format_bytes(n.input_peak_bytes),
             )?;
         }
         for e in &self.failures {

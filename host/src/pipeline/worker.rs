@@ -14,6 +14,7 @@ use crate::factory::NodeSpec;
 use crate::manifest::OnError;
 use crate::node::{Node, catch_panic};
 use crate::pipeline::stats::{LatencyHistogram, NodeStats};
+use crate::pipeline::channel::{self, host_size};
 use crate::pipeline::{Output, RunState};
 use crate::sandbox::WasmEngine;
 
@@ -21,8 +22,8 @@ use crate::sandbox::WasmEngine;
 pub(crate) struct NodeWorker {
     pub(crate) spec: NodeSpec,
     pub(crate) engine: Arc<WasmEngine>,
-    pub(crate) input: mpsc::Receiver<Value>,
-    pub(crate) downstream: Vec<mpsc::Sender<Value>>,
+    pub(crate) input: channel::Receiver,
+    pub(crate) downstream: Vec<channel::Sender>,
     pub(crate) sink: Option<mpsc::Sender<Output>>,
     pub(crate) state: Arc<RunState>,
     pub(crate) on_error: OnError,
@@ -37,6 +38,12 @@ impl NodeWorker {
     }
 
     pub(crate) fn run(mut self, ready: oneshot::Sender<bool>) -> NodeStats {
+        let mut stats = self.work(ready);
+        stats.input_peak_bytes = self.input.peak_bytes();
+        stats
+    }
+
+    fn work(&mut self, ready: oneshot::Sender<bool>) -> NodeStats {
         let mut stats = NodeStats {
             id: self.spec.id.clone(),
             runtime: self.spec.runtime,
@@ -46,6 +53,7 @@ impl NodeWorker {
             latency: LatencyHistogram::default(),
             failed: 0,
             restarts: 0,
+            input_peak_bytes: 0,
         };
         let created = Instant::now();
         let mut node = match self.create_node() {
@@ -139,12 +147,13 @@ impl NodeWorker {
                 return false;
             }
             if let Some((last, rest)) = self.downstream.split_last() {
+                let size = host_size(&value);
                 for tx in rest {
-                    if tx.blocking_send(value.clone()).is_err() {
+                    if tx.blocking_send(value.clone(), size).is_err() {
                         return false;
                     }
                 }
-                if last.blocking_send(value).is_err() {
+                if last.blocking_send(value, size).is_err() {
                     return false;
                 }
             }

@@ -4,9 +4,21 @@
 //! RustPython runtimes (`nodehost_sdk::python`, which [`CPy`] answers for
 //! PyO3), so outputs and errors can be compared one to one. All CPython
 //! nodes share the process's interpreter and its GIL.
+//!
+//! Every call has a wall-clock deadline (`timeout`; `init_timeout` for the
+//! module's top level, `__init__` and `initialize()`): past it the
+//! [`Watchdog`] raises `nodehost.DeadlineExceeded` in the node's thread with
+//! `PyThreadState_SetAsyncExc`, which the interpreter checks between
+//! bytecodes. The exception is set holding the GIL and only while the call
+//! is armed; the call is disarmed, and any exception still pending cleared,
+//! under the GIL too, so it never reaches another call. Code inside one C
+//! call that does not return to the interpreter (a long regular-expression
+//! match, `time.sleep`, a C extension's loop) sees it only when it returns.
 
-use std::ffi::CString;
+use std::ffi::{CString, c_long};
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nodehost_sdk::python::{self, Call, Failure, Int, Interpreter, NumberBuffer, Text};
@@ -19,6 +31,7 @@ use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, 
 use crate::error::NodeFailure;
 use crate::node::Node;
 use crate::policy::SandboxPolicy;
+use crate::runtime::watchdog::{self, Slot, Watchdog};
 
 const HELPER_SOURCE: &str = include_str!("../../../guest-python/python/nodehost.py");
 
@@ -34,7 +47,22 @@ struct Helpers {
     unknown_type: Py<PyAny>,
     invalid_params: Py<PyAny>,
     format_exception: Py<PyAny>,
+    /// `nodehost.DeadlineExceeded` with a message when raised with none,
+    /// as an asynchronous exception is.
+    deadline_exceeded: Py<PyAny>,
 }
+
+/// Defines the exception the watchdog raises (`PyThreadState_SetAsyncExc`
+/// raises a class, called without arguments).
+const DEADLINE_SOURCE: &std::ffi::CStr = c"from nodehost import DeadlineExceeded as _Base
+
+class DeadlineExceeded(_Base):
+    __module__ = 'nodehost'
+    __doc__ = _Base.__doc__
+
+    def __init__(self, *args):
+        super().__init__(*(args or ('the call ran past its deadline and was interrupted here',)))
+";
 
 /// log(level, target, message): the native half of the helper module.
 #[pyfunction]
@@ -67,12 +95,71 @@ fn helpers(py: Python<'_>) -> Result<&'static Helpers, NodeError> {
                     unknown_type: get("_UnknownNodeType")?,
                     invalid_params: get("_InvalidParams")?,
                     format_exception: py.import("traceback")?.getattr("format_exception")?.unbind(),
+                    deadline_exceeded: PyModule::from_code(py, DEADLINE_SOURCE, c"nodehost_deadline.py", c"_nodehost_deadline")?
+                        .getattr("DeadlineExceeded")?
+                        .unbind(),
                 })
             };
             setup().map_err(|e| NodeError::new(ErrorKind::Internal, format!("starting CPython's node helpers: {e}")))
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The watchdog of CPython calls (one thread per process). It takes the
+/// GIL before it interrupts a call, as calls hold it when they start and end.
+fn watchdog() -> &'static Watchdog {
+    static DOG: OnceLock<&'static Watchdog> = OnceLock::new();
+    DOG.get_or_init(|| Watchdog::start("nodehost-cpython-watchdog", |fire| Python::attach(|_| fire())))
+}
+
+/// Where a node's calls keep their deadline, and the thread they run on.
+#[derive(Clone)]
+struct Deadline {
+    slot: Arc<Slot>,
+    /// The running call's thread, as `threading.get_ident()` gives it.
+    thread: Arc<AtomicI64>,
+}
+
+impl Deadline {
+    fn new() -> Self {
+        let thread = Arc::new(AtomicI64::new(0));
+        let running_on = Arc::clone(&thread);
+        let interrupt = Box::new(move || {
+            // Runs on the watchdog's thread, which holds the GIL here (its
+            // gate); `attach` only borrows it.
+            Python::attach(|py| {
+                if let Ok(h) = helpers(py) {
+                    let thread = running_on.load(Ordering::Relaxed) as c_long;
+                    // SAFETY: the GIL is held, and the call whose thread this
+                    // is still runs (the watchdog checked its deadline under
+                    // the GIL, and calls start and end holding it); the
+                    // exception is a class that lives as long as the process.
+                    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread, h.deadline_exceeded.as_ptr()) };
+                }
+            });
+        });
+        Deadline { slot: watchdog().register(interrupt, None), thread }
+    }
+
+    /// Run `f`, which calls Python code on this thread, with a deadline of
+    /// `timeout`. Called holding the GIL (`_py`): the call starts and ends
+    /// under it.
+    fn run<T>(&self, _py: Python<'_>, timeout: Duration, f: impl FnOnce() -> Result<T, NodeError>) -> Result<T, NodeFailure> {
+        // SAFETY: a plain query of the calling thread's id; no state is touched.
+        let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() } as c_long;
+        self.thread.store(thread as i64, Ordering::Relaxed);
+        self.slot.start(timeout);
+        let result = f();
+        let interrupted = self.slot.finish();
+        if interrupted {
+            // SAFETY: the GIL is held (`_py`); a null exception clears what
+            // is still pending for this thread, so it cannot reach a later
+            // call.
+            unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread, std::ptr::null_mut()) };
+        }
+        watchdog::outcome(result, interrupted, timeout, Duration::ZERO)
+    }
 }
 
 /// A Python node on CPython.
@@ -82,42 +169,58 @@ pub struct CPythonNode {
     flush: Option<Py<PyAny>>,
     cleanup: Option<Py<PyAny>>,
     max_outputs: usize,
+    timeout: Duration,
+    deadline: Deadline,
 }
 
 impl CPythonNode {
     /// Load `file`'s `source` as a module and create `class` with `params`.
     pub fn new(file: &Path, source: &str, class: &str, params: Value, policy: &SandboxPolicy) -> Result<Self, NodeFailure> {
         let params = Value::Map(python::keyword_params(params)?);
-        Python::attach(|py| -> Result<Self, NodeError> {
-            let h = helpers(py)?;
-            let filename = file.display().to_string();
-            let name = file.file_stem().map_or_else(|| "node".into(), |s| s.to_string_lossy().into_owned());
-            let loaded = h
-                .load
-                .call1(py, (name, source, &filename))
-                .map_err(|e| exception_to_error(py, h, ErrorKind::Load, e))?;
-            let module = loaded.bind(py).get_item(0).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
-            let kwargs = python::to_python(&CPy { py, h }, params).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
-            let instance = h.create.call1(py, (module, class, kwargs)).map_err(|e| {
-                let value = e.value(py);
-                for (class, kind) in [(&h.unknown_type, ErrorKind::UnknownType), (&h.invalid_params, ErrorKind::InvalidParams)] {
-                    if value.is_instance(class.bind(py)).unwrap_or(false) {
-                        return NodeError::new(kind, value.to_string());
-                    }
-                }
-                exception_to_error(py, h, ErrorKind::Raised, e)
-            })?;
-            let instance = instance.bind(py);
-            let method = |name: &str| -> Option<Py<PyAny>> { instance.getattr(name).ok().map(Bound::unbind) };
-            Ok(CPythonNode {
-                class_name: type_name(instance),
-                process: method("process").ok_or_else(|| NodeError::invalid_input("node has no process()"))?,
-                flush: method("flush"),
-                cleanup: method("cleanup"),
-                max_outputs: policy.max_outputs as usize,
-            })
+        Python::attach(|py| {
+            let deadline = Deadline::new();
+            deadline.run(py, policy.init_timeout, || Self::create(py, file, source, class, params, policy, deadline.clone()))
         })
-        .map_err(NodeFailure::from)
+    }
+
+    fn create(
+        py: Python<'_>,
+        file: &Path,
+        source: &str,
+        class: &str,
+        params: Value,
+        policy: &SandboxPolicy,
+        deadline: Deadline,
+    ) -> Result<Self, NodeError> {
+        let h = helpers(py)?;
+        let filename = file.display().to_string();
+        let name = file.file_stem().map_or_else(|| "node".into(), |s| s.to_string_lossy().into_owned());
+        let loaded = h
+            .load
+            .call1(py, (name, source, &filename))
+            .map_err(|e| exception_to_error(py, h, ErrorKind::Load, e))?;
+        let module = loaded.bind(py).get_item(0).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+        let kwargs = python::to_python(&CPy { py, h }, params).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+        let instance = h.create.call1(py, (module, class, kwargs)).map_err(|e| {
+            let value = e.value(py);
+            for (class, kind) in [(&h.unknown_type, ErrorKind::UnknownType), (&h.invalid_params, ErrorKind::InvalidParams)] {
+                if value.is_instance(class.bind(py)).unwrap_or(false) {
+                    return NodeError::new(kind, value.to_string());
+                }
+            }
+            exception_to_error(py, h, ErrorKind::Raised, e)
+        })?;
+        let instance = instance.bind(py);
+        let method = |name: &str| -> Option<Py<PyAny>> { instance.getattr(name).ok().map(Bound::unbind) };
+        Ok(CPythonNode {
+            class_name: type_name(instance),
+            process: method("process").ok_or_else(|| NodeError::invalid_input("node has no process()"))?,
+            flush: method("flush"),
+            cleanup: method("cleanup"),
+            max_outputs: policy.max_outputs as usize,
+            timeout: policy.timeout,
+            deadline,
+        })
     }
 
     /// Gather a call's result as outputs by the SDK's rules
@@ -142,29 +245,40 @@ impl CPythonNode {
 
 impl Node for CPythonNode {
     fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
-        Python::attach(|py| {
-            let h = helpers(py)?;
-            let arg = python::to_python(&CPy { py, h }, input).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
-            let result = self.process.bind(py).call1((arg,));
-            self.call_and_collect(py, h, result, "process", out)
-        })
-        .map_err(guest_failure)
+        let before = out.len();
+        let result = Python::attach(|py| {
+            let h = helpers(py).map_err(NodeFailure::from)?;
+            self.deadline.run(py, self.timeout, || {
+                let arg =
+                    python::to_python(&CPy { py, h }, input).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+                let result = self.process.bind(py).call1((arg,));
+                self.call_and_collect(py, h, result, "process", out)
+            })
+        });
+        if result.is_err() {
+            out.truncate(before);
+        }
+        result
     }
 
     fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
-        Python::attach(|py| {
-            let h = helpers(py)?;
+        let before = out.len();
+        let result = Python::attach(|py| {
+            let h = helpers(py).map_err(NodeFailure::from)?;
             let result = match &self.flush {
-                Some(flush) => {
+                Some(flush) => self.deadline.run(py, self.timeout, || {
                     let r = flush.bind(py).call0();
                     self.call_and_collect(py, h, r, "flush", out)
-                }
+                }),
                 None => Ok(()),
             };
             let _ = h.flush_io.call0(py);
             result
-        })
-        .map_err(guest_failure)
+        });
+        if result.is_err() {
+            out.truncate(before);
+        }
+        result
     }
 }
 
@@ -173,24 +287,15 @@ impl Drop for CPythonNode {
         Python::attach(|py| {
             let Ok(h) = helpers(py) else { return };
             if let Some(cleanup) = &self.cleanup
-                && let Err(e) = cleanup.call0(py)
+                && let Err(e) = self.deadline.run(py, self.timeout, || {
+                    cleanup.call0(py).map(drop).map_err(|e| exception_to_error(py, h, ErrorKind::Raised, e))
+                })
             {
-                let e = exception_to_error(py, h, ErrorKind::Raised, e);
-                nodehost_sdk::log::warn(
-                    "nodehost",
-                    &format!("{}.cleanup() failed: {}\n{}", self.class_name, e.message, e.traceback.unwrap_or_default()),
-                );
+                nodehost_sdk::log::warn("nodehost", &format!("{}.cleanup() failed: {e}", self.class_name));
             }
             let _ = h.flush_io.call0(py);
         });
     }
-}
-
-/// A node call's error as the failure kind it is (a limit, or the node's
-/// error), as every runtime reports it. CPython nodes have no soft
-/// deadline, so none is ever interrupted.
-fn guest_failure(e: NodeError) -> NodeFailure {
-    NodeFailure::from_guest(e, Duration::ZERO)
 }
 
 fn exception_to_error(py: Python<'_>, h: &Helpers, kind: ErrorKind, e: PyErr) -> NodeError {
@@ -233,14 +338,21 @@ impl<'py> Interpreter for CPy<'_, 'py> {
         if !obj.is_instance_of::<PyInt>() {
             return None;
         }
-        Some(obj.extract::<i64>().map_or_else(
-            |_| {
-                // int.bit_length(obj): a subclass's override does not count.
-                let bits = self.py.get_type::<PyInt>().call_method1("bit_length", (obj,)).and_then(|b| b.extract::<u64>());
-                Int::Wide { bits: bits.unwrap_or(0) }
-            },
-            Int::Fits,
-        ))
+        if let Ok(i) = obj.extract::<i64>() {
+            return Some(Int::Fits(i));
+        }
+        // Beyond 64 bits: `int.to_bytes(obj, n, "little", signed=True)`, the
+        // unbound methods so a subclass's overrides do not count; bytes,
+        // never decimal text (CPython caps int <-> str at 4300 digits).
+        let int = self.py.get_type::<PyInt>();
+        let wide = || -> PyResult<nodehost_sdk::BigInt> {
+            let bits: u64 = int.call_method1("bit_length", (obj,))?.extract()?;
+            let kwargs = PyDict::new(self.py);
+            kwargs.set_item("signed", true)?;
+            let bytes = int.call_method("to_bytes", (obj, bits / 8 + 1, "little"), Some(&kwargs))?;
+            Ok(nodehost_sdk::BigInt::from_signed_bytes_le(bytes.cast::<PyBytes>()?.as_bytes()))
+        };
+        wide().ok().map(Int::Wide)
     }
 
     fn as_float(&self, obj: &Bound<'py, PyAny>) -> Option<f64> {
@@ -323,6 +435,14 @@ impl<'py> Interpreter for CPy<'_, 'py> {
 
     fn new_int(&self, i: i64) -> PyResult<Bound<'py, PyAny>> {
         Ok(i.into_pyobject(self.py)?.into_any())
+    }
+
+    fn new_big_int(&self, i: &nodehost_sdk::BigInt) -> PyResult<Bound<'py, PyAny>> {
+        // `int.from_bytes(b, "little", signed=True)`: exact, at any size.
+        let kwargs = PyDict::new(self.py);
+        kwargs.set_item("signed", true)?;
+        let bytes = PyBytes::new(self.py, &i.to_signed_bytes_le());
+        self.py.get_type::<PyInt>().call_method("from_bytes", (bytes, "little"), Some(&kwargs))
     }
 
     fn new_float(&self, f: f64) -> PyResult<Bound<'py, PyAny>> {

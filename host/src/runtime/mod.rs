@@ -7,6 +7,9 @@
 //!   (baseline; feature `native-rustpython`);
 //! - `cpython`: a Python node on CPython through PyO3 (baseline; feature
 //!   `cpython`).
+//!
+//! The two un-sandboxed Python runtimes share `watchdog`, which raises an
+//! exception in a call's Python code when the call passes its deadline.
 
 #[cfg(feature = "cpython")]
 pub(crate) mod cpython;
@@ -14,3 +17,5 @@ pub(crate) mod native_rust;
 #[cfg(feature = "native-rustpython")]
 pub(crate) mod rustpython;
 pub(crate) mod wasm;
+#[cfg(any(feature = "cpython", feature = "native-rustpython"))]
+mod watchdog;

@@ -199,6 +199,7 @@ fn decoded_size(v: &types::Value) -> u64 {
         types::Value::Bytes(b) => SLOT + b.len() as u64,
         types::Value::Audio(a) => SLOT + 4 * a.samples.len() as u64,
         types::Value::Array(a) => SLOT + array_bytes(a),
+        types::Value::BigInteger(b) => SLOT + big_int_bytes(b),
         types::Value::Nested(nodes) => nodes.iter().map(node_size).sum(),
         types::Value::Null | types::Value::Boolean(_) | types::Value::Integer(_) | types::Value::Float(_) => SLOT,
     }
@@ -210,6 +211,7 @@ fn node_size(n: &types::ValueNode) -> u64 {
         types::ValueNode::Bytes(b) => SLOT + b.len() as u64,
         types::ValueNode::Audio(a) => SLOT + 4 * a.samples.len() as u64,
         types::ValueNode::Array(a) => SLOT + array_bytes(a),
+        types::ValueNode::BigInteger(b) => SLOT + big_int_bytes(b),
         types::ValueNode::IntList(v) => SLOT * (1 + v.len() as u64),
         types::ValueNode::FloatList(v) => SLOT * (1 + v.len() as u64),
         types::ValueNode::Map(entries) => {
@@ -221,6 +223,13 @@ fn node_size(n: &types::ValueNode) -> u64 {
         | types::ValueNode::Integer(_)
         | types::ValueNode::Float(_) => SLOT,
     }
+}
+
+/// A big int's magnitude as the host holds it once decoded: in whole
+/// 64-bit digits. (Trailing zero bytes, which a careless guest may send,
+/// are counted too: the bytes arrive before they are dropped.)
+fn big_int_bytes(b: &types::BigInt) -> u64 {
+    (b.magnitude.len() as u64).div_ceil(8) * 8
 }
 
 fn array_bytes(a: &types::NumArray) -> u64 {
@@ -237,7 +246,7 @@ fn wit_type_name(v: &types::Value) -> &'static str {
     match v {
         types::Value::Null => "null",
         types::Value::Boolean(_) => "bool",
-        types::Value::Integer(_) => "int",
+        types::Value::Integer(_) | types::Value::BigInteger(_) => "int",
         types::Value::Float(_) => "float",
         types::Value::Text(_) => "str",
         types::Value::Bytes(_) => "bytes",

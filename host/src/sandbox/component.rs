@@ -71,9 +71,14 @@ pub(crate) fn configure(store: &mut Store<HostState>, bindings: &NodeComponent, 
 
 /// The node types a component describes: those built in, or, for the
 /// Python component given a module's `(filename, source)`, those the module
-/// defines.
-pub(crate) fn describe(component: &LoadedComponent, python: Option<(&str, &str)>) -> Result<Vec<NodeTypeInfo>, NodeFailure> {
-    let policy = SandboxPolicy::default();
+/// defines. Making the instance and loading the module must end within
+/// `init_timeout`.
+pub(crate) fn describe(
+    component: &LoadedComponent,
+    python: Option<(&str, &str)>,
+    init_timeout: std::time::Duration,
+) -> Result<Vec<NodeTypeInfo>, NodeFailure> {
+    let policy = SandboxPolicy { init_timeout, ..SandboxPolicy::default() };
     let (mut store, bindings) = instantiate(component, "describe", &policy)?;
     let runtime = bindings.nodehost_node_runtime();
     let timeout = policy.init_timeout;

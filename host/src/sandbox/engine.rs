@@ -49,12 +49,27 @@ pub struct EngineConfig {
     /// on or off, each distinct `max_wasm_stack`), each with its own pool. On-demand is also the fallback when the pool cannot be
     /// reserved (a tight address-space limit).
     pub max_instances: u32,
+    /// Largest component (bytes) the engine compiles: compiling takes time
+    /// and memory that grow with the component, so a larger one is refused
+    /// with [`Error::ComponentTooLarge`] before it is read or compiled.
+    /// [`DEFAULT_MAX_COMPONENT_BYTES`] by default.
+    pub max_component_bytes: u64,
 }
+
+/// The default [`EngineConfig::max_component_bytes`]: 256 MiB, seven times
+/// a baked Python component (about 36 MB).
+pub const DEFAULT_MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 impl Default for EngineConfig {
     fn default() -> Self {
         let snapshots = !matches!(std::env::var("NODEHOST_SNAPSHOTS").as_deref(), Ok("off" | "0" | "false"));
-        EngineConfig { cache_dir: default_cache_dir(), max_wasm_stack: 8 << 20, snapshots, max_instances: 1000 }
+        EngineConfig {
+            cache_dir: default_cache_dir(),
+            max_wasm_stack: 8 << 20,
+            snapshots,
+            max_instances: 1000,
+            max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
+        }
     }
 }
 
@@ -268,6 +283,7 @@ impl WasmEngine {
         let load_error = |source: std::io::Error| Error::ComponentFile { path: path.to_owned(), source };
         let canonical = path.canonicalize().map_err(load_error)?;
         let meta = std::fs::metadata(&canonical).map_err(load_error)?;
+        self.check_size(&path.display().to_string(), meta.len())?;
         let key: [u8; 32] = Sha256::new()
             .chain_update(b"component file\0")
             .chain_update(canonical.as_os_str().as_encoded_bytes())
@@ -303,6 +319,15 @@ impl WasmEngine {
         Ok(loaded)
     }
 
+    /// Refuse a component of `size` bytes above the configured bound.
+    fn check_size(&self, name: &str, size: u64) -> Result<(), Error> {
+        let limit = self.config.max_component_bytes;
+        if size > limit {
+            return Err(Error::ComponentTooLarge { component: name.to_owned(), size, limit });
+        }
+        Ok(())
+    }
+
     fn compile_or_read(
         &self,
         variant: &Variant,
@@ -327,6 +352,7 @@ impl WasmEngine {
             Some(c) => c,
             None => {
                 let bytes = bytes()?;
+                self.check_size(name, bytes.len() as u64)?;
                 let started = Instant::now();
                 if bytes.len() > 4 << 20 {
                     tracing::info!("compiling the {name} component ({} MB); this happens once per machine", bytes.len() >> 20);

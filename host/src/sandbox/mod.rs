@@ -22,6 +22,6 @@ pub(crate) mod store;
 pub(crate) mod trap;
 
 pub use component::LoadedComponent;
-pub use engine::{EngineConfig, EngineKind, WasmEngine, default_cache_dir};
-pub use snapshot::{PRELOADED_MODULES, snapshot_python};
+pub use engine::{DEFAULT_MAX_COMPONENT_BYTES, EngineConfig, EngineKind, WasmEngine, default_cache_dir};
+pub use snapshot::{PRELOADED_MODULES, snapshot_python, snapshot_python_within};
 pub use store::EPOCH_TICK;

@@ -41,12 +41,23 @@ pub const RECIPE: &str = "nodehost-python-snapshot-1";
 
 /// Snapshot `component` (the Python guest) after preparing it with
 /// [`PRELOADED_MODULES`] and, for a baked component, loading `module`
-/// (`(filename, source)`).
+/// (`(filename, source)`), whose top-level code gets the default policy's
+/// `init_timeout`.
 ///
 /// # Errors
 /// [`Error::Snapshot`] naming the step that failed; a failure of the
 /// module's own code carries the Python traceback.
 pub fn snapshot_python(component: &[u8], module: Option<(&str, &str)>) -> Result<Vec<u8>, Error> {
+    snapshot_python_within(component, module, SandboxPolicy::default().init_timeout)
+}
+
+/// [`snapshot_python`], with the module's top-level code stopped after
+/// `module_timeout`.
+///
+/// # Errors
+/// As [`snapshot_python`]; a module that runs past `module_timeout` fails
+/// at the step "loading the node module" with [`NodeFailure::Timeout`].
+pub fn snapshot_python_within(component: &[u8], module: Option<(&str, &str)>, module_timeout: Duration) -> Result<Vec<u8>, Error> {
     fn fail(step: &'static str) -> impl FnOnce(wasmtime::Error) -> Error {
         move |e| Error::Snapshot { step, source: e.into_boxed_dyn_error() }
     }
@@ -70,7 +81,6 @@ pub fn snapshot_python(component: &[u8], module: Option<(&str, &str)>) -> Result
     // The node module's top-level code is the node author's: it gets the
     // same deadline as creating a node does.
     let policy = SandboxPolicy { init_timeout: Duration::from_secs(600), ..SandboxPolicy::default() };
-    let module_timeout = SandboxPolicy::default().init_timeout;
     let mut store = new_store(&engine, "snapshot", &policy).map_err(guest("making a store"))?;
     // Reading the snapshot's memory out is the host's own copy.
     store.set_hostcall_fuel(usize::MAX);

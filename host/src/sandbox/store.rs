@@ -240,3 +240,160 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
     }
     Ok(store)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The limiter on a real store: core modules (encoded by hand below, so
+    //! no text-format parser is needed) whose memories, tables and instances
+    //! go past the fixed limits, each of which would pass a limiter that
+    //! looked at one memory, table or instance at a time.
+
+    use wasmtime::{Config, Engine, Instance, Module};
+
+    use super::*;
+    use crate::sandbox::trap::classify_instantiate;
+
+    const PAGE: u64 = 64 << 10;
+
+    fn leb(mut n: u32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    fn section(id: u8, count: usize, entries: &[u8], out: &mut Vec<u8>) {
+        let mut body = Vec::new();
+        leb(u32::try_from(count).unwrap(), &mut body);
+        body.extend_from_slice(entries);
+        out.push(id);
+        leb(u32::try_from(body.len()).unwrap(), out);
+        out.extend(body);
+    }
+
+    /// A core module defining tables of these minimum sizes (in elements)
+    /// and memories of these minimum sizes (in 64 KiB pages), and nothing
+    /// else.
+    fn module(tables: &[u32], memories: &[u32]) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        if !tables.is_empty() {
+            let mut entries = Vec::new();
+            for &min in tables {
+                entries.extend([0x70, 0x00]); // funcref, no maximum
+                leb(min, &mut entries);
+            }
+            section(4, tables.len(), &entries, &mut wasm);
+        }
+        if !memories.is_empty() {
+            let mut entries = Vec::new();
+            for &min in memories {
+                entries.push(0x00); // no maximum
+                leb(min, &mut entries);
+            }
+            section(5, memories.len(), &entries, &mut wasm);
+        }
+        wasm
+    }
+
+    fn engine() -> Engine {
+        let mut config = Config::new();
+        config.wasm_multi_memory(true).epoch_interruption(true);
+        Engine::new(&config).unwrap()
+    }
+
+    fn fresh_store(engine: &Engine, memory: u64) -> Store<HostState> {
+        new_store(
+            engine,
+            "limits",
+            &SandboxPolicy {
+                memory,
+                ..SandboxPolicy::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn instantiate(
+        engine: &Engine,
+        store: &mut Store<HostState>,
+        wasm: &[u8],
+    ) -> wasmtime::Result<Instance> {
+        let module = Module::new(engine, wasm)?;
+        Instance::new(store, &module, &[])
+    }
+
+    #[test]
+    fn memories_count_together_against_the_memory_limit() {
+        let engine = engine();
+        let limit = 16 * PAGE;
+        // Four memories of 6 pages: each fits in 16, all four (24) do not.
+        let mut store = fresh_store(&engine, limit);
+        let e = instantiate(&engine, &mut store, &module(&[], &[6; 4])).unwrap_err();
+        assert!(
+            store.data().limiter.hit,
+            "the limiter did not refuse: {e:#}"
+        );
+        let failure = classify_instantiate(&store, e, Duration::from_secs(1), None);
+        assert!(
+            matches!(failure, NodeFailure::OutOfMemory { limit: l } if l == limit),
+            "{failure:?}"
+        );
+        // Four of 4 pages come to exactly the limit: allowed.
+        let mut store = fresh_store(&engine, limit);
+        instantiate(&engine, &mut store, &module(&[], &[4; 4])).unwrap();
+        assert_eq!(
+            (store.data().limiter.total, store.data().limiter.hit),
+            (limit, false)
+        );
+        // The total is the store's, across instances: 3 x 5 pages, then a
+        // second instance's 2 pages (17 in all) is refused.
+        let mut store = fresh_store(&engine, limit);
+        instantiate(&engine, &mut store, &module(&[], &[5; 3])).unwrap();
+        let e = instantiate(&engine, &mut store, &module(&[], &[2])).unwrap_err();
+        assert!(store.data().limiter.hit, "{e:#}");
+    }
+
+    #[test]
+    fn a_node_has_at_most_max_memories_memories() {
+        let engine = engine();
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[], &[0; MAX_MEMORIES])).unwrap();
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[], &[0; MAX_MEMORIES + 1])).unwrap_err();
+        // Nor across instances: the count is the store's.
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[], &[0; MAX_MEMORIES])).unwrap();
+        instantiate(&engine, &mut store, &module(&[], &[0])).unwrap_err();
+    }
+
+    #[test]
+    fn tables_and_their_elements_are_capped() {
+        let engine = engine();
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[1; MAX_TABLES], &[])).unwrap();
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[1; MAX_TABLES + 1], &[])).unwrap_err();
+        let elements = u32::try_from(MAX_TABLE_ELEMENTS).unwrap();
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[elements], &[])).unwrap();
+        let mut store = fresh_store(&engine, 1 << 30);
+        instantiate(&engine, &mut store, &module(&[elements + 1], &[])).unwrap_err();
+    }
+
+    #[test]
+    fn a_node_has_at_most_max_instances_instances() {
+        let engine = engine();
+        let empty = Module::new(&engine, module(&[], &[])).unwrap();
+        let mut store = fresh_store(&engine, 1 << 30);
+        for i in 0..MAX_INSTANCES {
+            Instance::new(&mut store, &empty, &[])
+                .unwrap_or_else(|e| panic!("instance {}: {e:#}", i + 1));
+        }
+        Instance::new(&mut store, &empty, &[]).unwrap_err();
+    }
+}

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use wasmtime::component::ResourceTableError;
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 use crate::error::NodeFailure;
-use crate::sandbox::store::HostState;
+use crate::sandbox::store::{HostState, MAX_RESOURCES};
 
 /// What a call failed with, given the call's hard deadline `timeout` and
 /// fuel budget.
@@ -21,6 +22,12 @@ pub(crate) fn classify(store: &Store<HostState>, e: wasmtime::Error, timeout: Du
         Some(Trap::MemoryOutOfBounds) if trace.is_some_and(looks_like_runaway_recursion) => NodeFailure::StackOverflow,
         Some(Trap::OutOfFuel) => NodeFailure::OutOfFuel(fuel.unwrap_or(0)),
         _ if store.data().limiter.hit => NodeFailure::OutOfMemory { limit: store.data().limiter.limit },
+        None if matches!(e.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full)) => NodeFailure::Trap {
+            message: format!(
+                "the node tried to hold more than {MAX_RESOURCES} host resources (pollables, streams, files) at once: {e:#}"
+            ),
+            backtrace,
+        },
         Some(trap) => NodeFailure::Trap { message: explain(trap.to_string(), backtrace.as_deref()), backtrace },
         None => NodeFailure::Trap { message: explain(format!("{e:#}"), backtrace.as_deref()), backtrace },
     }

@@ -2,20 +2,34 @@
 //! a component, or of the built-in Rust nodes.
 
 use std::path::Path;
+use std::time::Duration;
 
 use nodehost_sdk::NodeTypeInfo;
 
 use crate::error::{Error, Stage};
 use crate::node::on_node_thread;
+use crate::policy::SandboxPolicy;
 use crate::sandbox::WasmEngine;
 use crate::sandbox::component::describe;
 
 /// The node types `file` provides (a `.py` file or a component), or the
-/// built-in Rust nodes when `file` is `None`.
+/// built-in Rust nodes when `file` is `None`; loading the file gets the
+/// default policy's `init_timeout`.
 ///
 /// # Errors
 /// When the file cannot be read or loaded, or its module fails.
 pub fn node_types(engine: &WasmEngine, file: Option<&Path>) -> Result<Vec<NodeTypeInfo>, Error> {
+    node_types_within(engine, file, SandboxPolicy::default().init_timeout)
+}
+
+/// [`node_types`], with loading the file (a Python module's top-level code)
+/// stopped after `init_timeout`.
+///
+/// # Errors
+/// When the file cannot be read or loaded, or its module fails or runs past
+/// `init_timeout` ([`NodeFailure::Timeout`](crate::error::NodeFailure::Timeout),
+/// at [`Stage::Create`]).
+pub fn node_types_within(engine: &WasmEngine, file: Option<&Path>, init_timeout: Duration) -> Result<Vec<NodeTypeInfo>, Error> {
     let Some(file) = file else {
         return Ok(nodehost_rust_nodes::node_registry().infos());
     };
@@ -24,9 +38,9 @@ pub fn node_types(engine: &WasmEngine, file: Option<&Path>) -> Result<Vec<NodeTy
         let source = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
         let component = engine.builtin(&nodehost_artifacts::PYTHON, engine.default_kind())?;
         let name = file.display().to_string();
-        on_node_thread(|| describe(&component, Some((&name, &source)))).map_err(fail)
+        on_node_thread(|| describe(&component, Some((&name, &source)), init_timeout)).map_err(fail)
     } else {
         let component = engine.load_file(file, engine.default_kind())?;
-        on_node_thread(|| describe(&component, None)).map_err(fail)
+        on_node_thread(|| describe(&component, None, init_timeout)).map_err(fail)
     }
 }

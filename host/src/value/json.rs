@@ -1,7 +1,16 @@
 //! Values as JSON, for JSON-lines input and output.
 //!
-//! JSON's own types map one to one (integers that fit in i64 become ints,
-//! other numbers floats). What JSON lacks is written as a one-key object:
+//! JSON's own types map one to one: a number written as an integer (no
+//! `.`, no exponent) becomes an exact int of any size ([`Value::Int`], or
+//! [`Value::BigInt`] beyond 64 bits), other numbers floats; and ints are
+//! written as plain JSON numbers, all their digits. (serde_json's
+//! `arbitrary_precision` keeps a number's text until it is read here.)
+//! Decimal text converts to and from binary in time quadratic in its
+//! length, so an int of more than [`MAX_INT_DIGITS`] digits is refused on
+//! input and written as `{"$int": "0x<hex>"}` (`-0x` below zero), which
+//! converts in linear time and is read back as well.
+//!
+//! What JSON lacks is written as a one-key object:
 //! `{"$bytes": "<base64>"}`, `{"$float": "nan" | "inf" | "-inf"}`,
 //! `{"$audio": {"sample_rate": .., "channels": .., "samples": [..]}}` and
 //! `{"$array": {"dtype": "f32" | "f64" | "i64", "shape": [..], "data": [..]}}`.
@@ -17,8 +26,19 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use nodehost_sdk::{ArrayData, AudioFrame, Map, NumArray, Value};
+use nodehost_sdk::{ArrayData, AudioFrame, BigInt, Map, NumArray, Value};
 use serde_json::{Number, Value as Json, json};
+
+/// Most decimal digits of an int in JSON text (as CPython limits `int(str)`,
+/// for the same reason: decimal conversion is quadratic). A 100,000-digit
+/// int converts in tens of milliseconds; larger ones are written, and may
+/// be read, as `{"$int": "0x<hex>"}`.
+pub const MAX_INT_DIGITS: usize = 100_000;
+
+/// Widest magnitude, in bits, that may have no more than [`MAX_INT_DIGITS`]
+/// decimal digits (10**100000 has 332,193 bits); wider ones are not even
+/// tried.
+const MAX_DECIMAL_BITS: u64 = 332_193;
 
 /// Why JSON could not be read as a value.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +78,7 @@ pub fn to_json(value: &Value) -> Json {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(i) => Json::Number((*i).into()),
+        Value::BigInt(i) => big_int_to_json(i),
         Value::Float(f) => float_to_json(*f),
         Value::Str(s) => Json::String(s.clone()),
         Value::Bytes(b) => json!({ "$bytes": BASE64.encode(b) }),
@@ -78,6 +99,56 @@ pub fn to_json(value: &Value) -> Json {
             },
         }}),
     }
+}
+
+/// An int as a plain JSON number, or as `$int` hex when it has more than
+/// [`MAX_INT_DIGITS`] digits: every int written in decimal reads back.
+fn big_int_to_json(i: &BigInt) -> Json {
+    let hex = || json!({ "$int": format!("{i:#x}") });
+    if i.bits() > MAX_DECIMAL_BITS {
+        return hex();
+    }
+    let text = i.to_string();
+    if text.trim_start_matches('-').len() > MAX_INT_DIGITS {
+        return hex();
+    }
+    // Decimal digits with an optional sign always parse as a JSON number.
+    text.parse::<Number>().map_or_else(|_| hex(), Json::Number)
+}
+
+/// A JSON number as an int (exact, any size) or a float.
+fn number_from_json(n: &Number) -> Result<Value, FromJsonError> {
+    if let Some(i) = n.as_i64() {
+        return Ok(Value::Int(i));
+    }
+    let text = n.as_str();
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        let digits = text.trim_start_matches('-').len();
+        if digits > MAX_INT_DIGITS {
+            return Err(format!(
+                "integer of {digits} digits is longer than {MAX_INT_DIGITS} (write it as {{\"$int\": \"0x<hex>\"}})"
+            )
+            .into());
+        }
+        let i: BigInt = text.parse().map_err(|e| format!("integer {text:.40}: {e}"))?;
+        return Ok(Value::from(i));
+    }
+    n.as_f64().map(Value::Float).ok_or_else(|| format!("number {text:.40} is out of range").into())
+}
+
+/// The `$int` form: `0x` and hex digits, `-0x` below zero.
+fn hex_int(text: &str) -> Result<Value, FromJsonError> {
+    const FORM: &str = "$int must be \"0x\" or \"-0x\" and hex digits";
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let digits = rest.strip_prefix("0x").ok_or(FORM)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(FORM.into());
+    }
+    let magnitude = BigInt::parse_bytes(digits.as_bytes(), 16).ok_or(FORM)?;
+    Ok(Value::from(if negative { -magnitude } else { magnitude }))
 }
 
 fn float_to_json(f: f64) -> Json {
@@ -106,10 +177,7 @@ pub fn from_json(json: Json) -> Result<Value, FromJsonError> {
     Ok(match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().ok_or_else(|| format!("number {n} is out of range"))?),
-        },
+        Json::Number(n) => number_from_json(&n)?,
         Json::String(s) => Value::Str(s),
         Json::Array(items) => Value::List(items.into_iter().map(from_json).collect::<Result<_, _>>()?),
         Json::Object(mut obj) => {
@@ -135,6 +203,7 @@ fn from_special(kind: &str, inner: Json) -> Result<Value, FromJsonError> {
             let text = inner.as_str().ok_or("$bytes must be a base64 string")?;
             Ok(Value::Bytes(decode_base64(text)?))
         }
+        "int" => hex_int(inner.as_str().ok_or("$int must be a string of hex digits")?),
         "float" => match inner.as_str() {
             Some("nan") => Ok(Value::Float(f64::NAN)),
             Some("inf") => Ok(Value::Float(f64::INFINITY)),
@@ -174,13 +243,15 @@ fn from_special(kind: &str, inner: Json) -> Result<Value, FromJsonError> {
                         .map(|x| x.as_i64().ok_or("$array i64 data must hold ints"))
                         .collect::<Result<_, _>>()?,
                 ),
-                other => return Err(FromJsonError::Invalid(format!("$array dtype '{other}' (f32, f64 or i64)"))),
+                other => {
+                    return Err(FromJsonError::Invalid(format!("$array dtype '{other}' (f32, f64 or i64)")));
+                }
             };
             let array = NumArray { data, shape };
             array.check()?;
             Ok(Value::Array(array))
         }
-        other => Err(format!("unknown special form '${other}' ($bytes, $float, $audio, $array)").into()),
+        other => Err(format!("unknown special form '${other}' ($bytes, $int, $float, $audio, $array)").into()),
     }
 }
 
@@ -336,6 +407,55 @@ mod tests {
                 (Value::Float(a), Value::Float(b)) if a.is_nan() => assert!(b.is_nan()),
                 _ => assert_eq!(back, v),
             }
+        }
+    }
+
+    #[test]
+    fn ints_of_any_size_are_exact_json_numbers() {
+        let texts = [
+            "18446744073709551615",
+            "-18446744073709551616",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "265252859812191058636308480000000",
+            &format!("1{}", "0".repeat(400)),
+            &format!("-{}", "9".repeat(MAX_INT_DIGITS)),
+        ];
+        for text in texts {
+            let v = from_json_str(text).unwrap();
+            assert!(matches!(v, Value::BigInt(_)), "{text}: {v:?}");
+            assert_eq!(v.to_bigint().unwrap().to_string(), text);
+            assert!(serde_json::to_string(&to_json(&v)).unwrap() == text, "{:.40} is not written as it was read", text);
+        }
+        // Inside lists and maps too, next to ordinary numbers.
+        let line = r#"{"a":[1,18446744073709551615,-2.5,-0],"b":{"c":-340282366920938463463374607431768211456}}"#;
+        let v = from_json_str(line).unwrap();
+        assert_eq!(v.get("a").unwrap().as_list().unwrap()[1], Value::from(u64::MAX));
+        assert_eq!(v.get("b").unwrap().get("c").unwrap(), &Value::from(-(BigInt::from(1) << 128u32)));
+        assert_eq!(serde_json::to_string(&to_json(&v)).unwrap(), line.replace("-0]", "0]"));
+        // Ints that fit stay ints, and floats stay floats.
+        assert_eq!(from_json_str("9223372036854775807").unwrap(), Value::Int(i64::MAX));
+        assert_eq!(from_json_str("-9223372036854775808").unwrap(), Value::Int(i64::MIN));
+        assert_eq!(from_json_str("1e20").unwrap(), Value::Float(1e20));
+        assert_eq!(from_json_str("18446744073709551616.0").unwrap(), Value::Float(18446744073709551616.0));
+        assert!(from_json_str("1e400").unwrap_err().to_string().contains("out of range"));
+    }
+
+    #[test]
+    fn ints_too_long_for_decimal_travel_as_hex() {
+        let too_long = "7".repeat(MAX_INT_DIGITS + 1);
+        let e = from_json_str(&too_long).unwrap_err().to_string();
+        assert!(e.contains("integer of 100001 digits is longer than 100000"), "{e}");
+        // Written as $int hex, read back the same; small ones normalize.
+        let huge: BigInt = -(BigInt::from(1) << 400_000u32) - 1;
+        let json = to_json(&Value::from(huge.clone()));
+        let hex = json["$int"].as_str().unwrap();
+        assert!(hex.starts_with("-0x1000") && hex.ends_with("0001"), "{}", &hex[..10]);
+        assert_eq!(from_json(json).unwrap(), Value::from(huge));
+        assert_eq!(from_json(json!({ "$int": "0xff" })).unwrap(), Value::Int(255));
+        assert_eq!(from_json(json!({ "$int": "0x10000000000000000" })).unwrap(), Value::from(1u128 << 64));
+        for bad in [json!({ "$int": "ff" }), json!({ "$int": "0x" }), json!({ "$int": "0xfg" }), json!({ "$int": 5 })] {
+            assert!(from_json(bad.clone()).is_err(), "{bad}");
         }
     }
 

@@ -12,6 +12,10 @@ class Color(enum.IntEnum):
     RED = 3
 
 
+class Huge(enum.IntEnum):
+    BIG = 2 ** 70
+
+
 class Ratio(float):
     pass
 
@@ -97,6 +101,11 @@ CASES = {
     "int-min": lambda: -(2 ** 63),
     "int-2**63": lambda: 2 ** 63,
     "int-negative-wide": lambda: -(2 ** 100),
+    "int-enum-wide": lambda: Huge.BIG,
+    "int-u64-max": lambda: 2 ** 64 - 1,
+    "int-i64-min-minus-1": lambda: -(2 ** 63) - 1,
+    "list-big-ints": lambda: [1, 2 ** 64, -(2 ** 70)],
+    "dict-big-int": lambda: {"n": 10 ** 30},
     "str-surrogate": lambda: "a\ud800",
     # Containers.
     "tuple": lambda: (1, (2, "x")),

@@ -99,3 +99,20 @@ class HugeRaiser:
         if data == "huge":
             raise ValueError("v" * 50_000_000)
         return data
+
+
+class BigInts:
+    """Ints beyond 64 bits: "make" yields some made in Python, one by one
+    and together in a list and a dict; anything else is described as
+    Python sees it (its exact type, its hex and the int one above it)."""
+
+    def process(self, data):
+        import math
+
+        if data == "make":
+            made = [math.prod(range(1, 31)), 2 ** 64 - 1, -(2 ** 100), 10 ** 400, 7 ** 30000]
+            yield from made
+            yield made
+            yield {"factorial": made[0], "small": 5}
+            return
+        yield {"type": type(data).__name__, "hex": hex(data), "next": data + 1}

@@ -1,0 +1,109 @@
+"""Nodes doing ordinary data work: many live objects of one type, stdlib
+modules imported together, dates parsed, errors raised from real lines."""
+
+import datetime
+
+
+class Point:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+class ManyObjects:
+    """Holds `n` objects of one kind alive at once, picked by name, and
+    returns a summary CPython gives exactly the same."""
+
+    def process(self, request):
+        kind, n = request["kind"], request["n"]
+        if kind == "floats":
+            xs = [float(i) + 0.5 for i in range(n)]
+            return {"len": len(xs), "sum": sum(xs), "last": xs[-1]}
+        if kind == "dict":
+            d = {i: str(i) for i in range(n)}
+            return {"len": len(d), "probe": d[n // 2], "keys": sum(d)}
+        if kind == "instances":
+            points = [Point(i, -i) for i in range(n)]
+            return {"len": len(points), "x": sum(p.x for p in points), "y": points[-1].y}
+        if kind == "strings":
+            words = ["w%d" % i for i in range(n)]
+            return {"len": len(set(words)), "chars": sum(map(len, words))}
+        raise ValueError("unknown kind %r" % kind)
+
+
+class Imports:
+    """Imports email, http.client, xml.dom.minidom and tomllib together and
+    uses each a little."""
+
+    def process(self, _):
+        import email
+        import email.message
+        import http.client
+        import tomllib
+        import xml.dom.minidom
+
+        msg = email.message_from_string("Subject: hi\nFrom: a@example.com\n\nbody\n")
+        doc = xml.dom.minidom.parseString("<root><item name='a'/><item name='b'/></root>")
+        config = tomllib.loads('title = "nodes"\n[limits]\nitems = 3\n')
+        return {
+            "subject": msg["Subject"],
+            "from": msg["From"],
+            "body": msg.get_payload(),
+            "items": [e.getAttribute("name") for e in doc.getElementsByTagName("item")],
+            "toml": config,
+            "status": http.client.responses[404],
+        }
+
+
+class Dates:
+    """Parses and formats dates as `datetime` does on CPython."""
+
+    def process(self, text):
+        when = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M")
+        return [when.isoformat(), when.strftime("%A %d %B %Y, %H:%M"), when.timetuple().tm_yday]
+
+
+class Fails:
+    """Raises from a line whose text the traceback must show."""
+
+    def process(self, data):
+        total = 0
+        for x in data:
+            total += 1 / x  # the line the traceback shows
+        return total
+
+
+class Coroutines:
+    """Pure coroutine work with asyncio: tasks, gather, queues, async
+    generators, timeouts of zero length; no sockets or subprocesses."""
+
+    def process(self, n):
+        import asyncio
+
+        async def produce(queue):
+            for i in range(n):
+                await queue.put(i)
+                await asyncio.sleep(0)
+            await queue.put(None)
+
+        async def consume(queue):
+            total = 0
+            while (item := await queue.get()) is not None:
+                total += item
+            return total
+
+        async def squares():
+            for i in range(n):
+                yield i * i
+                await asyncio.sleep(0)
+
+        async def main():
+            queue = asyncio.Queue(maxsize=4)
+            _, total = await asyncio.gather(produce(queue), consume(queue))
+            squared = [x async for x in squares()]
+            waited = await asyncio.wait_for(asyncio.sleep(0.001, result="slept"), timeout=5)
+            return [total, sum(squared), waited]
+
+        return asyncio.run(main())
