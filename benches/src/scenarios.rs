@@ -582,6 +582,23 @@ pub fn all() -> Vec<Scenario> {
             .slow(),
         );
     }
+    // What Python-level interruption (`interruptible = true`) costs: the same
+    // kernels with the hook on and a deadline far enough away never to fire.
+    let rustpython = [Rt::NativeRustpython, Rt::WasmRustpython];
+    for kernel in crate::kernels::KERNELS {
+        all.push(
+            Scenario::new(
+                format!("kernel_interruptible/{}", kernel.name),
+                "the kernel with `interruptible = true` (its deadline never reached): against kernel/ it is what interruption costs",
+                &rustpython,
+                move |rt| {
+                    let policy = SandboxPolicy { interruptible: true, timeout: Duration::from_secs(60), ..SandboxPolicy::default() };
+                    node_case(kernel.spec(rt.runtime()).with_policy(policy), kernel.input())
+                },
+            )
+            .slow(),
+        );
+    }
     all
 }
 
