@@ -228,11 +228,10 @@ fn types_stops_a_module_that_loops() {
 /// `nodehost bake` on a module whose top level loops stops at its deadline,
 /// at the step that loads the module, and writes nothing. Fails if baking
 /// ran the module without a deadline (the test would hang) or reported the
-/// failure as something else. Ignored by default: baking compiles the
+/// failure as something else. The slowest test here: baking compiles the
 /// Python guest unoptimized and imports the preloaded modules first, about
 /// 35 s on two cores, before the module's code runs.
 #[test]
-#[ignore = "bakes the Python guest (about 35 s); run with --ignored"]
 fn bake_stops_a_module_that_loops() {
     let deadline = Duration::from_millis(300);
     let scratch = scratch_dir("bake-loop");
