@@ -9,7 +9,7 @@
 //!
 //! ```sh
 //! NODEHOST_SOAK_ITEMS=1000000 NODEHOST_SOAK_TRAPS=10000 \
-//!     cargo test --release -p nodehost --test soak -- --nocapture
+//!     cargo test --workspace --test soak -- --nocapture
 //! ```
 
 mod common;
