@@ -10,11 +10,8 @@
 //! it passes alone. Each edge has its own budget; fan-out sends a copy down
 //! each.
 
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
 
 use nodehost_sdk::{ArrayData, Value};
 use tokio::sync::{Semaphore, mpsc};
@@ -102,7 +99,7 @@ impl Sender {
             Ok(permit) => permit.forget(),
             Err(tokio::sync::TryAcquireError::Closed) => return Err(Closed),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                block_on(self.budget.bytes.acquire_many(permits)).map_err(|_| Closed)?.forget();
+                futures_executor::block_on(self.budget.bytes.acquire_many(permits)).map_err(|_| Closed)?.forget();
             }
         }
         self.budget.entered(size);
@@ -154,26 +151,6 @@ impl Drop for Receiver {
     /// Senders waiting for bytes give up at once.
     fn drop(&mut self) {
         self.budget.bytes.close();
-    }
-}
-
-/// Run a future to completion on this thread (which is not a runtime's),
-/// parking it while the future waits.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
     }
 }
 
