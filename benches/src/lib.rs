@@ -4,6 +4,7 @@
 pub mod kernels;
 pub mod report;
 pub mod scenarios;
+pub mod throughput;
 
 use std::path::PathBuf;
 

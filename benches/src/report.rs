@@ -28,10 +28,12 @@ pub struct Options {
     pub detailed: bool,
     /// Where the report files go.
     pub out: PathBuf,
+    /// Items per run of the `throughput/` processes (0: leave them out).
+    pub throughput_items: u64,
 }
 
 /// Durations as whole nanoseconds in JSON (the `*_ns` fields).
-mod nanos {
+pub(crate) mod nanos {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -117,6 +119,7 @@ struct ResultsFile<'a> {
     machine: &'a BTreeMap<&'static str, String>,
     cases: Vec<CaseRow<'a>>,
     extras: &'a [Extra],
+    throughput: &'a [crate::throughput::ThroughputRow],
     goals: Vec<Goal>,
 }
 
@@ -153,6 +156,8 @@ pub struct Report {
     /// Start-up and memory measurements.
     pub extras: Vec<Extra>,
     pub about: BTreeMap<String, &'static str>,
+    /// The `throughput/` group: whole processes against the plain script.
+    pub throughput: Vec<crate::throughput::ThroughputRow>,
 }
 
 fn cpu_time() -> Duration {
@@ -296,7 +301,8 @@ pub fn run(options: &Options) -> Report {
         .filter(|s| options.filter.as_deref().is_none_or(|f| s.name.contains(f)))
         .collect();
     let total: usize = scenarios.iter().map(|s| s.runtimes.iter().filter(|r| r.available()).count()).sum();
-    let mut report = Report { machine: machine(), cases: Vec::new(), extras: Vec::new(), about: BTreeMap::new() };
+    let mut report =
+        Report { machine: machine(), cases: Vec::new(), extras: Vec::new(), about: BTreeMap::new(), throughput: Vec::new() };
     let started = Instant::now();
     let progress = progress_bar(total as u64);
     for scenario in &scenarios {
@@ -323,6 +329,25 @@ pub fn run(options: &Options) -> Report {
                 });
             }
             report.cases.push(result);
+        }
+    }
+    if options.throughput_items > 0 && options.filter.as_deref().is_none_or(|f| "throughput/".contains(f)) {
+        report.throughput = crate::throughput::measure(options.throughput_items, |name| {
+            progress.set_message(format!("throughput/ {name}"));
+        });
+        if options.detailed {
+            for row in &report.throughput {
+                eprintln!(
+                    "throughput/{:<40} {:>10} {:>10.0} items/s {:>6} x plain, CPU {:>10} per item, {:.3} switches per item{}",
+                    row.config,
+                    format_duration(row.wall),
+                    row.items_per_s,
+                    row.vs_plain.map_or("-".into(), |r| format!("{r:.2}")),
+                    format_duration(row.cpu_per_item),
+                    row.context_switches_per_item,
+                    row.error.as_deref().map(|e| format!(" FAILED: {e}")).unwrap_or_default()
+                );
+            }
         }
     }
     if options.filter.is_none() {
@@ -426,11 +451,14 @@ pub fn child(which: &str) {
             let _node = crate::create(&crate::python_node("corpus/calculator.py", "Calculator", &add5, nodehost::Runtime::Wasm));
             println!("ready");
         }
+        throughput if throughput.starts_with("throughput:") => {
+            crate::throughput::child(&throughput["throughput:".len()..]);
+        }
         "demo" => {
             let pipeline = nodehost::manifest::load(&crate::example("demo/pipeline.toml")).expect("demo manifest");
             let engine = nodehost::WasmEngine::shared().expect("engine");
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-            rt.block_on(nodehost::run_pipeline(&pipeline, engine, &pipeline.output)).expect("demo run");
+            rt.block_on(nodehost::run_pipeline(&pipeline, engine, &pipeline.output, false)).expect("demo run");
         }
         other => panic!("unknown child {other}"),
     });
@@ -506,6 +534,20 @@ impl Report {
         g.push(Goal { goal: "demo's first output under 30 ms from a cold process, warm cache".into(), measured: t.map_or("-".into(), |t| format!("{t:.1} ms")), met: t.map(|t| t < 30.0) });
         let m = self.extra("private memory per extra node instance", "wasm-rustpython");
         g.push(Goal { goal: "under 8 MiB private memory per extra Python instance".into(), measured: m.map_or("-".into(), |m| format!("{m:.2} MiB")), met: m.map(|m| m < 8.0) });
+        for (config, what, goal) in [
+            ("native-rust", "the native-Rust chain", 5.0),
+            ("wasm-rust", "the sandboxed-Rust chain", 3.0),
+            ("wasm-rustpython", "the sandboxed-Python chain", 1.0),
+            ("cpython", "the CPython-runtime chain", 1.0 / 1.2),
+            ("mixed: all sandboxed", "the mixed chain (sandboxed Rust + sandboxed Python)", 1.5),
+        ] {
+            let r = self.throughput.iter().find(|r| r.config == config && r.error.is_none()).and_then(|r| r.vs_plain);
+            g.push(Goal {
+                goal: format!("{what} at {goal:.2}x the plain CPython script's throughput or better"),
+                measured: r.map_or("-".into(), |r| format!("{r:.2}x")),
+                met: r.map(|r| r >= goal),
+            });
+        }
         let cores: usize = self.machine.get("cores").and_then(|c| c.parse().ok()).unwrap_or(1);
         let e = self.scaling(Rt::WasmRustpython, cores.clamp(2, 4));
         g.push(Goal { goal: format!("parallel sandboxed Python pipelines at 90% of linear scaling ({cores} cores)"), measured: e.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)), met: e.map(|e| e >= 0.9) });
@@ -522,6 +564,7 @@ impl Report {
                 .map(|case| CaseRow { case, sandboxed: case.runtime.sandboxed(), throughput_per_s: case.throughput() })
                 .collect(),
             extras: &self.extras,
+            throughput: &self.throughput,
             goals: self.goals(),
         };
         serde_json::to_string_pretty(&file).expect("the results as JSON")
@@ -673,6 +716,28 @@ impl Report {
                 format_duration(c.cpu_per_item),
                 c.peak_rss >> 20
             );
+        }
+        if !self.throughput.is_empty() {
+            let _ = writeln!(s, "\n## Throughput: the chain as whole processes\n\nThe corpus chain Double -> Add(10) -> Format over {} integers, JSON lines out to a pipe, start-up included; each row the median of {} runs, next to the plain CPython script (`examples/throughput/plain_chain.py`: the same node classes called in one loop, `json.dumps` per output) measured in the same run. Context switches (voluntary and involuntary) count the thread wake-ups and hand-overs.\n\n| configuration | wall | items/s | vs plain script | CPU per item | context switches per item |\n| --- | ---: | ---: | ---: | ---: | ---: |", self.throughput[0].items, 3);
+            for row in &self.throughput {
+                match &row.error {
+                    None => {
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | {:.0} | {} | {} | {:.3} |",
+                            row.config,
+                            format_duration(row.wall),
+                            row.items_per_s,
+                            row.vs_plain.map_or("-".into(), |r| format!("{r:.2}x")),
+                            format_duration(row.cpu_per_item),
+                            row.context_switches_per_item
+                        );
+                    }
+                    Some(e) => {
+                        let _ = writeln!(s, "| {} | failed: {} | | | | |", row.config, e.lines().next().unwrap_or_default());
+                    }
+                }
+            }
         }
         let _ = writeln!(s, "\n## Scaling\n\nThroughput of k pipelines at once against one pipeline's times min(k, cores).\n\n| runtime | {} |\n| --- |{}", scenarios::CONCURRENCY.map(|k| format!("k = {k}")).join(" | "), " ---: |".repeat(scenarios::CONCURRENCY.len()));
         for rt in self.columns() {

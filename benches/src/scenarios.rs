@@ -286,8 +286,8 @@ fn pipeline_case(text: &str, python: Runtime, rust: Runtime, items: u64, copies:
                 });
                 tasks.push(tokio::spawn(async move {
                     let mut n = 0u64;
-                    while rx.recv().await.is_some() {
-                        n += 1;
+                    while let Some(batch) = rx.recv().await {
+                        n += batch.len() as u64;
                     }
                     n
                 }));

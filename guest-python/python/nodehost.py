@@ -218,11 +218,14 @@ _CO_GENERATOR = 0x20
 
 def _node_classes(module):
     """The node types a module defines: its own classes with a callable
-    ``process``, in definition order."""
+    ``process``, in definition order. A package's include the classes it
+    takes from its own submodules (``from .nodes import Scale``)."""
+    name = module.__name__
+    inside = name + "." if hasattr(module, "__path__") else None
     return [
         obj for obj in vars(module).values()
         if isinstance(obj, type)
-        and obj.__module__ == module.__name__
+        and (obj.__module__ == name or (inside is not None and obj.__module__.startswith(inside)))
         and callable(getattr(obj, "process", None))
     ]
 
@@ -258,23 +261,192 @@ def _describe(cls):
     return (cls.__name__, _first_line(cls.__doc__), params, streaming)
 
 
-def _load(name, source, filename):
-    """Run a node module's source as module ``name``; return the module and
-    descriptions of its node types."""
-    module = type(sys)(name)
-    module.__file__ = filename
-    # Tracebacks show the node's source lines from here, also where the file
-    # itself cannot be read (in the sandbox). No modification time: the
-    # entry is never checked against a file.
+# The first line of a bundle: what the host passes in place of a module's
+# source for a node made of several modules or with dependencies
+# (host/src/package). The rest is JSON: {"entry": module name, "file" and
+# "source": the node file (absent for a package), "modules": {name:
+# [is_package, filename, source]}, "elsewhere": {top-level name: why it is
+# not here}}.
+_BUNDLE_HEADER = "# nodehost-bundle 1\n"
+
+# Standard-library names: the standard library always wins over a bundled
+# module of the same name (on every runtime, as the sandbox's is frozen and
+# partly imported ahead of time).
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+# The bundle modules being run, outermost first: a missing module's import chain.
+_importing = []
+
+# The finder of the bundle loaded last.
+_bundle = None
+
+
+def _remember_source(filename, source):
+    """Tracebacks show a module's source lines from here, also where its
+    file cannot be read (in the sandbox, or a module from a wheel). No
+    modification time: the entry is never checked against a file."""
     import linecache
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    remember = getattr(_nodehost, "remember_source", None)
+    if remember is not None:
+        remember(filename, source)
+
+
+def _explain_missing(e):
+    """Reword a ModuleNotFoundError raised while a node's modules are run:
+    which module was missing, the import chain that wanted it, and whether it
+    exists for another runtime."""
+    if type(e).__name__ == "PackageNotFoundError":
+        # importlib.metadata's: a distribution, not a module, was missing.
+        return
+    missing = getattr(e, "name", None)
+    if not missing:
+        # Some runtimes leave `name` unset: it is in the message.
+        text = str(e)
+        if text.startswith("No module named '") and text.endswith("'"):
+            missing = text[len("No module named '"):-1]
+    if not missing or getattr(e, "_nodehost_explained", False):
+        return
+    top = missing.partition(".")[0]
+    elsewhere = _bundle.elsewhere if _bundle is not None else {}
+    if top in elsewhere:
+        why = elsewhere[top]
+    elif top in _STDLIB and sys.implementation.name != "cpython":
+        why = "'%s' is a standard-library module this runtime does not have; the cpython runtime has it" % top
+    elif _bundle is not None:
+        why = "it is neither one of the node's modules, nor a locked dependency, nor in the standard library"
+    else:
+        why = "it is not in the standard library, and the node has no modules beside it"
+    message = "No module named %r (import chain: %s): %s" % (missing, " -> ".join(_importing), why)
+    for attr, value in (("args", (message,)), ("msg", message), ("_nodehost_explained", True)):
+        try:
+            setattr(e, attr, value)
+        except Exception:
+            pass
+
+
+def _run_module(module, filename, source):
+    """Run a node module's source in ``module``."""
+    _remember_source(filename, source)
+    code = compile(source, filename, "exec")
+    _importing.append(module.__name__)
+    try:
+        exec(code, module.__dict__)
+    except ModuleNotFoundError as e:
+        _explain_missing(e)
+        raise
+    finally:
+        _importing.pop()
+
+
+class _BundleFinder:
+    """Imports a node's own modules and its locked dependencies from the
+    bundle the host read ahead of time: no file is opened, on any runtime."""
+
+    def __init__(self, modules, elsewhere, dists=None):
+        self.modules = modules
+        self.elsewhere = elsewhere
+        self.dists = dists or {}
+
+    def find_distributions(self, context=None):
+        """The locked dependencies' metadata, for ``importlib.metadata``
+        (``version("humanize")`` and the like)."""
+        if not self.dists:
+            return
+        import re
+        import importlib.metadata as metadata
+
+        def norm(name):
+            return re.sub(r"[-_.]+", "_", name).lower()
+
+        class BundledDistribution(metadata.Distribution):
+            def __init__(self, files):
+                self._files = files
+
+            def read_text(self, filename):
+                return self._files.get(filename)
+
+            def locate_file(self, path):
+                return path
+
+        wanted = getattr(context, "name", None)
+        for files in self.dists.values():
+            dist = BundledDistribution(files)
+            if wanted is None or norm(dist.metadata["Name"] or "") == norm(wanted):
+                yield dist
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self.modules.get(name)
+        if entry is None or name.partition(".")[0] in _STDLIB:
+            return None
+        from importlib.machinery import ModuleSpec
+        spec = ModuleSpec(name, self, origin=entry[1], is_package=bool(entry[0]))
+        spec.has_location = True
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        _is_package, filename, source = self.modules[module.__spec__.name]
+        module.__file__ = filename
+        _run_module(module, filename, source)
+
+    def get_source(self, name):
+        entry = self.modules.get(name)
+        return None if entry is None else entry[2]
+
+
+def _install_bundle(text):
+    """Put a bundle's finder first on ``sys.meta_path``; return the bundle.
+    Where one interpreter loads several nodes (CPython), a module an earlier
+    bundle imported under a name this one also has is forgotten, so this
+    node imports its own; earlier finders stay, behind this one."""
+    global _bundle
+    import json
+    bundle = json.loads(text[len(_BUNDLE_HEADER):])
+    finder = _BundleFinder(bundle["modules"], bundle.get("elsewhere") or {}, bundle.get("dists"))
+    for name, module in list(sys.modules.items()):
+        loader = getattr(getattr(module, "__spec__", None), "loader", None)
+        if name in finder.modules and isinstance(loader, _BundleFinder):
+            del sys.modules[name]
+    sys.meta_path.insert(0, finder)
+    _bundle = finder
+    return bundle
+
+
+def _load(name, source, filename):
+    """Run a node module's source as module ``name``; return the module and
+    descriptions of its node types. ``source`` may be a bundle: then the
+    node's own module (a file's, or a package) is the bundle's entry, and
+    the bundle's modules are importable."""
+    if source.startswith(_BUNDLE_HEADER):
+        bundle = _install_bundle(source)
+        name = bundle["entry"]
+        if "source" not in bundle:
+            import importlib
+            module = importlib.import_module(name)
+            return module, [_describe(cls) for cls in _node_classes(module)]
+        filename, source = bundle["file"], bundle["source"]
+    module = type(sys)(name)
+    module.__file__ = filename
     sys.modules[name] = module
     try:
-        exec(compile(source, filename, "exec"), module.__dict__)
+        _run_module(module, filename, source)
     except BaseException:
         del sys.modules[name]
         raise
     return module, [_describe(cls) for cls in _node_classes(module)]
+
+
+def _class_module(module, module_name):
+    """The module ``module_name`` of a ``class = "module:Class"``: relative
+    to a package node (``sub.module``, ``.sub.module``), or absolute."""
+    import importlib
+    base = module.__name__
+    if module_name == base or module_name.startswith(base + ".") or not hasattr(module, "__path__"):
+        return importlib.import_module(module_name.lstrip("."))
+    return importlib.import_module("." + module_name.lstrip("."), base)
 
 
 def _reseed():
@@ -308,6 +480,10 @@ def _create(module, class_name, params):
                 module.__name__, len(classes), names))
         cls = classes[0]
         class_name = cls.__name__
+    elif ":" in class_name:
+        # "sub.module:Class": a class in another module of the node.
+        module_name, _, attr = class_name.rpartition(":")
+        cls = getattr(_class_module(module, module_name), attr, None)
     else:
         cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and callable(getattr(cls, "process", None))):
@@ -432,7 +608,81 @@ def _sandbox_asyncio(asyncio):
             SIGINT=None, getsignal=lambda signum: None, default_int_handler=object())
 
 
+class _TzdataFinder:
+    """The IANA time zone database as the ``tzdata`` package, for
+    ``zoneinfo`` (which reads ``tzdata.zoneinfo`` resources when no
+    directory of ``zoneinfo.TZPATH`` has the zone: the sandbox has no
+    /usr/share/zoneinfo, and RustPython's TZPATH is empty). The package is
+    the PyPI ``tzdata`` wheel, pinned and checked at build time and embedded
+    in the runtime (``_nodehost.tzdata_wheel()``), served from memory: its
+    packages are run from the zip and its resources read through
+    ``zipfile.Path``. Placed last on ``sys.meta_path``, so an installed or
+    bundled ``tzdata`` comes first."""
+
+    def __init__(self, wheel):
+        self._wheel = wheel
+        self._root = None
+
+    def _archive(self):
+        """The wheel as a ``zipfile.Path`` (one, so that its name lookups,
+        built on first use, are built once), or False when there is none."""
+        if self._root is None:
+            import io
+            import zipfile
+            data = self._wheel()
+            self._root = zipfile.Path(zipfile.ZipFile(io.BytesIO(data))) if data else False
+            if self._root:
+                self._root.joinpath("tzdata/zoneinfo/").exists()
+        return self._root
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tzdata" and not name.startswith("tzdata."):
+            return None
+        root = self._archive()
+        init = name.replace(".", "/") + "/__init__.py"
+        if not root or init not in root.root.NameToInfo:
+            return None
+        import importlib.util
+        return importlib.util.spec_from_loader(name, _TzdataLoader(root, init), is_package=True)
+
+
+class _TzdataLoader:
+    """Runs a package of the embedded ``tzdata`` wheel and reads its
+    resources (the compiled zone files)."""
+
+    def __init__(self, root, init):
+        self._root = root
+        self._init = init
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        source = self._root.root.read(self._init).decode("utf-8")
+        exec(compile(source, "<tzdata>/" + self._init, "exec"), module.__dict__)
+
+    def get_resource_reader(self, name):
+        return self
+
+    def files(self):
+        return self._root.joinpath(self._init[:-len("__init__.py")])
+
+
+_tzdata = _TzdataFinder(_nodehost.tzdata_wheel) if hasattr(_nodehost, "tzdata_wheel") else None
+
+
+def _warm_zoneinfo(zoneinfo):
+    """Read the embedded tz database's index (a pure-Python zip parse, the
+    most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
+    sandbox's snapshot imports it, so instances start with the index read."""
+    if _tzdata is not None:
+        _tzdata._archive()
+        import importlib.resources  # noqa: F401  (what zoneinfo reads the zones with)
+
+
 _install_host_io()
 _fill_time()
 if sys.platform == "wasi":
-    sys.meta_path.insert(0, _FixAfterImport({"asyncio": _sandbox_asyncio}))
+    sys.meta_path.insert(0, _FixAfterImport({"asyncio": _sandbox_asyncio, "zoneinfo": _warm_zoneinfo}))
+if _tzdata is not None:
+    sys.meta_path.append(_tzdata)

@@ -27,6 +27,23 @@ fn runtime() -> Result<Rc<PythonRuntime>, NodeError> {
     })
 }
 
+unsafe extern "C" {
+    /// wasi-libc's: forget the preopened directories it has looked up, so
+    /// the next path operation asks the host again.
+    fn __wasilibc_reset_preopens();
+}
+
+/// wasi-libc looks up the preopened directories once, at the first path
+/// operation, and a snapshot keeps what it found then (none: snapshots are
+/// made without directories). An instance made from a snapshot forgets that
+/// list, so it sees the directories of its own policy (its `/tmp`, granted
+/// directories).
+fn forget_snapshot_preopens() {
+    // SAFETY: no other thread exists, and no path lookup is in progress
+    // between two calls from the host.
+    unsafe { __wasilibc_reset_preopens() }
+}
+
 struct PythonComponent;
 
 impl Component for PythonComponent {
@@ -36,6 +53,7 @@ impl Component for PythonComponent {
         // fresh random state, which the snapshot would otherwise share with
         // every other instance made from it.
         if let Some(Ok(rt)) = RUNTIME.with(|cell| cell.get().cloned()) {
+            forget_snapshot_preopens();
             rt.set_max_outputs(settings.max_outputs as usize);
             let _ = rt.set_interruptible(settings.interruptible);
             let _ = rt.reseed();

@@ -100,6 +100,24 @@ mod _nodehost {
             .map_err(|_| vm.new_type_error("DeadlineExceeded() did not give an exception"))?)
     }
 
+    /// remember_source(filename, source): keep a module's source to show
+    /// its lines in tracebacks (a bundled module has no file to read).
+    #[pyfunction]
+    fn remember_source(filename: PyStrRef, source: PyStrRef) {
+        crate::runtime::remember_source(&filename.to_string_lossy(), &source.to_string_lossy());
+    }
+
+    /// The pinned `tzdata` wheel (a zip of the IANA zone files) the build
+    /// fetched and checked (`build_tzdata.rs`); empty when it had none.
+    static TZDATA_WHEEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tzdata.whl"));
+
+    /// tzdata_wheel(): the embedded `tzdata` wheel as bytes (b"" when the
+    /// build had none), which `nodehost` serves as the `tzdata` package.
+    #[pyfunction]
+    fn tzdata_wheel(vm: &VirtualMachine) -> rustpython_vm::PyRef<rustpython_vm::builtins::PyBytes> {
+        vm.ctx.new_bytes(TZDATA_WHEEL.to_vec())
+    }
+
     /// log(level, target, message): emit a record on the host's log.
     /// Levels: 0 trace, 1 debug, 2 info, 3 warn, 4 error.
     #[pyfunction]

@@ -156,7 +156,11 @@ impl PythonRuntime {
     pub fn load_module(&self, filename: &str, source: &str) -> Result<Vec<NodeTypeInfo>, NodeError> {
         let name = module_name(filename);
         let name = name.as_str();
-        remember_source(filename, source);
+        // A bundle (several modules, see `nodehost.py`) remembers each
+        // module's source as it runs it.
+        if !source.starts_with(BUNDLE_HEADER) {
+            remember_source(filename, source);
+        }
         self.interp.enter(|vm| {
             let result = self
                 .helpers
@@ -253,6 +257,9 @@ impl PythonRuntime {
         let _ = self.helpers.flush_io.call((), vm);
     }
 }
+
+/// The first line of a node bundle (`host/src/package`, `nodehost.py`).
+const BUNDLE_HEADER: &str = "# nodehost-bundle 1\n";
 
 /// A module name from a file name: `nodes/vad.py` -> `vad`.
 fn module_name(file: &str) -> String {
@@ -375,7 +382,7 @@ thread_local! {
 }
 
 /// Keep `source` to show its lines in tracebacks that pass through `filename`.
-fn remember_source(filename: &str, source: &str) {
+pub(crate) fn remember_source(filename: &str, source: &str) {
     let lines: Rc<[String]> = source.lines().map(str::to_owned).collect();
     SOURCES.with(|s| s.borrow_mut().insert(filename.to_owned(), lines));
 }

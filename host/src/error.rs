@@ -48,7 +48,8 @@ pub enum NodeFailure {
     /// is lost.
     #[error("cancelled by the host")]
     Cancelled,
-    /// The call went past a limit of its policy. The node is still usable.
+    /// The call went past a limit of its policy. The node is still usable,
+    /// except after [`Limit::Tmp`].
     #[error("{0}")]
     LimitExceeded(Limit),
     /// The node sent back something that is not a valid value (a malformed
@@ -118,6 +119,14 @@ pub enum Limit {
     /// it describes it.
     #[error("limit exceeded: {0}")]
     Guest(String),
+    /// A write or new file would have taken the node's `/tmp` past the
+    /// policy's `tmp` bound. The call trapped, so (unlike the other limits)
+    /// the instance is lost, and its `/tmp` with it.
+    #[error("/tmp full: the node's /tmp would have held more than its limit of {limit} bytes")]
+    Tmp {
+        /// The policy's `tmp`.
+        limit: u64,
+    },
 }
 
 /// How setting up a node's sandbox failed on the host side.
@@ -131,6 +140,13 @@ pub enum SandboxSetup {
         /// Where the node would see it.
         guest: String,
         /// Why it could not be granted.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The node's `/tmp` could not be made or granted.
+    #[error("making the node's /tmp")]
+    Scratch {
+        /// Why.
         #[source]
         source: wasmtime::Error,
     },
@@ -162,19 +178,18 @@ impl NodeFailure {
     }
 
     /// True when the node's instance is lost and must be created afresh:
-    /// traps (timeout, out of memory or fuel, stack overflow, any other
-    /// trap) and panics. After the node's own error, an interruption at the
-    /// soft deadline or (un-sandboxed) at the hard one, or a limit, the node
-    /// keeps its state and can go on.
+    /// traps (timeout, out of memory or fuel, `/tmp` full, stack overflow,
+    /// any other trap) and panics. After the node's own error, an
+    /// interruption at the soft deadline or (un-sandboxed) at the hard one,
+    /// or another limit, the node keeps its state and can go on.
     pub fn is_fatal(&self) -> bool {
         !matches!(
             self,
             NodeFailure::Guest(_)
                 | NodeFailure::Interrupted { .. }
                 | NodeFailure::TimeoutInterrupted { .. }
-                | NodeFailure::LimitExceeded(_)
                 | NodeFailure::InvalidValue(_)
-        )
+        ) && !matches!(self, NodeFailure::LimitExceeded(limit) if !matches!(limit, Limit::Tmp { .. }))
     }
 
     /// True when the call ran past its hard deadline: stopped
@@ -349,6 +364,16 @@ pub enum Error {
         node: String,
         /// What is wrong with it.
         message: String,
+    },
+    /// A Python node's modules or locked dependencies could not be read
+    /// into its bundle (see [`crate::package`]).
+    #[error("Python node {}", path.display())]
+    Package {
+        /// The node's file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: crate::package::PackageError,
     },
     /// A node names a runtime that cannot run its kind of source.
     #[error("node '{node}': the '{runtime}' runtime cannot run {source_kind} (it runs on: {accepted})")]

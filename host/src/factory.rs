@@ -150,9 +150,12 @@ pub fn wasm_cpython_component() -> Option<PathBuf> {
 pub enum NodeSource {
     /// A Python node class, with its module's source.
     Python {
-        /// The module's file (names it in tracebacks).
+        /// The module's file, or the node's package directory (names it in
+        /// tracebacks).
         file: PathBuf,
-        /// The module's source.
+        /// The module's source, or an encoded bundle of the node's modules
+        /// and dependencies ([`crate::package`]), which every Python
+        /// runtime's helper module recognizes.
         source: Arc<str>,
         /// The node class; empty when the module has only one.
         class: String,
@@ -208,6 +211,18 @@ impl NodeSpec {
             params: Value::Null,
             policy: SandboxPolicy::default(),
         }
+    }
+
+    /// A Python node from a path: a `.py` file (the modules and packages
+    /// beside it importable) or a package directory, read with its locked
+    /// dependencies into one bundle now ([`crate::package::load_node`]).
+    ///
+    /// # Errors
+    /// [`Error::Package`] when the node's files or lock cannot be read.
+    pub fn python_path(id: &str, path: impl Into<PathBuf>, class: &str, runtime: Runtime) -> Result<Self, Error> {
+        let path = path.into();
+        let code = crate::package::load_node(&path).map_err(|source| Error::Package { path: path.clone(), source })?;
+        Ok(NodeSpec::python(id, code.file, &code.text, class, runtime))
     }
 
     /// A built-in Rust node.

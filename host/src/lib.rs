@@ -6,7 +6,8 @@
 //!
 //! 1. [`Node`], [`error`], [`policy`], [`value`] and the node log: the trait
 //!    every runtime implements, typed errors, what a node may use, and
-//!    values in JSON and WAV;
+//!    values in JSON and WAV; [`package`]: a Python node's modules and
+//!    locked dependencies read into one bundle ahead of time;
 //! 2. [`sandbox`]: wasmtime narrowed to what a node needs (engine and
 //!    compiled-code cache, store and limits, host imports, components,
 //!    snapshots, trap classification);
@@ -24,6 +25,7 @@ pub mod factory;
 mod log;
 pub mod manifest;
 mod node;
+pub mod package;
 pub mod pipeline;
 pub mod policy;
 mod runtime;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use nodehost::manifest::{HostPermissions, OutputFormat};
+use nodehost::manifest::{Fuse, HostPermissions, OutputFormat};
 use nodehost::{Runtime, SourceKind, WasmEngine};
 
 #[derive(Parser)]
@@ -42,6 +42,16 @@ enum Command {
         /// Print per-node statistics to stderr at the end.
         #[arg(long)]
         stats: bool,
+        /// Flush the output after every line (for watching it live through
+        /// a program that waits for whole lines). Without it, output is
+        /// buffered and flushed whenever the pipeline has no newer output
+        /// ready, and at the end.
+        #[arg(long)]
+        line_buffered: bool,
+        /// Which chains of nodes share a thread: auto, always or never
+        /// (overrides the manifest's `fuse`).
+        #[arg(long, value_parser = parse_fuse)]
+        fuse: Option<Fuse>,
         /// Let nodes run without the sandbox: nodes the manifest marks
         /// `trusted = true` on the cpython, native-rustpython or native
         /// runtimes, and the --python-runtime / --rust-runtime overrides to
@@ -58,11 +68,24 @@ enum Command {
     /// component that starts ready to create that module's nodes
     /// (name it in a manifest with `component = ...` and `type = "Class"`).
     Bake {
-        /// The Python node file.
+        /// The Python node file or package directory.
         file: PathBuf,
         /// Where to write the component.
         #[arg(long, short)]
         output: PathBuf,
+    },
+    /// Resolve a Python node's pyproject.toml dependencies with pip into
+    /// nodehost.lock (wheels with their SHA-256, kept in .nodehost/wheels),
+    /// and check that each imports in the sandbox.
+    Lock {
+        /// The node's package or project directory (or a node file beside its pyproject.toml).
+        path: PathBuf,
+        /// Look for wheels here too (pip --find-links). Repeatable.
+        #[arg(long = "find-links", value_name = "DIR_OR_URL")]
+        find_links: Vec<String>,
+        /// Use only --find-links, not the package index.
+        #[arg(long)]
+        no_index: bool,
     },
     /// Check which standard-library modules import and behave on each
     /// Python runtime; writes compat.md and compat.json.
@@ -91,6 +114,15 @@ fn parse_format(s: &str) -> Result<OutputFormat, String> {
         "jsonl" => Ok(OutputFormat::Jsonl),
         "text" => Ok(OutputFormat::Text),
         other => Err(format!("unknown format '{other}' (jsonl, text)")),
+    }
+}
+
+fn parse_fuse(s: &str) -> Result<Fuse, String> {
+    match s {
+        "auto" => Ok(Fuse::Auto),
+        "always" => Ok(Fuse::Always),
+        "never" => Ok(Fuse::Never),
+        other => Err(format!("unknown fuse '{other}' (auto, always, never)")),
     }
 }
 
@@ -123,7 +155,19 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { manifest, python_runtime, rust_runtime, output, format, stdin, stats, allow_unsandboxed, allow_dirs } => {
+        Command::Run {
+            manifest,
+            python_runtime,
+            rust_runtime,
+            output,
+            format,
+            stdin,
+            stats,
+            line_buffered,
+            fuse,
+            allow_unsandboxed,
+            allow_dirs,
+        } => {
             let permissions = HostPermissions { allow_unsandboxed, allowed_dirs: allow_dirs };
             let mut pipeline = nodehost::manifest::load_with(&manifest, &permissions)?;
             for (flag, runtime, kind) in
@@ -146,6 +190,9 @@ fn run(cli: Cli) -> Result<()> {
             if stdin {
                 pipeline.input = nodehost::manifest::InputSpec::Stdin;
             }
+            if let Some(fuse) = fuse {
+                pipeline.fuse = fuse;
+            }
             let mut out = pipeline.output.clone();
             if let Some(path) = output {
                 out.file = Some(path);
@@ -156,7 +203,7 @@ fn run(cli: Cli) -> Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = runtime.block_on(async {
                 let engine = WasmEngine::shared()?;
-                nodehost::pipeline::run_pipeline(&pipeline, engine, &out).await
+                nodehost::pipeline::run_pipeline(&pipeline, engine, &out, line_buffered).await
             })?;
             if stats {
                 eprint!("{report}");
@@ -174,6 +221,21 @@ fn run(cli: Cli) -> Result<()> {
                 size >> 20,
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Lock { path, find_links, no_index } => {
+            let engine = WasmEngine::shared()?;
+            let options = nodehost::package::lock::LockOptions { find_links, no_index };
+            let report = nodehost::tools::lock::lock(&engine, &path, &options)?;
+            for wheel in &report.lock.wheels {
+                let note = if wheel.pure { "" } else { " (native: not for the sandbox)" };
+                eprintln!("locked {} {} sha256:{}{note}", wheel.name, wheel.version, wheel.sha256);
+            }
+            for refused in &report.refused {
+                eprintln!("refused for the sandbox: {refused}");
+            }
+            let root = if path.is_dir() { path.as_path() } else { path.parent().unwrap_or(std::path::Path::new(".")) };
+            eprintln!("wrote {}", root.join(nodehost::package::lock::LOCK_FILE).display());
             Ok(())
         }
         Command::Compat { out } => {

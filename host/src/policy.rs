@@ -1,6 +1,8 @@
 //! [`SandboxPolicy`]: what one node may use. The defaults deny everything a
-//! node does not need: no files, no environment, no network, no stdin; and
-//! bound what it may take: memory, CPU time per call, outputs, log volume.
+//! node does not need: no host files, no environment, no network, no stdin;
+//! and bound what it may take: memory, CPU time per call, outputs, log
+//! volume, and the bytes in its private `/tmp` (the one thing a default
+//! policy gives: a fresh empty directory per instance, removed with it).
 
 use std::time::Duration;
 
@@ -64,6 +66,14 @@ pub struct SandboxPolicy {
     /// Host environment variables the node may read (by name; their values
     /// are taken from the host's environment when the node is created).
     pub env: Vec<String>,
+    /// Most bytes the node's private `/tmp` may hold (`"16MiB"` in
+    /// manifests; 0 for no `/tmp`). Each node instance gets a fresh empty
+    /// host directory there, removed with the instance; files count by
+    /// their length rounded up to 4 KiB, directories and links 4 KiB each.
+    /// A write past the bound traps and the node fails with `Limit::Tmp`.
+    /// Sandboxed runtimes only (an un-sandboxed node has the host's own).
+    #[serde(deserialize_with = "de_bytes")]
+    pub tmp: u64,
 }
 
 /// A host directory made visible to a node.
@@ -103,6 +113,8 @@ pub mod bounds {
     pub const MAX_LOG_BYTES: usize = 64 << 20;
     /// Granted directories and environment variables, each.
     pub const GRANTS: usize = 64;
+    /// Bytes in a node's `/tmp`.
+    pub const TMP: u64 = 4 << 30;
 }
 
 impl Default for SandboxPolicy {
@@ -120,6 +132,7 @@ impl Default for SandboxPolicy {
             max_log_bytes: 64 << 10,
             dirs: Vec::new(),
             env: Vec::new(),
+            tmp: 16 << 20,
         }
     }
 }
@@ -159,6 +172,9 @@ impl SandboxPolicy {
         }
         if self.max_log_bytes > bounds::MAX_LOG_BYTES {
             return Err(format!("max_log_bytes is above the limit of {} bytes", bounds::MAX_LOG_BYTES));
+        }
+        if self.tmp > bounds::TMP {
+            return Err(format!("tmp is above the limit of {} bytes", bounds::TMP));
         }
         if self.dirs.len() > bounds::GRANTS || self.env.len() > bounds::GRANTS {
             return Err(format!("granted directories or variables are above the limit of {} each", bounds::GRANTS));
@@ -293,6 +309,7 @@ mod tests {
             SandboxPolicy { max_output_bytes: u64::MAX, ..Default::default() },
             SandboxPolicy { max_log_bytes: usize::MAX, ..Default::default() },
             SandboxPolicy { env: vec!["X".into(); 65], ..Default::default() },
+            SandboxPolicy { tmp: u64::MAX, ..Default::default() },
         ] {
             assert!(p.check().unwrap_err().contains("limit"), "{p:?}");
         }

@@ -160,9 +160,11 @@ async fn a_pipeline_skips_an_interrupted_item_and_keeps_the_node() {
             spec: spinner(Runtime::Cpython, policy),
             inputs: vec![Upstream::Input],
             on_error: OnError::Skip,
+            thread: Default::default(),
         }],
         input: InputSpec::Values(vec![]),
         output: Default::default(),
+        fuse: Default::default(),
     };
     let inputs = vec![Value::Int(1), "spin".into(), Value::Int(2)];
     let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.expect("run");
@@ -194,17 +196,20 @@ class Slow:
 #[tokio::test(flavor = "multi_thread")]
 async fn big_values_wait_for_a_slow_consumer_within_the_byte_budget() {
     // 40 values of 4 MiB from a fast node to a slow one: by items alone the
-    // channel would hold 32 of them (128 MiB); by bytes it holds 64 MiB.
+    // channel would hold all 40 of them (160 MiB); by bytes it holds 64 MiB.
     let node = |id: &str, class: &str, inputs| PipelineNode {
         spec: NodeSpec::python(id, "/nodes/big.py", PRODUCER_AND_CONSUMER, class, Runtime::Wasm),
         inputs,
         on_error: OnError::Fail,
+        thread: Default::default(),
     };
+    // Not fused: the two nodes on their own threads, a channel between them.
     let pipeline = Pipeline {
         name: "backpressure".into(),
         nodes: vec![node("big", "Big", vec![Upstream::Input]), node("slow", "Slow", vec![Upstream::Node(0)])],
         input: InputSpec::Values(vec![]),
         output: Default::default(),
+        fuse: nodehost::manifest::Fuse::Never,
     };
     let inputs: Vec<Value> = (0..40).map(Value::Int).collect();
     let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.expect("run");

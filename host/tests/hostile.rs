@@ -82,11 +82,12 @@ fn beside_a_good_node(source: NodeSource, policy: SandboxPolicy) -> Pipeline {
     Pipeline {
         name: "hostile".into(),
         nodes: vec![
-            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip },
-            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail },
+            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip, thread: Default::default() },
+            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail, thread: Default::default() },
         ],
         input: nodehost::manifest::InputSpec::Values(vec![]),
         output: Default::default(),
+        fuse: Default::default(),
     }
 }
 

@@ -29,6 +29,18 @@ fn manifest_file(name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// `nodehost run MANIFEST --stdin`, with standard input and output piped.
+fn spawn_with_stdin(manifest: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_nodehost"))
+        .arg("run")
+        .arg(manifest)
+        .arg("--stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn parse_err(text: &str) -> String {
     match manifest::parse(text, Path::new("/nowhere/p.toml")) {
         Ok(_) => panic!("manifest accepted:\n{text}"),
@@ -100,14 +112,7 @@ fn json_lines_in_and_out_through_the_command() {
 
     // And from standard input.
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nodehost"))
-        .arg("run")
-        .arg(&manifest)
-        .arg("--stdin")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_with_stdin(&manifest);
     child.stdin.take().unwrap().write_all(b"[1, 2]\n{\"a\": null}\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[1,2]\n{\"a\":null}\n");
@@ -193,6 +198,138 @@ inputs = ["double"]
     let side: Vec<&Value> = outputs.iter().filter(|o| o.node == "side").map(|o| &o.value).collect();
     assert_eq!(side.len(), 4, "three counts and the flush");
     assert_eq!(side[3], &json(r#"{"final_count": 3, "final_total": 12}"#));
+}
+
+/// `fuse` and each node's runtime, as a manifest header and the runtime
+/// override a test applies.
+const FUSE_MODES: [&str; 3] = ["always", "never", "auto"];
+
+/// input -> first (on_error given) -> second -> tag, Python nodes from
+/// chain_probes.py, fused as `fuse` says.
+fn probe_chain(fuse: &str, first: &str, on_error: &str, second: &str, runtime: Runtime) -> manifest::Pipeline {
+    let probes = test_python("chain_probes.py");
+    let node = |id: &str, class: &str, extra: &str| {
+        format!("[[node]]\nid = \"{id}\"\npython = \"{}\"\nclass = \"{class}\"\n{extra}\n", probes.display())
+    };
+    let text = [
+        format!("fuse = \"{fuse}\"\n"),
+        node("first", first, &format!("on_error = \"{on_error}\"")),
+        node("second", second, ""),
+        node("tag", "Tag", ""),
+    ]
+    .concat();
+    let mut pipeline = manifest::parse(&text, &probes.with_file_name("chain.toml")).unwrap();
+    pipeline.set_python_runtime(runtime);
+    pipeline
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fused_chain_gives_what_separate_threads_give_failures_and_flushes_included() {
+    let inputs: Vec<Value> = (1..=5).map(Value::Int).collect();
+    for runtime in [Runtime::Wasm, Runtime::Cpython] {
+        for fuse in FUSE_MODES {
+            // Item 3 fails in the first node and is skipped; the second
+            // gives its outputs only when flushed, and they still go
+            // through the tag before the tag's own flush.
+            let pipeline = probe_chain(fuse, "FailsOnThree", "skip", "SumAtFlush", runtime);
+            let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs.clone()).await.unwrap();
+            let values: Vec<&str> = outputs.iter().map(|o| o.value.as_str().unwrap()).collect();
+            assert_eq!(values, ["t12", "t4", "tend"], "fuse {fuse} on {runtime}");
+            assert_eq!(report.failures.len(), 1, "fuse {fuse} on {runtime}");
+            let failure = &report.failures[0];
+            assert!(
+                matches!(failure, Error::Node { node, stage: Stage::Item(3), .. } if node == "first"),
+                "fuse {fuse} on {runtime}: {failure}"
+            );
+            assert!(failure.to_string().contains("three is refused"), "{failure}");
+            let counts: Vec<(u64, u64)> = report.nodes.iter().map(|n| (n.items_in, n.items_out)).collect();
+            assert_eq!(counts, [(5, 4), (4, 2), (2, 3)], "fuse {fuse} on {runtime}");
+            let threads: Vec<usize> = report.nodes.iter().map(|n| n.thread).collect();
+            let fused = fuse == "always" || (fuse == "auto" && runtime == Runtime::Cpython);
+            if fused {
+                assert_eq!(threads, [0, 0, 0], "fuse {fuse} on {runtime}");
+            } else {
+                assert_eq!(threads, [0, 1, 2], "fuse {fuse} on {runtime}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_restarted_inside_a_fused_chain_starts_over_and_its_neighbours_keep_their_state() {
+    let inputs: Vec<Value> = (1..=5).map(Value::Int).collect();
+    for fuse in FUSE_MODES {
+        let pipeline = probe_chain(fuse, "CountsAndFailsOnThree", "restart", "SumAtFlush", Runtime::Wasm);
+        let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs.clone()).await.unwrap();
+        let values: Vec<&str> = outputs.iter().map(|o| o.value.as_str().unwrap()).collect();
+        // Counts 1, 2, then (restarted) 1, 2: the sum keeps all four.
+        assert_eq!(values, ["t6", "t4", "tend"], "fuse {fuse}");
+        assert_eq!(report.nodes[0].restarts, 1, "fuse {fuse}");
+        assert_eq!(report.nodes[1].restarts, 0, "fuse {fuse}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_inside_a_fused_chain_stops_the_run_and_names_its_node_and_item() {
+    for runtime in [Runtime::Wasm, Runtime::Cpython] {
+        let pipeline = probe_chain("always", "FailsOnThree", "fail", "SumAtFlush", runtime);
+        let err = nodehost::run_collect(&pipeline, engine(), (1..=5).map(Value::Int).collect()).await.unwrap_err();
+        assert!(matches!(&err, Error::Node { node, stage: Stage::Item(3), .. } if node == "first"), "{runtime}: {err}");
+    }
+}
+
+#[test]
+fn live_input_gets_its_output_at_once_though_output_is_buffered() {
+    // A line in, its output out, while standard input stays open: the
+    // buffered writer flushes whenever nothing newer is waiting.
+    use std::io::{BufRead, Write};
+    let manifest = manifest_file("live.toml", "[[node]]\nid = \"pass\"\nrust = \"pass-through\"\n");
+    let mut child = spawn_with_stdin(&manifest);
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for n in 1..=3 {
+        writeln!(stdin, "{n}").unwrap();
+        stdin.flush().unwrap();
+        let line = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the output came while input was open");
+        assert_eq!(line, n.to_string());
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn the_command_fuses_as_told_and_shows_each_node_s_thread() {
+    let manifest = manifest_file(
+        "fused.toml",
+        "[input]\nsequence = { start = 1, count = 1000 }\n\n[[node]]\nid = \"double\"\nrust = \"calculator\"\n\
+         params = { operation = \"multiply\", operand = 2 }\n\n[[node]]\nid = \"format\"\nrust = \"text\"\n\
+         params = { operation = \"format\", template = \"n={}\" }\n",
+    );
+    let mut outputs = Vec::new();
+    for (fuse, threads) in [("always", ["0", "0"]), ("never", ["0", "1"])] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nodehost"))
+            .args(["run", "--stats", "--line-buffered", "--fuse", fuse])
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        for (node, thread) in ["double", "format"].iter().zip(threads) {
+            let row = stderr.lines().find(|l| l.starts_with(node)).unwrap_or_else(|| panic!("no row for {node}: {stderr}"));
+            assert_eq!(row.split_whitespace().nth(2), Some(thread), "fuse {fuse}: {row}");
+        }
+        outputs.push(String::from_utf8(out.stdout).unwrap());
+    }
+    let expected: String = (1..=1000).map(|n| format!("\"n={}\"\n", 2 * n)).collect();
+    assert_eq!(outputs, [expected.clone(), expected]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

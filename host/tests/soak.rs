@@ -125,9 +125,10 @@ params = {{ template = "Result: {{}}" }}
             let counter = Arc::clone(&counted);
             let drain = tokio::spawn(async move {
                 let mut last = None;
-                while let Some(out) = rx.recv().await {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    last = Some(out);
+                while let Some(batch) = rx.recv().await {
+                    let batch: Vec<nodehost::Output> = batch;
+                    counter.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    last = batch.into_iter().last().or(last);
                 }
                 last
             });

@@ -35,6 +35,9 @@ struct Cli {
     /// is then measured only if it was built before).
     #[arg(long)]
     no_wasm_cpython: bool,
+    /// Items per run of the throughput/ processes (0 leaves them out).
+    #[arg(long, default_value_t = nodehost_benches::throughput::ITEMS)]
+    throughput_items: u64,
     /// Internal: the child process of the start-up measurements.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
             filter: None,
             detailed: false,
             out: cli.out,
+            throughput_items: 0,
         };
         report::child_case(case, runtime, &options);
         return Ok(());
@@ -86,6 +90,7 @@ fn main() -> anyhow::Result<()> {
         filter: cli.filter,
         detailed: cli.detailed,
         out: cli.out,
+        throughput_items: cli.throughput_items,
     };
     let report = nodehost::on_node_thread(|| report::run(&options));
     report.write(&options.out)?;

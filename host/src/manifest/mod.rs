@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! name = "demo"
+//! fuse = "auto"           # or "always" / "never": which chains of nodes share a thread
 //!
 //! [input]
 //! wav = "speech.wav"      # or values = [...], sequence = { count = 10 }, jsonl = "in.jsonl", stdin = true
@@ -18,10 +19,11 @@
 //!
 //! [[node]]
 //! id = "vad"
-//! python = "vad.py"       # a Python file; class = "VoiceActivity" when it has several
+//! python = "vad.py"       # a Python file (or a package directory, "mynode/"); class = "VoiceActivity" when it has several
 //! runtime = "wasm"        # the default; or native-rustpython, cpython
 //! policy = { memory = "64MiB", timeout = "500ms" }
 //! on_error = "restart"    # or "fail" (the default) or "skip"
+//! thread = "own"          # never fused with its neighbours (default "shared")
 //! inputs = ["gain"]       # the default: the node listed before (or the input)
 //! ```
 
@@ -51,6 +53,9 @@ pub struct Pipeline {
     pub input: InputSpec,
     /// Where outputs go and how they are written.
     pub output: OutputSpec,
+    /// Which linear chains of nodes run fused on one thread (the
+    /// manifest's `fuse`; see [`Fuse`] and [`Threading`]).
+    pub fuse: Fuse,
 }
 
 /// One node of a pipeline and where its inputs come from.
@@ -62,6 +67,41 @@ pub struct PipelineNode {
     pub inputs: Vec<Upstream>,
     /// What to do when one of the node's items fails.
     pub on_error: OnError,
+    /// Whether the node may share a thread with its neighbours.
+    pub thread: Threading,
+}
+
+/// Which neighbours in a linear chain (each node the only consumer of the
+/// one before, and fed only by it) run fused on one thread: items go down a
+/// fused chain with no channel and no thread wake-up between its nodes,
+/// but its nodes share one core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fuse {
+    /// Fuse where measurements say it pays: neighbours that both run on
+    /// CPython (they would only pass its global lock back and forth), both
+    /// native Rust (each call costs less than a hop between threads), or
+    /// any neighbours on a machine with one core. Sandboxed and RustPython
+    /// nodes keep their own threads, so a chain of them uses every core.
+    #[default]
+    Auto,
+    /// Fuse every chain.
+    Always,
+    /// Every node on its own thread.
+    Never,
+}
+
+/// Whether a node may run on one thread with its neighbours (see [`Fuse`]).
+/// A node costly enough to be worth a core of its own says `thread =
+/// "own"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Threading {
+    /// Fused with its chain neighbours when they allow it too (the default).
+    #[default]
+    Shared,
+    /// Always on a thread of its own.
+    Own,
 }
 
 /// What the pipeline does when one of a node's items fails.
@@ -152,6 +192,8 @@ struct ManifestFile {
     output: OutputSection,
     #[serde(rename = "node")]
     nodes: Spanned<Vec<NodeEntry>>,
+    #[serde(default)]
+    fuse: Fuse,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +246,8 @@ struct NodeEntry {
     policy: Option<Spanned<SandboxPolicy>>,
     #[serde(default)]
     on_error: OnError,
+    #[serde(default)]
+    thread: Threading,
     inputs: Option<Vec<Spanned<String>>>,
     /// The manifest's author vouches for this node's code: with the host's
     /// permission it may run un-sandboxed.
@@ -294,6 +338,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
     let mut specs = Vec::with_capacity(index.len());
     let mut inputs = Vec::with_capacity(index.len());
     let mut on_errors = Vec::with_capacity(index.len());
+    let mut threads = Vec::with_capacity(index.len());
     for (i, node) in file.nodes.get_ref().iter().enumerate() {
         let id = node.id.get_ref().clone();
         let here = Some(node.id.span());
@@ -302,11 +347,19 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
                 if node.node_type.is_some() {
                     return Err(err(here, format!("node '{id}': 'type' is for components; a Python node names its 'class'")));
                 }
-                let file_path = resolve(py, "Python file")?;
-                let source = std::fs::read_to_string(&file_path)
-                    .map_err(|e| err(Some(py.span()), format!("cannot read '{}': {e}", py.get_ref())))?;
+                // A file (its sibling modules importable) or a package
+                // directory, read with its locked dependencies into one
+                // bundle now: nothing is read from disk once it runs.
+                let full = base.join(py.get_ref());
+                if !full.exists() {
+                    let message = format!("Python file '{}' not found (looked for {})", py.get_ref(), full.display());
+                    return Err(err(Some(py.span()), message));
+                }
+                let code = crate::package::load_node(&full).map_err(|e| {
+                    err(Some(py.span()), format!("node '{id}': {}", crate::error::chain(&e)))
+                })?;
                 let class = node.class.clone().unwrap_or_default();
-                (NodeSource::Python { file: file_path, source: Arc::from(source), class }, Runtime::Wasm)
+                (NodeSource::Python { file: code.file, source: Arc::from(code.text), class }, Runtime::Wasm)
             }
             (None, Some(rust), None) => {
                 if node.class.is_some() || node.node_type.is_some() {
@@ -389,6 +442,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
         specs.push(NodeSpec { id, source, runtime, params, policy });
         inputs.push(ups);
         on_errors.push(node.on_error);
+        threads.push(node.thread);
     }
     let order = topological_order(&inputs).map_err(|cycle| {
         let names: Vec<&str> = cycle.iter().map(|&i| specs[i].id.as_str()).collect();
@@ -406,6 +460,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
         .iter()
         .map(|&old| PipelineNode {
             on_error: on_errors[old],
+            thread: threads[old],
             spec: specs[old].clone(),
             inputs: inputs[old]
                 .iter()
@@ -467,7 +522,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
     };
     let output = OutputSpec { file: output_file, format: file.output.format };
     let name = file.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
-    Ok(Pipeline { name, nodes, input, output })
+    Ok(Pipeline { name, nodes, input, output, fuse: file.fuse })
 }
 
 /// Kahn's algorithm, keeping the listed order among ready nodes. On a

@@ -3,18 +3,23 @@
 //! ([`CHANNEL_BYTES`]), so a fast producer of large values cannot fill the
 //! host's memory ahead of a slow consumer.
 //!
-//! The byte budget is a semaphore of bytes: a sender takes a value's
-//! [`host_size`] from it before the value enters the channel (waiting while
-//! the channel holds too much), and the receiver gives it back when it takes
-//! the value out. A value larger than the whole budget takes all of it, so
-//! it passes alone. Each edge has its own budget; fan-out sends a copy down
-//! each.
+//! Values move in batches without waiting for a batch to fill: a sender
+//! puts in whatever it has ready ([`Sender::send_batch`]) and the receiver
+//! takes out everything queued at once ([`Receiver::recv_batch`]). A thread
+//! is woken only when it sleeps: a busy receiver finds the next batch
+//! waiting, and a sender blocks only while the channel is full. Under load
+//! that is one wake-up per batch instead of one per item; at low load a
+//! batch is one item and nothing waits.
+//!
+//! A value counts its [`host_size`] against the byte budget while it is in
+//! the channel. A value larger than the whole budget enters only an empty
+//! channel, so it passes alone. Each edge has its own budget; fan-out sends
+//! a copy down each.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use nodehost_sdk::{ArrayData, Value};
-use tokio::sync::{Semaphore, mpsc};
 
 /// Most bytes of values (as [`host_size`] counts them) waiting in one
 /// channel between nodes; a single larger value passes alone.
@@ -24,133 +29,217 @@ pub const CHANNEL_BYTES: u64 = 64 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Closed;
 
-/// What the two ends share: the byte budget and its accounting.
+/// What the two ends share.
 #[derive(Debug)]
-struct Budget {
-    bytes: Semaphore,
-    /// The budget in permits (one per byte, at most `u32::MAX`).
-    limit: u32,
-    /// Bytes of the values that hold permits now (in the channel, or about
-    /// to enter it), and the most there ever were.
-    queued: AtomicU64,
-    peak: AtomicU64,
+struct Shared {
+    state: Mutex<State>,
+    /// The receiver waits here for values.
+    readable: Condvar,
+    /// Senders wait here for room...
+    writable: Condvar,
+    /// ...and async senders here.
+    room: tokio::sync::Notify,
+    items: usize,
+    bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The values waiting, each with its size.
+    queue: VecDeque<(Value, u64)>,
+    /// Bytes of the values waiting, and the most there ever were.
+    bytes: u64,
+    peak: u64,
+    senders: usize,
+    receiver_gone: bool,
+    receiver_waiting: bool,
+    senders_waiting: usize,
+    async_senders_waiting: usize,
 }
 
 /// The sending end; clone it for several senders (fan-in).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Sender {
-    tx: mpsc::Sender<(Value, u64)>,
-    budget: Arc<Budget>,
+    shared: Arc<Shared>,
 }
 
 /// The receiving end.
 #[derive(Debug)]
 pub(crate) struct Receiver {
-    rx: mpsc::Receiver<(Value, u64)>,
-    budget: Arc<Budget>,
+    shared: Arc<Shared>,
 }
 
-/// A channel of at most `items` values and `bytes` bytes (up to 4 GiB).
+/// A channel of at most `items` values and `bytes` bytes.
 pub(crate) fn channel(items: usize, bytes: u64) -> (Sender, Receiver) {
-    let limit = u32::try_from(bytes).unwrap_or(u32::MAX).max(1);
-    let budget = Arc::new(Budget {
-        bytes: Semaphore::new(limit as usize),
-        limit,
-        queued: AtomicU64::new(0),
-        peak: AtomicU64::new(0),
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State { senders: 1, ..State::default() }),
+        readable: Condvar::new(),
+        writable: Condvar::new(),
+        room: tokio::sync::Notify::new(),
+        items: items.max(1),
+        bytes: bytes.max(1),
     });
-    let (tx, rx) = mpsc::channel(items);
-    (Sender { tx, budget: Arc::clone(&budget) }, Receiver { rx, budget })
+    (Sender { shared: Arc::clone(&shared) }, Receiver { shared })
 }
 
-impl Budget {
-    /// Permits a value of `size` bytes holds while in the channel.
-    fn permits(&self, size: u64) -> u32 {
-        u32::try_from(size).unwrap_or(u32::MAX).min(self.limit)
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the queue consistent (every
+        // change is a push or a drain): go on with it.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn entered(&self, size: u64) {
-        let now = self.queued.fetch_add(size, Ordering::Relaxed) + size;
-        self.peak.fetch_max(now, Ordering::Relaxed);
+    /// Whether a value of `size` bytes may enter now.
+    fn fits(&self, state: &State, size: u64) -> bool {
+        state.queue.is_empty() || (state.queue.len() < self.items && state.bytes.saturating_add(size) <= self.bytes)
     }
 
-    fn left(&self, size: u64) {
-        self.queued.fetch_sub(size, Ordering::Relaxed);
-        self.bytes.add_permits(self.permits(size) as usize);
+    fn push(state: &mut State, value: Value, size: u64) {
+        state.queue.push_back((value, size));
+        state.bytes += size;
+        state.peak = state.peak.max(state.bytes);
+    }
+
+    /// Room was made: wake the senders that wait for it.
+    fn made_room(&self, state: &State) {
+        if state.senders_waiting > 0 {
+            self.writable.notify_all();
+        }
+        if state.async_senders_waiting > 0 {
+            self.room.notify_waiters();
+        }
     }
 }
 
 impl Sender {
-    /// Send `value`, whose [`host_size`] is `size`, waiting while the
-    /// channel is full by items or by bytes.
-    pub(crate) async fn send(&self, value: Value, size: u64) -> Result<(), Closed> {
-        let permits = self.budget.permits(size);
-        self.budget.bytes.acquire_many(permits).await.map_err(|_| Closed)?.forget();
-        self.budget.entered(size);
-        let sent = self.tx.send((value, size)).await;
-        self.check(sent.is_ok(), size)
-    }
-
-    /// [`send`](Self::send) from a thread outside the async runtime (a
-    /// node's thread), blocking it.
-    pub(crate) fn blocking_send(&self, value: Value, size: u64) -> Result<(), Closed> {
-        let permits = self.budget.permits(size);
-        match self.budget.bytes.try_acquire_many(permits) {
-            Ok(permit) => permit.forget(),
-            Err(tokio::sync::TryAcquireError::Closed) => return Err(Closed),
-            Err(tokio::sync::TryAcquireError::NoPermits) => {
-                futures_executor::block_on(self.budget.bytes.acquire_many(permits)).map_err(|_| Closed)?.forget();
+    /// Send every value of `batch` (each with its [`host_size`]), in order,
+    /// blocking while the channel is full by items or by bytes; `batch` is
+    /// left empty. Blocks the calling thread: call it from a node's thread
+    /// or a blocking task, not from async code.
+    pub(crate) fn send_batch(&self, batch: &mut Vec<(Value, u64)>) -> Result<(), Closed> {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        for (value, size) in batch.drain(..) {
+            loop {
+                if state.receiver_gone {
+                    return Err(Closed);
+                }
+                if shared.fits(&state, size) {
+                    break;
+                }
+                // Full: let a sleeping receiver take what is there first.
+                if state.receiver_waiting {
+                    shared.readable.notify_one();
+                }
+                state.senders_waiting += 1;
+                state = shared.writable.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+                state.senders_waiting -= 1;
             }
+            Shared::push(&mut state, value, size);
         }
-        self.budget.entered(size);
-        let sent = match self.tx.try_send((value, size)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(item)) => self.tx.blocking_send(item).is_ok(),
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        };
-        self.check(sent, size)
+        if state.receiver_waiting {
+            shared.readable.notify_one();
+        }
+        Ok(())
     }
 
-    /// The bytes of a value that holds its permits are counted (before it
-    /// enters the channel, so the receiver never takes away what was not
-    /// added); give them back when it could not be sent.
-    fn check(&self, sent: bool, size: u64) -> Result<(), Closed> {
-        if sent {
-            Ok(())
-        } else {
-            self.budget.left(size);
-            Err(Closed)
+    /// [`send_batch`](Self::send_batch) for async code: waits for room
+    /// without blocking its thread (the pipeline's input is fed from a task
+    /// of the async runtime, with no thread of its own in between).
+    pub(crate) async fn send_batch_async(&self, batch: &mut Vec<(Value, u64)>) -> Result<(), Closed> {
+        let shared = &*self.shared;
+        let mut values = batch.drain(..).peekable();
+        loop {
+            // Registered before the check, so room made in between is seen.
+            let room = shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut state = shared.lock();
+                if state.receiver_gone {
+                    return Err(Closed);
+                }
+                while let Some((_, size)) = values.peek() {
+                    if !shared.fits(&state, *size) {
+                        break;
+                    }
+                    let (value, size) = values.next().expect("peeked");
+                    Shared::push(&mut state, value, size);
+                }
+                if state.receiver_waiting {
+                    shared.readable.notify_one();
+                }
+                if values.peek().is_none() {
+                    return Ok(());
+                }
+                state.async_senders_waiting += 1;
+            }
+            room.await;
+            shared.lock().async_senders_waiting -= 1;
+        }
+    }
+
+    /// Send one value of [`host_size`] `size` (see [`send_batch`](Self::send_batch)).
+    #[cfg(test)]
+    pub(crate) fn send(&self, value: Value, size: u64) -> Result<(), Closed> {
+        self.send_batch(&mut vec![(value, size)])
+    }
+}
+
+impl Clone for Sender {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        Sender { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl Drop for Sender {
+    /// The last sender gone ends the stream: wake the receiver to see it.
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.senders -= 1;
+        if state.senders == 0 && state.receiver_waiting {
+            self.shared.readable.notify_one();
         }
     }
 }
 
 impl Receiver {
-    /// The next value, waiting for one; `None` when every sender is gone
-    /// and the channel is empty.
-    pub(crate) fn blocking_recv(&mut self) -> Option<Value> {
-        let (value, size) = self.rx.blocking_recv()?;
-        self.budget.left(size);
-        Some(value)
-    }
-
-    /// The next value (async).
-    #[cfg(test)]
-    pub(crate) async fn recv(&mut self) -> Option<Value> {
-        let (value, size) = self.rx.recv().await?;
-        self.budget.left(size);
-        Some(value)
+    /// Wait for values and append everything queued to `into`; false (with
+    /// nothing appended) when every sender is gone and the channel is
+    /// empty.
+    pub(crate) fn recv_batch(&self, into: &mut Vec<Value>) -> bool {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        loop {
+            if !state.queue.is_empty() {
+                into.extend(state.queue.drain(..).map(|(value, _)| value));
+                state.bytes = 0;
+                shared.made_room(&state);
+                return true;
+            }
+            if state.senders == 0 {
+                return false;
+            }
+            state.receiver_waiting = true;
+            state = shared.readable.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.receiver_waiting = false;
+        }
     }
 
     /// The most bytes that were in the channel at once.
     pub(crate) fn peak_bytes(&self) -> u64 {
-        self.budget.peak.load(Ordering::Relaxed)
+        self.shared.lock().peak
     }
 }
 
 impl Drop for Receiver {
-    /// Senders waiting for bytes give up at once.
+    /// Senders waiting for room give up at once.
     fn drop(&mut self) {
-        self.budget.bytes.close();
+        let mut state = self.shared.lock();
+        state.receiver_gone = true;
+        state.queue.clear();
+        self.shared.made_room(&state);
     }
 }
 
@@ -194,10 +283,17 @@ pub fn host_size(value: &Value) -> u64 {
 mod tests {
     use std::time::Duration;
 
+    use proptest::prelude::*;
+
     use super::*;
 
     fn bytes(n: usize) -> Value {
         Value::Bytes(vec![0; n])
+    }
+
+    fn sized(v: Value) -> (Value, u64) {
+        let size = host_size(&v);
+        (v, size)
     }
 
     #[test]
@@ -212,58 +308,168 @@ mod tests {
         assert_eq!(host_size(&Value::Map(map)), 2 * slot + size_of::<String>() as u64 + 3 + 5);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn bytes_in_flight_stay_within_the_budget_and_a_huge_value_passes_alone() {
-        const BUDGET: u64 = 10_000;
-        let (tx, mut rx) = channel(1000, BUDGET);
-        let producer = tokio::spawn(async move {
-            for n in [3000, 3000, 3000, 3000, 50_000, 10, 3000, 3000] {
-                let v = bytes(n);
-                let size = host_size(&v);
-                tx.send(v, size).await.expect("send");
+    /// Receive everything with a pause after each batch; the lengths of the
+    /// byte values received, and the batches' sizes.
+    fn slow_receiver(rx: Receiver, pause: Duration) -> std::thread::JoinHandle<(Vec<usize>, Vec<usize>, u64)> {
+        std::thread::spawn(move || {
+            let (mut got, mut batches, mut batch) = (Vec::new(), Vec::new(), Vec::new());
+            while rx.recv_batch(&mut batch) {
+                batches.push(batch.len());
+                for v in batch.drain(..) {
+                    let Value::Bytes(b) = v else { panic!("not bytes") };
+                    got.push(b.len());
+                }
+                std::thread::sleep(pause);
             }
-        });
-        let consumer = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            while let Some(v) = rx.blocking_recv() {
-                std::thread::sleep(Duration::from_millis(5));
-                let Value::Bytes(b) = v else { panic!() };
-                got.push(b.len());
-            }
-            (got, rx.peak_bytes())
-        });
-        producer.await.expect("producer");
-        let (got, peak) = consumer.join().expect("consumer");
-        assert_eq!(got, [3000, 3000, 3000, 3000, 50_000, 10, 3000, 3000]);
-        let slot = size_of::<Value>() as u64;
-        // Never more than the budget, except the one huge value alone.
-        assert_eq!(peak, 50_000 + slot, "the huge value was not alone");
-        // Without the byte budget, the 1000-item channel would have held
-        // every value at once.
-        let (tx, mut rx) = channel(1000, BUDGET);
-        let sender = std::thread::spawn(move || {
-            for _ in 0..20 {
-                tx.blocking_send(bytes(3000), 3000 + slot).expect("send");
-            }
-        });
-        let mut n = 0;
-        while rx.recv().await.is_some() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            n += 1;
-        }
-        sender.join().expect("sender");
-        assert_eq!(n, 20);
-        assert!(rx.peak_bytes() <= BUDGET, "{} bytes in flight", rx.peak_bytes());
-        assert!(rx.peak_bytes() >= 3 * (3000 + slot), "the slow receiver let the queue fill: {}", rx.peak_bytes());
+            (got, batches, rx.peak_bytes())
+        })
     }
 
     #[test]
-    fn a_sender_waiting_for_bytes_gives_up_when_the_receiver_goes() {
+    fn bytes_in_flight_stay_within_the_budget_and_a_huge_value_passes_alone() {
+        const BUDGET: u64 = 10_000;
+        let slot = size_of::<Value>() as u64;
+        let sizes = [3000, 3000, 3000, 3000, 50_000, 10, 3000, 3000];
+        let (tx, rx) = channel(1000, BUDGET);
+        let receiver = slow_receiver(rx, Duration::from_millis(5));
+        for n in sizes {
+            tx.send_batch(&mut vec![sized(bytes(n))]).expect("send");
+        }
+        drop(tx);
+        let (got, _, peak) = receiver.join().expect("receiver");
+        assert_eq!(got, sizes);
+        // Never more than the budget, except the one huge value alone.
+        assert_eq!(peak, 50_000 + slot, "the huge value was not alone");
+
+        // Without the byte budget, the 1000-item channel would have held
+        // every value at once.
+        let (tx, rx) = channel(1000, BUDGET);
+        let receiver = slow_receiver(rx, Duration::from_millis(2));
+        for _ in 0..20 {
+            tx.send(bytes(3000), 3000 + slot).expect("send");
+        }
+        drop(tx);
+        let (got, _, peak) = receiver.join().expect("receiver");
+        assert_eq!(got.len(), 20);
+        assert!(peak <= BUDGET, "{peak} bytes in flight");
+        assert!(peak >= 3 * (3000 + slot), "the slow receiver let the queue fill: {peak}");
+    }
+
+    #[test]
+    fn a_slow_receiver_takes_what_queued_as_one_batch_within_the_item_bound() {
+        let (tx, rx) = channel(8, CHANNEL_BYTES);
+        let receiver = slow_receiver(rx, Duration::from_millis(20));
+        for _ in 0..40 {
+            tx.send_batch(&mut vec![sized(bytes(1))]).expect("send");
+        }
+        drop(tx);
+        let (got, batches, _) = receiver.join().expect("receiver");
+        assert_eq!(got.len(), 40);
+        assert!(batches.iter().all(|&n| n <= 8), "a batch past the item bound: {batches:?}");
+        assert!(batches.len() < 40, "every item came alone: {batches:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_async_sender_waits_for_room_and_keeps_order() {
+        let (tx, rx) = channel(4, CHANNEL_BYTES);
+        let receiver = slow_receiver(rx, Duration::from_millis(5));
+        for chunk in 0..10 {
+            let mut batch: Vec<_> = (0..7).map(|k| sized(bytes(chunk * 7 + k))).collect();
+            tx.send_batch_async(&mut batch).await.expect("send");
+        }
+        drop(tx);
+        let (got, batches, _) = tokio::task::spawn_blocking(move || receiver.join().expect("receiver")).await.unwrap();
+        assert_eq!(got, (0..70).collect::<Vec<_>>());
+        assert!(batches.iter().all(|&n| n <= 4), "{batches:?}");
+        // And it gives up when the receiver goes.
+        let (tx, rx) = channel(1, CHANNEL_BYTES);
+        tx.send_batch_async(&mut vec![sized(bytes(1))]).await.expect("the first fits");
+        let waiting = tokio::spawn(async move { tx.send_batch_async(&mut vec![sized(bytes(1))]).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(rx);
+        assert_eq!(waiting.await.unwrap(), Err(Closed));
+    }
+
+    #[test]
+    fn a_sender_waiting_for_room_gives_up_when_the_receiver_goes() {
         let (tx, rx) = channel(10, 100);
-        tx.blocking_send(bytes(50), 100).expect("the first fits");
-        let waiting = std::thread::spawn(move || tx.blocking_send(bytes(50), 100));
+        tx.send(bytes(50), 100).expect("the first fits");
+        let waiting = std::thread::spawn(move || tx.send(bytes(50), 100));
         std::thread::sleep(Duration::from_millis(50));
         drop(rx);
         assert_eq!(waiting.join().expect("sender"), Err(Closed));
+    }
+
+    #[test]
+    fn a_waiting_receiver_sees_the_end_when_the_last_sender_goes() {
+        let (tx, rx) = channel(10, 100);
+        let other = tx.clone();
+        let receiver = std::thread::spawn(move || {
+            let mut batch = Vec::new();
+            let mut n = 0;
+            while rx.recv_batch(&mut batch) {
+                n += batch.len();
+                batch.clear();
+            }
+            n
+        });
+        tx.send(Value::Int(1), 1).expect("send");
+        drop(tx);
+        std::thread::sleep(Duration::from_millis(20));
+        other.send(Value::Int(2), 1).expect("the clone still sends");
+        drop(other);
+        assert_eq!(receiver.join().expect("receiver"), 2);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any number of senders with any batches: every value arrives once,
+        /// each sender's in its order, and the queue never holds more than
+        /// its bounds (a value over the byte budget alone).
+        #[test]
+        fn every_value_arrives_once_in_order_within_the_bounds(
+            senders in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(0usize..400, 1..6), 0..12), 1..4),
+            items in 1usize..6,
+            budget in 1u64..1500,
+        ) {
+            let slot = size_of::<Value>() as u64;
+            let (tx, rx) = channel(items, budget);
+            let threads: Vec<_> = senders.iter().enumerate().map(|(id, batches)| {
+                let tx = tx.clone();
+                let batches = batches.clone();
+                std::thread::spawn(move || {
+                    let mut seq = 0i64;
+                    for batch in batches {
+                        let mut values: Vec<_> = batch.iter().map(|&n| {
+                            seq += 1;
+                            let v = Value::List(vec![Value::Int(id as i64), Value::Int(seq), bytes(n)]);
+                            sized(v)
+                        }).collect();
+                        tx.send_batch(&mut values).expect("send");
+                    }
+                })
+            }).collect();
+            drop(tx);
+            let largest = senders.iter().flatten().flatten().map(|&n| 4 * slot + n as u64).max().unwrap_or(0);
+            let mut last = vec![0i64; senders.len()];
+            let (mut total, mut batch) = (0usize, Vec::new());
+            while rx.recv_batch(&mut batch) {
+                prop_assert!(batch.len() <= items, "{} items in one batch", batch.len());
+                for v in batch.drain(..) {
+                    let Value::List(parts) = v else { panic!("not a list") };
+                    let (Value::Int(id), Value::Int(seq)) = (&parts[0], &parts[1]) else { panic!("bad value") };
+                    prop_assert_eq!(*seq, last[*id as usize] + 1, "out of order");
+                    last[*id as usize] = *seq;
+                    total += 1;
+                }
+            }
+            for t in threads {
+                t.join().expect("sender");
+            }
+            prop_assert_eq!(total, senders.iter().flatten().map(Vec::len).sum::<usize>());
+            prop_assert!(rx.peak_bytes() <= budget.max(largest), "peak {} over {}", rx.peak_bytes(), budget);
+        }
     }
 }

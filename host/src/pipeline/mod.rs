@@ -1,12 +1,16 @@
-//! Running a [`Pipeline`]: every node on its own thread (created there, so
-//! runtimes that are not `Send` work), connected by channels bounded by
-//! items and by bytes (backpressure); the input is fed and the outputs
-//! written by async tasks.
+//! Running a [`Pipeline`]: its nodes on threads (each node created on the
+//! thread that runs it, so runtimes that are not `Send` work), a linear
+//! chain of nodes fused onto one thread ([`groups`]), the threads connected
+//! by channels that carry batches and are bounded by items and by bytes
+//! (backpressure). The input is fed by an async task and the outputs
+//! written in batches, flushed whenever the pipeline has nothing more
+//! ready.
 //! At end of stream every node is flushed, upstream before downstream. The
 //! first node to fail stops the run, and the error names the node, the item
 //! and the failure.
 
 mod channel;
+mod groups;
 mod input;
 mod output;
 pub mod stats;
@@ -22,9 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use self::channel::{CHANNEL_BYTES, host_size};
 pub use self::input::spawn_input;
-pub use self::output::format_output;
-use self::stats::RunReport;
-use self::worker::NodeWorker;
+pub use self::output::{format_output, write_output};
+use self::stats::{NodeStats, RunReport};
+use self::worker::{GroupWorker, Member};
 use crate::error::{Error, NodeFailure, Stage};
 use crate::manifest::{OutputSpec, Pipeline, Upstream};
 use crate::node::NODE_THREAD_STACK;
@@ -34,8 +38,9 @@ use crate::sandbox::WasmEngine;
 pub const MAX_KEPT_FAILURES: usize = 1000;
 
 /// How many items wait in each channel between nodes (and at most
-/// [`CHANNEL_BYTES`] of them).
-pub const CHANNEL_CAPACITY: usize = 32;
+/// [`CHANNEL_BYTES`] of them): also the largest batch a thread takes at
+/// once.
+pub const CHANNEL_CAPACITY: usize = 64;
 
 /// One item leaving the pipeline: which sink node gave it, and the value.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,50 +86,58 @@ impl RunState {
     }
 }
 
-/// Run `pipeline` with inputs from `inputs` and outputs into `outputs`.
-/// Returns when every node has finished (or the first one failed).
+/// Run `pipeline` with inputs from `inputs` and outputs, in batches, into
+/// `outputs`. Returns when every node has finished (or the first one
+/// failed).
 pub async fn run(
     pipeline: &Pipeline,
     engine: Arc<WasmEngine>,
-    mut inputs: mpsc::Receiver<Result<Value, Error>>,
-    outputs: mpsc::Sender<Output>,
+    inputs: mpsc::Receiver<Result<Value, Error>>,
+    outputs: mpsc::Sender<Vec<Output>>,
 ) -> Result<RunReport, Error> {
     let started = Instant::now();
     let n = pipeline.nodes.len();
     let state = Arc::new(RunState::default());
     let sinks = pipeline.sinks();
+    let groups = groups::thread_groups(pipeline);
     announce_rights(pipeline);
 
-    // One input channel per node; each upstream gets a sender to it.
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::channel(CHANNEL_CAPACITY, CHANNEL_BYTES)).unzip();
+    // One input channel per thread, into its first node; each upstream of
+    // that node gets a sender to it.
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        groups.iter().map(|_| channel::channel(CHANNEL_CAPACITY, CHANNEL_BYTES)).unzip();
     let mut source_targets = Vec::new();
-    let mut downstream: Vec<Vec<channel::Sender>> = vec![Vec::new(); n];
-    for (i, node) in pipeline.nodes.iter().enumerate() {
-        for up in &node.inputs {
+    let mut downstream: Vec<Vec<channel::Sender>> = (0..n).map(|_| Vec::new()).collect();
+    for (g, group) in groups.iter().enumerate() {
+        for up in &pipeline.nodes[group[0]].inputs {
             match *up {
-                Upstream::Input => source_targets.push(senders[i].clone()),
-                Upstream::Node(j) => downstream[j].push(senders[i].clone()),
+                Upstream::Input => source_targets.push(senders[g].clone()),
+                Upstream::Node(j) => downstream[j].push(senders[g].clone()),
             }
         }
     }
     drop(senders);
 
-    let mut readiness = Vec::with_capacity(n);
-    let mut threads = Vec::with_capacity(n);
-    for ((i, node), rx) in pipeline.nodes.iter().enumerate().zip(receivers) {
+    let mut readiness = Vec::with_capacity(groups.len());
+    let mut threads = Vec::with_capacity(groups.len());
+    for (g, (group, rx)) in groups.iter().zip(receivers).enumerate() {
         let (ready_tx, ready_rx) = oneshot::channel();
         readiness.push(ready_rx);
-        let worker = NodeWorker {
-            spec: node.spec.clone(),
+        let last = group[group.len() - 1];
+        let worker = GroupWorker {
+            members: group
+                .iter()
+                .map(|&i| Member { spec: pipeline.nodes[i].spec.clone(), on_error: pipeline.nodes[i].on_error })
+                .collect(),
+            thread: g,
             engine: Arc::clone(&engine),
             input: rx,
-            downstream: std::mem::take(&mut downstream[i]),
-            sink: sinks.contains(&i).then(|| outputs.clone()),
+            downstream: std::mem::take(&mut downstream[last]),
+            sink: sinks.contains(&last).then(|| outputs.clone()),
             state: Arc::clone(&state),
-            on_error: node.on_error,
         };
         let handle = std::thread::Builder::new()
-            .name(format!("node-{}", node.spec.id))
+            .name(format!("node-{}", pipeline.nodes[group[0]].spec.id))
             .stack_size(NODE_THREAD_STACK)
             .spawn(move || worker.run(ready_tx))
             .map_err(|e| Error::io("starting a node thread", e))?;
@@ -139,33 +152,9 @@ pub async fn run(
     }
     let startup = started.elapsed();
 
-    let mut fed = 0u64;
-    if all_ready {
-        'feed: while let Some(item) = inputs.recv().await {
-            let value = match item {
-                Ok(v) => v,
-                Err(e) => {
-                    state.fail(e);
-                    break;
-                }
-            };
-            fed += 1;
-            if let Some((last, rest)) = source_targets.split_last() {
-                let size = host_size(&value);
-                for tx in rest {
-                    if tx.send(value.clone(), size).await.is_err() {
-                        break 'feed;
-                    }
-                }
-                if last.send(value, size).await.is_err() {
-                    break;
-                }
-            }
-            if state.failed.load(Ordering::Relaxed) {
-                break;
-            }
-        }
-    }
+    let fed = if all_ready { feed(inputs, &source_targets, &state).await } else { 0 };
+    // The end of the stream (or no stream at all, when a node could not be
+    // created): the first nodes see it.
     drop(source_targets);
 
     let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(std::thread::JoinHandle::join).collect::<Vec<_>>())
@@ -174,20 +163,25 @@ pub async fn run(
     if let Some(e) = state.first_error.lock().expect("error lock").take() {
         return Err(e);
     }
-    let mut nodes = Vec::with_capacity(n);
-    for (node, result) in pipeline.nodes.iter().zip(joined) {
+    let mut by_node: Vec<Option<NodeStats>> = (0..n).map(|_| None).collect();
+    for (group, result) in groups.iter().zip(joined) {
         match result {
-            Ok(stats) => nodes.push(stats),
+            Ok(stats) => {
+                for (&i, s) in group.iter().zip(stats) {
+                    by_node[i] = Some(s);
+                }
+            }
             Err(panic) => {
                 let message = panic.downcast_ref::<String>().cloned().unwrap_or_else(|| "node thread panicked".into());
                 return Err(Error::Node {
-                    node: node.spec.id.clone(),
+                    node: pipeline.nodes[group[0]].spec.id.clone(),
                     stage: Stage::Create,
                     failure: NodeFailure::Panicked(message),
                 });
             }
         }
     }
+    let nodes = by_node.into_iter().map(|s| s.expect("every node is in one thread group")).collect();
     let failures = std::mem::take(&mut *state.skipped.lock().expect("failures lock"));
     Ok(RunReport {
         nodes,
@@ -201,29 +195,97 @@ pub async fn run(
     })
 }
 
+/// Feed the pipeline's input to the threads its first nodes run on: what
+/// is ready goes as one batch. Returns how many inputs were fed.
+async fn feed(mut inputs: mpsc::Receiver<Result<Value, Error>>, targets: &[channel::Sender], state: &RunState) -> u64 {
+    let mut fed = 0u64;
+    let mut batch: Vec<(Value, u64)> = Vec::new();
+    let mut end = false;
+    while !end {
+        let Some(first) = inputs.recv().await else { break };
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Ok(value) => {
+                    let size = host_size(&value);
+                    batch.push((value, size));
+                }
+                Err(e) => {
+                    state.fail(e);
+                    end = true;
+                    break;
+                }
+            }
+            if batch.len() < CHANNEL_CAPACITY {
+                next = inputs.try_recv().ok();
+            }
+        }
+        fed += batch.len() as u64;
+        if let Some((last, rest)) = targets.split_last() {
+            for tx in rest {
+                if tx.send_batch_async(&mut batch.clone()).await.is_err() {
+                    return fed;
+                }
+            }
+            if last.send_batch_async(&mut batch).await.is_err() {
+                return fed;
+            }
+        }
+        batch.clear();
+        if state.failed.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    fed
+}
+
 /// Run a pipeline with the input and output its manifest names. Outputs are
-/// tagged with their node when the pipeline has several sinks.
-pub async fn run_pipeline(pipeline: &Pipeline, engine: Arc<WasmEngine>, output: &OutputSpec) -> Result<RunReport, Error> {
+/// tagged with their node when the pipeline has several sinks. They are
+/// written through a buffer, flushed whenever no more outputs are waiting
+/// (so a line appears as soon as the pipeline has nothing newer ready), or
+/// after every line when `line_buffered`.
+pub async fn run_pipeline(
+    pipeline: &Pipeline,
+    engine: Arc<WasmEngine>,
+    output: &OutputSpec,
+    line_buffered: bool,
+) -> Result<RunReport, Error> {
     let started = Instant::now();
     let inputs = spawn_input(&pipeline.input);
-    let (tx, mut rx) = mpsc::channel::<Output>(CHANNEL_CAPACITY);
+    let (tx, mut rx) = mpsc::channel::<Vec<Output>>(CHANNEL_CAPACITY);
     let tag = pipeline.sinks().len() > 1;
     let format = output.format;
     let path = output.file.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<(u64, Option<Duration>), Error> {
         let mut sink: Box<dyn std::io::Write> = match &path {
-            Some(p) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?,
-            )),
-            None => Box::new(std::io::LineWriter::new(std::io::stdout().lock())),
+            Some(p) => Box::new(std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?),
+            None => Box::new(std::io::stdout().lock()),
         };
+        let mut sink = std::io::BufWriter::with_capacity(64 << 10, &mut sink);
+        let write_error = |e| Error::io("writing output", e);
         let (mut count, mut first) = (0u64, None);
-        while let Some(out) = rx.blocking_recv() {
+        let mut line = Vec::new();
+        while let Some(mut batch) = rx.blocking_recv() {
             first.get_or_insert_with(|| started.elapsed());
-            count += 1;
-            writeln!(sink, "{}", format_output(&out, format, tag)).map_err(|e| Error::io("writing output", e))?;
+            loop {
+                for out in &batch {
+                    count += 1;
+                    line.clear();
+                    write_output(&mut line, out, format, tag);
+                    line.push(b'\n');
+                    sink.write_all(&line).map_err(write_error)?;
+                    if line_buffered {
+                        sink.flush().map_err(write_error)?;
+                    }
+                }
+                match rx.try_recv() {
+                    Ok(more) => batch = more,
+                    Err(_) => break,
+                }
+            }
+            sink.flush().map_err(write_error)?;
         }
-        sink.flush().map_err(|e| Error::io("writing output", e))?;
+        sink.flush().map_err(write_error)?;
         Ok((count, first))
     });
     let result = run(pipeline, engine, inputs, tx).await;
@@ -257,11 +319,11 @@ pub async fn run_with_report(
             }
         }
     });
-    let (tx, mut rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let (tx, mut rx) = mpsc::channel::<Vec<Output>>(CHANNEL_CAPACITY);
     let collector = tokio::spawn(async move {
         let mut all = Vec::new();
-        while let Some(o) = rx.recv().await {
-            all.push(o);
+        while let Some(batch) = rx.recv().await {
+            all.extend(batch);
         }
         all
     });

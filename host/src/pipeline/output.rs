@@ -4,6 +4,7 @@ use nodehost_sdk::Value;
 
 use crate::manifest::OutputFormat;
 use crate::pipeline::Output;
+use crate::value::json::write_json;
 use crate::value::text::escape_controls;
 
 /// Format one output line. In text format a string is written as it is,
@@ -11,23 +12,35 @@ use crate::value::text::escape_controls;
 /// one output stays one line, and a node cannot send escape sequences to
 /// the terminal.
 pub fn format_output(output: &Output, format: OutputFormat, tag: bool) -> String {
-    let body = match (&output.value, format) {
-        (Value::Str(s), OutputFormat::Text) => escape_controls(s, false).into_owned(),
-        (v, _) => crate::value::json::to_json(v).to_string(),
-    };
-    if tag {
-        match format {
-            OutputFormat::Text => format!("{}: {body}", output.node),
-            OutputFormat::Jsonl => format!(
-                "{{\"node\":{},\"value\":{body}}}",
-                serde_json::Value::String(output.node.clone())
-            ),
-        }
-    } else {
-        body
-    }
+    let mut line = Vec::new();
+    write_output(&mut line, output, format, tag);
+    String::from_utf8(line).expect("output lines are UTF-8")
 }
 
+/// Append one output line (without its newline) to `line`, as
+/// [`format_output`] gives it.
+pub fn write_output(line: &mut Vec<u8>, output: &Output, format: OutputFormat, tag: bool) {
+    if tag {
+        match format {
+            OutputFormat::Text => {
+                line.extend_from_slice(output.node.as_bytes());
+                line.extend_from_slice(b": ");
+            }
+            OutputFormat::Jsonl => {
+                line.extend_from_slice(b"{\"node\":");
+                write_json(line, &Value::Str(output.node.clone()));
+                line.extend_from_slice(b",\"value\":");
+            }
+        }
+    }
+    match (&output.value, format) {
+        (Value::Str(s), OutputFormat::Text) => line.extend_from_slice(escape_controls(s, false).as_bytes()),
+        (v, _) => write_json(line, v),
+    }
+    if tag && format == OutputFormat::Jsonl {
+        line.push(b'}');
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -38,5 +51,7 @@ mod tests {
         let output = Output { node: "n".into(), value: Value::Str("a\nb \u{1b}[2J".into()) };
         assert_eq!(format_output(&output, OutputFormat::Text, false), "a\\nb \\u{1b}[2J");
         assert_eq!(format_output(&output, OutputFormat::Jsonl, false), "\"a\\nb \\u001b[2J\"");
+        assert_eq!(format_output(&output, OutputFormat::Jsonl, true), "{\"node\":\"n\",\"value\":\"a\\nb \\u001b[2J\"}");
+        assert_eq!(format_output(&output, OutputFormat::Text, true), "n: a\\nb \\u{1b}[2J");
     }
 }

@@ -128,6 +128,9 @@ pub struct NodeStats {
     pub id: String,
     /// The runtime the node ran on.
     pub runtime: Runtime,
+    /// Which of the run's threads ran it (nodes fused into one chain share
+    /// a thread).
+    pub thread: usize,
     /// Time to create the node (start its sandbox, load its code).
     pub create: Duration,
     /// Items the node received.
@@ -183,15 +186,16 @@ impl fmt::Display for RunReport {
         )?;
         writeln!(
             f,
-            "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "node", "runtime", "create", "in", "out", "failed", "mean", "p50", "p99", "max", "queued"
+            "{:<16} {:<18} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "node", "runtime", "thread", "create", "in", "out", "failed", "mean", "p50", "p99", "max", "queued"
         )?;
         for n in &self.nodes {
             writeln!(
                 f,
-                "{:<16} {:<18} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "{:<16} {:<18} {:>6} {:>9} {:>7} {:>7} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
                 n.id,
                 n.runtime.as_str(),
+                n.thread,
                 format_duration(n.create),
                 n.items_in,
                 n.items_out,

@@ -1,6 +1,10 @@
-//! [`NodeWorker`]: what one node's thread does in a run: create the node,
-//! call it for each item, send its outputs on, recover from failures as the
-//! node's `on_error` says, and flush it at the end.
+//! [`GroupWorker`]: what one pipeline thread does in a run. It runs a
+//! group of nodes: one node, or a linear chain of them fused onto one
+//! thread (see [`super::groups`]). It creates them, takes the batches its
+//! input channel holds, passes each item down the chain node by node, sends
+//! the last node's outputs on in batches, recovers from failures as each
+//! node's `on_error` says, and flushes the nodes at the end, upstream
+//! first.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,40 +17,234 @@ use crate::error::{Error, NodeFailure, Stage};
 use crate::factory::NodeSpec;
 use crate::manifest::OnError;
 use crate::node::{Node, catch_panic};
-use crate::pipeline::stats::{LatencyHistogram, NodeStats};
 use crate::pipeline::channel::{self, host_size};
+use crate::pipeline::stats::{LatencyHistogram, NodeStats};
 use crate::pipeline::{Output, RunState};
 use crate::sandbox::WasmEngine;
 
-/// What a node thread owns.
-pub(crate) struct NodeWorker {
+/// How long outputs may wait on a thread for the rest of their input batch
+/// before they are sent on anyway: the most latency batching adds.
+const HOLD_OUTPUTS: Duration = Duration::from_millis(1);
+
+/// One node of a group: how to create it, and what to do when it fails.
+pub(crate) struct Member {
     pub(crate) spec: NodeSpec,
-    pub(crate) engine: Arc<WasmEngine>,
-    pub(crate) input: channel::Receiver,
-    pub(crate) downstream: Vec<channel::Sender>,
-    pub(crate) sink: Option<mpsc::Sender<Output>>,
-    pub(crate) state: Arc<RunState>,
     pub(crate) on_error: OnError,
 }
 
-impl NodeWorker {
-    /// Create the node; a panic while creating it is that node's failure.
-    fn create_node(&self) -> Result<Box<dyn Node>, Error> {
-        catch_panic(|| Ok(self.spec.create(&self.engine))).unwrap_or_else(|failure| {
-            Err(Error::Node { node: self.spec.id.clone(), stage: Stage::Create, failure })
-        })
+/// What a pipeline thread owns.
+pub(crate) struct GroupWorker {
+    /// The nodes, upstream first; each takes the one before's outputs.
+    pub(crate) members: Vec<Member>,
+    /// Which thread of the run this is (for the statistics).
+    pub(crate) thread: usize,
+    pub(crate) engine: Arc<WasmEngine>,
+    pub(crate) input: channel::Receiver,
+    /// Where the last node's outputs go: downstream channels, or...
+    pub(crate) downstream: Vec<channel::Sender>,
+    /// ...the pipeline's output when the last node is a sink.
+    pub(crate) sink: Option<mpsc::Sender<Vec<Output>>>,
+    pub(crate) state: Arc<RunState>,
+}
+
+/// A created member: the node and its statistics.
+struct Running {
+    node: Box<dyn Node>,
+    stats: NodeStats,
+}
+
+/// The run is stopping (a node failed, or a downstream is gone).
+struct Stop;
+
+impl GroupWorker {
+    /// Create member `k`'s node; a panic while creating it is that node's
+    /// failure.
+    fn create_node(&self, k: usize) -> Result<Box<dyn Node>, Error> {
+        let spec = &self.members[k].spec;
+        catch_panic(|| Ok(spec.create(&self.engine)))
+            .unwrap_or_else(|failure| Err(Error::Node { node: spec.id.clone(), stage: Stage::Create, failure }))
     }
 
-    pub(crate) fn run(mut self, ready: oneshot::Sender<bool>) -> NodeStats {
-        let mut stats = self.work(ready);
-        stats.input_peak_bytes = self.input.peak_bytes();
+    /// Run the group; every member's statistics, in the members' order.
+    pub(crate) fn run(self, ready: oneshot::Sender<bool>) -> Vec<NodeStats> {
+        let mut running = Vec::with_capacity(self.members.len());
+        let mut created_all = true;
+        for (k, member) in self.members.iter().enumerate() {
+            let mut stats = NodeStats::new(&member.spec, self.thread);
+            let created = Instant::now();
+            match self.create_node(k) {
+                Ok(node) => {
+                    stats.create = created.elapsed();
+                    running.push(Running { node, stats });
+                }
+                Err(e) => {
+                    self.state.fail(e);
+                    created_all = false;
+                    break;
+                }
+            }
+        }
+        let _ = ready.send(created_all);
+        if created_all {
+            let _ = self.work(&mut running);
+        }
+        let mut stats: Vec<NodeStats> = running.into_iter().map(|r| r.stats).collect();
+        for member in &self.members[stats.len()..] {
+            stats.push(NodeStats::new(&member.spec, self.thread));
+        }
+        if let Some(first) = stats.first_mut() {
+            first.input_peak_bytes = self.input.peak_bytes();
+        }
         stats
     }
 
-    fn work(&mut self, ready: oneshot::Sender<bool>) -> NodeStats {
-        let mut stats = NodeStats {
-            id: self.spec.id.clone(),
-            runtime: self.spec.runtime,
+    fn work(&self, running: &mut [Running]) -> Result<(), Stop> {
+        let mut input = Vec::new();
+        // Values on their way down the chain, and the last node's outputs
+        // not sent yet.
+        let (mut current, mut next, mut pending) = (Vec::new(), Vec::new(), Vec::new());
+        let mut held_since = None;
+        while self.input.recv_batch(&mut input) {
+            for item in input.drain(..) {
+                if self.state.failed.load(Ordering::Relaxed) {
+                    return Err(Stop);
+                }
+                current.push(item);
+                for k in 0..running.len() {
+                    for value in current.drain(..) {
+                        self.call(running, k, value, &mut next)?;
+                    }
+                    std::mem::swap(&mut current, &mut next);
+                }
+                if !current.is_empty() {
+                    pending.append(&mut current);
+                    let since = *held_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= HOLD_OUTPUTS {
+                        self.send(&mut pending)?;
+                        held_since = None;
+                    }
+                }
+            }
+            self.send(&mut pending)?;
+            held_since = None;
+        }
+        // End of stream, unless the run is stopping because a node failed.
+        if self.state.failed.load(Ordering::Relaxed) {
+            return Err(Stop);
+        }
+        for k in 0..running.len() {
+            let r = &mut running[k];
+            let mut flushed = Vec::new();
+            match catch_panic(|| r.node.flush(&mut flushed)) {
+                Ok(()) => r.stats.items_out += flushed.len() as u64,
+                Err(failure) => self.recover(running, k, Stage::Flush, failure)?,
+            }
+            current = flushed;
+            for later in k + 1..running.len() {
+                for value in current.drain(..) {
+                    self.call(running, later, value, &mut next)?;
+                }
+                std::mem::swap(&mut current, &mut next);
+            }
+            pending.append(&mut current);
+        }
+        self.send(&mut pending)
+    }
+
+    /// Call member `k` on `value`, appending its outputs to `out`; a
+    /// failure is dealt with as the member's `on_error` says.
+    fn call(&self, running: &mut [Running], k: usize, value: Value, out: &mut Vec<Value>) -> Result<(), Stop> {
+        let r = &mut running[k];
+        r.stats.items_in += 1;
+        let before = out.len();
+        let t = Instant::now();
+        let result = catch_panic(|| r.node.process(value, out));
+        r.stats.latency.record(t.elapsed());
+        match result {
+            Ok(()) => {
+                r.stats.items_out += (out.len() - before) as u64;
+                Ok(())
+            }
+            Err(failure) => {
+                out.truncate(before);
+                let item = r.stats.items_in;
+                self.recover(running, k, Stage::Item(item), failure)
+            }
+        }
+    }
+
+    /// Deal with a failed call of member `k` as its `on_error` says: stop
+    /// the run, or report the item and go on, with a fresh node when the
+    /// old one was lost or the policy asks for it.
+    fn recover(&self, running: &mut [Running], k: usize, stage: Stage, failure: NodeFailure) -> Result<(), Stop> {
+        let member = &self.members[k];
+        let restart = match member.on_error {
+            OnError::Fail => {
+                self.state.fail(Error::Node { node: member.spec.id.clone(), stage, failure });
+                return Err(Stop);
+            }
+            OnError::Skip => failure.is_fatal(),
+            OnError::Restart => true,
+        };
+        let r = &mut running[k];
+        r.stats.failed += 1;
+        let error = Error::Node { node: member.spec.id.clone(), stage, failure };
+        tracing::warn!(node = %member.spec.id, "skipped: {}", error.to_string().lines().next().unwrap_or_default());
+        self.state.skip(error);
+        if restart {
+            // Drop the old instance first: its memory goes back before the
+            // new one takes its own.
+            r.node = Box::new(Restarting);
+            match self.create_node(k) {
+                Ok(fresh) => {
+                    running[k].node = fresh;
+                    running[k].stats.restarts += 1;
+                    tracing::warn!(node = %member.spec.id, "node created afresh; its state was reset");
+                }
+                Err(e) => {
+                    self.state.fail(e);
+                    return Err(Stop);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Send the last node's outputs on, as one batch.
+    fn send(&self, out: &mut Vec<Value>) -> Result<(), Stop> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        if let Some(sink) = &self.sink {
+            let id = &self.members[self.members.len() - 1].spec.id;
+            let batch = out.drain(..).map(|value| Output { node: id.clone(), value }).collect();
+            return sink.blocking_send(batch).map_err(|_| Stop);
+        }
+        let Some((last, rest)) = self.downstream.split_last() else {
+            out.clear();
+            return Ok(());
+        };
+        let mut batch: Vec<(Value, u64)> = out
+            .drain(..)
+            .map(|v| {
+                let size = host_size(&v);
+                (v, size)
+            })
+            .collect();
+        for tx in rest {
+            tx.send_batch(&mut batch.clone()).map_err(|_| Stop)?;
+        }
+        last.send_batch(&mut batch).map_err(|_| Stop)
+    }
+}
+
+impl NodeStats {
+    /// No calls yet, for the node `spec` describes on thread `thread`.
+    fn new(spec: &NodeSpec, thread: usize) -> Self {
+        NodeStats {
+            id: spec.id.clone(),
+            runtime: spec.runtime,
+            thread,
             create: Duration::ZERO,
             items_in: 0,
             items_out: 0,
@@ -54,111 +252,7 @@ impl NodeWorker {
             failed: 0,
             restarts: 0,
             input_peak_bytes: 0,
-        };
-        let created = Instant::now();
-        let mut node = match self.create_node() {
-            Ok(node) => node,
-            Err(e) => {
-                self.state.fail(e);
-                let _ = ready.send(false);
-                return stats;
-            }
-        };
-        stats.create = created.elapsed();
-        let _ = ready.send(true);
-
-        let mut out = Vec::new();
-        while let Some(item) = self.input.blocking_recv() {
-            if self.state.failed.load(Ordering::Relaxed) {
-                return stats;
-            }
-            stats.items_in += 1;
-            let t = Instant::now();
-            let result = catch_panic(|| node.process(item, &mut out));
-            stats.latency.record(t.elapsed());
-            if let Err(failure) = result {
-                out.clear();
-                match self.recover(&mut node, Stage::Item(stats.items_in), failure, &mut stats) {
-                    Ok(()) => continue,
-                    Err(()) => return stats,
-                }
-            }
-            if !self.send(&mut out, &mut stats) {
-                return stats;
-            }
         }
-        // End of stream, unless the run is stopping because a node failed.
-        if self.state.failed.load(Ordering::Relaxed) {
-            return stats;
-        }
-        match catch_panic(|| node.flush(&mut out)) {
-            Ok(()) => {
-                self.send(&mut out, &mut stats);
-            }
-            Err(failure) => {
-                let _ = self.recover(&mut node, Stage::Flush, failure, &mut stats);
-            }
-        }
-        stats
-    }
-
-    /// Deal with a failed call as `on_error` says: stop the run (`Err`), or
-    /// report the item and go on, with a fresh node when the old one was
-    /// lost or the policy asks for it.
-    fn recover(&self, node: &mut Box<dyn Node>, stage: Stage, failure: NodeFailure, stats: &mut NodeStats) -> Result<(), ()> {
-        let restart = match self.on_error {
-            OnError::Fail => {
-                self.state.fail(Error::Node { node: self.spec.id.clone(), stage, failure });
-                return Err(());
-            }
-            OnError::Skip => failure.is_fatal(),
-            OnError::Restart => true,
-        };
-        stats.failed += 1;
-        let error = Error::Node { node: self.spec.id.clone(), stage, failure };
-        tracing::warn!(node = %self.spec.id, "skipped: {}", error.to_string().lines().next().unwrap_or_default());
-        self.state.skip(error);
-        if restart {
-            // Drop the old instance first: its memory goes back before the
-            // new one takes its own.
-            *node = Box::new(Restarting);
-            match self.create_node() {
-                Ok(fresh) => {
-                    *node = fresh;
-                    stats.restarts += 1;
-                    tracing::warn!(node = %self.spec.id, "node created afresh; its state was reset");
-                }
-                Err(e) => {
-                    self.state.fail(e);
-                    return Err(());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Send outputs downstream; false when the run is stopping.
-    fn send(&self, out: &mut Vec<Value>, stats: &mut NodeStats) -> bool {
-        for value in out.drain(..) {
-            stats.items_out += 1;
-            if let Some(sink) = &self.sink
-                && sink.blocking_send(Output { node: self.spec.id.clone(), value: value.clone() }).is_err()
-            {
-                return false;
-            }
-            if let Some((last, rest)) = self.downstream.split_last() {
-                let size = host_size(&value);
-                for tx in rest {
-                    if tx.blocking_send(value.clone(), size).is_err() {
-                        return false;
-                    }
-                }
-                if last.blocking_send(value, size).is_err() {
-                    return false;
-                }
-            }
-        }
-        true
     }
 }
 
@@ -173,4 +267,3 @@ impl Node for Restarting {
         Err(NodeFailure::Poisoned)
     }
 }
-

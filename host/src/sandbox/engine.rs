@@ -245,10 +245,11 @@ impl WasmEngine {
     /// The Python component for a node with `policy`: pre-initialized (a
     /// snapshot with the interpreter started and common modules imported)
     /// when snapshots are on and the policy grants no environment variables
-    /// or directories (which the interpreter reads at start-up), else plain.
+    /// (which the interpreter reads at start-up), else plain. (Directories,
+    /// `/tmp` too, are looked up again by each instance of a snapshot.)
     pub fn python(&self, policy: &SandboxPolicy) -> Result<Arc<LoadedComponent>, Error> {
         let kind = self.kind_for(policy);
-        let plain = !self.config.snapshots || self.disk.is_none() || !policy.env.is_empty() || !policy.dirs.is_empty();
+        let plain = !self.config.snapshots || self.disk.is_none() || !policy.env.is_empty();
         if plain {
             return self.builtin(&nodehost_artifacts::PYTHON, kind);
         }

@@ -4,7 +4,7 @@
 //!   linker of node imports, and compiled components kept in memory and in
 //!   the sealed on-disk `cache`;
 //! - `store`: the data of one node's store, its grants, memory limit and
-//!   deadlines;
+//!   deadlines; `scratch`: its private, bounded `/tmp`;
 //! - `imports`: what a node may import, one file per interface;
 //! - `component`: a loaded component and how an instance of it is made;
 //! - `snapshot`: pre-initialized Python components;
@@ -17,6 +17,7 @@ pub(crate) mod codec;
 pub(crate) mod component;
 pub(crate) mod engine;
 pub(crate) mod imports;
+pub(crate) mod scratch;
 pub(crate) mod snapshot;
 pub(crate) mod store;
 pub(crate) mod trap;

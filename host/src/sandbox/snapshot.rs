@@ -7,9 +7,11 @@
 //! Making a snapshot runs the guest once under a throwaway engine
 //! (unoptimized code, which compiles fast) and rewrites the component with
 //! the memory and globals it ended with. Things the guest read from the host
-//! during start-up stay as they were then: WASI environment variables and
-//! preopened directories (so nodes granted either use the plain component),
-//! and Python's hash seed; `random` is reseeded in each new instance.
+//! during start-up stay as they were then: WASI environment variables (so
+//! nodes granted some use the plain component) and Python's hash seed;
+//! `random` is reseeded in each new instance, and the guest forgets the
+//! preopened directories it looked up (none: a snapshot is made without
+//! `/tmp` or grants), so an instance sees its own.
 
 use std::future::Future;
 use std::pin::pin;
@@ -33,11 +35,13 @@ use crate::sandbox::trap::classify;
 pub const PRELOADED_MODULES: &[&str] = &[
     "json", "re", "math", "collections", "dataclasses", "itertools", "functools", "operator", "typing", "enum",
     "abc", "struct", "array", "random", "datetime", "time", "string", "copy", "statistics", "heapq", "bisect",
+    // With the embedded tz database's index read (nodehost.py's `_warm_zoneinfo`).
+    "zoneinfo",
 ];
 
 /// Bumped whenever what a snapshot contains changes, so cached snapshots
 /// from an older recipe are not used.
-pub const RECIPE: &str = "nodehost-python-snapshot-1";
+pub const RECIPE: &str = "nodehost-python-snapshot-2";
 
 /// Snapshot `component` (the Python guest) after preparing it with
 /// [`PRELOADED_MODULES`] and, for a baked component, loading `module`
@@ -80,7 +84,9 @@ pub fn snapshot_python_within(component: &[u8], module: Option<(&str, &str)>, mo
     // project's own code (unoptimized here, so slow): a generous deadline.
     // The node module's top-level code is the node author's: it gets the
     // same deadline as creating a node does.
-    let policy = SandboxPolicy { init_timeout: Duration::from_secs(600), ..SandboxPolicy::default() };
+    // No /tmp: the snapshot must not remember a directory (each instance
+    // gets its own).
+    let policy = SandboxPolicy { init_timeout: Duration::from_secs(600), tmp: 0, ..SandboxPolicy::default() };
     let mut store = new_store(&engine, "snapshot", &policy).map_err(guest("making a store"))?;
     // Reading the snapshot's memory out is the host's own copy.
     store.set_hostcall_fuel(usize::MAX);

@@ -14,6 +14,7 @@ use crate::log::GuestLog;
 use crate::node::CancelHandle;
 use crate::policy::SandboxPolicy;
 use crate::sandbox::imports::stdio::GuestStream;
+use crate::sandbox::scratch::{self, Scratch};
 
 /// Most resources (pollables, streams, open files...) a node may hold on
 /// the host at once: they live on the host's heap, outside the node's
@@ -54,6 +55,9 @@ pub struct HostState {
     pub(crate) cancel: CancelHandle,
     /// The guest's monotonic clock (WASI's `monotonic-clock`).
     pub(crate) clock: MonotonicClock,
+    /// The node's private `/tmp`, when its policy gives one. Last, so the
+    /// directory is removed after everything that has it open is dropped.
+    pub(crate) scratch: Option<Scratch>,
 }
 
 impl WasiView for HostState {
@@ -168,8 +172,10 @@ fn first_check(soft: Option<Duration>, hard: Duration) -> u64 {
 }
 
 /// A fresh store on `engine` for node `id` under `policy`. Its WASI context
-/// grants only the policy's directories and environment variables: no
-/// arguments, no network, an empty stdin.
+/// grants only the policy's directories and environment variables, and a
+/// fresh private `/tmp` bounded by the policy's `tmp` (unless that is 0 or
+/// a granted directory is `/tmp`): no arguments, no network, an empty
+/// stdin.
 pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Result<Store<HostState>, NodeFailure> {
     let log = GuestLog::new(id, policy.max_log_bytes);
     let clock = MonotonicClock { start: Instant::now() };
@@ -186,6 +192,16 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
             NodeFailure::Setup(SandboxSetup::Grant { host: dir.host.clone(), guest: dir.guest.clone(), source })
         })?;
     }
+    let tmp_granted = policy.dirs.iter().any(|d| d.guest.trim_end_matches('/') == scratch::GUEST_PATH);
+    let scratch = if policy.tmp > 0 && !tmp_granted {
+        let scratch = Scratch::new(policy.tmp)
+            .map_err(|source| NodeFailure::Setup(SandboxSetup::Scratch { source: source.into() }))?;
+        wasi.preopened_dir(scratch.host_path(), scratch::GUEST_PATH, FsPerms::ReadWrite)
+            .map_err(|source| NodeFailure::Setup(SandboxSetup::Scratch { source }))?;
+        Some(scratch)
+    } else {
+        None
+    };
     for name in &policy.env {
         if let Ok(value) = std::env::var(name) {
             wasi.env(name, value);
@@ -205,6 +221,7 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
         hard_deadline: Instant::now() + policy.init_timeout,
         cancel: CancelHandle::default(),
         clock,
+        scratch,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

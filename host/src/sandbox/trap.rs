@@ -7,7 +7,8 @@ use std::time::Duration;
 use wasmtime::component::ResourceTableError;
 use wasmtime::{Store, Trap, WasmBacktrace};
 
-use crate::error::NodeFailure;
+use crate::error::{Limit, NodeFailure};
+use crate::sandbox::scratch::TmpFull;
 use crate::sandbox::store::{HostState, MAX_RESOURCES};
 
 /// What a call failed with, given the call's hard deadline `timeout` and
@@ -22,6 +23,9 @@ pub(crate) fn classify(store: &Store<HostState>, e: wasmtime::Error, timeout: Du
         Some(Trap::MemoryOutOfBounds) if trace.is_some_and(looks_like_runaway_recursion) => NodeFailure::StackOverflow,
         Some(Trap::OutOfFuel) => NodeFailure::OutOfFuel(fuel.unwrap_or(0)),
         _ if store.data().limiter.hit => NodeFailure::OutOfMemory { limit: store.data().limiter.limit },
+        None if e.downcast_ref::<TmpFull>().is_some() => {
+            NodeFailure::LimitExceeded(Limit::Tmp { limit: e.downcast_ref::<TmpFull>().map_or(0, |full| full.limit) })
+        }
         None if matches!(e.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full)) => NodeFailure::Trap {
             message: format!(
                 "the node tried to hold more than {MAX_RESOURCES} host resources (pollables, streams, files) at once: {e:#}"

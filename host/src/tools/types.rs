@@ -1,4 +1,5 @@
-//! Listing node types: of a Python file (by loading it in the sandbox), of
+//! Listing node types: of a Python file or package (by loading it in the
+//! sandbox, with its modules and locked dependencies as a bundle), of
 //! a component, or of the built-in Rust nodes.
 
 use std::path::Path;
@@ -12,7 +13,8 @@ use crate::policy::SandboxPolicy;
 use crate::sandbox::WasmEngine;
 use crate::sandbox::component::describe;
 
-/// The node types `file` provides (a `.py` file or a component), or the
+/// The node types `file` provides (a `.py` file, a Python package
+/// directory, or a component), or the
 /// built-in Rust nodes when `file` is `None`; loading the file gets the
 /// default policy's `init_timeout`.
 ///
@@ -34,11 +36,12 @@ pub fn node_types_within(engine: &WasmEngine, file: Option<&Path>, init_timeout:
         return Ok(nodehost_rust_nodes::node_registry().infos());
     };
     let fail = |failure| Error::Node { node: file.display().to_string(), stage: Stage::Create, failure };
-    if file.extension().is_some_and(|e| e == "py") {
-        let source = std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+    if file.extension().is_some_and(|e| e == "py") || file.is_dir() {
+        let code =
+            crate::package::load_node(file).map_err(|source| Error::Package { path: file.to_owned(), source })?;
         let component = engine.builtin(&nodehost_artifacts::PYTHON, engine.default_kind())?;
         let name = file.display().to_string();
-        on_node_thread(|| describe(&component, Some((&name, &source)), init_timeout)).map_err(fail)
+        on_node_thread(|| describe(&component, Some((&name, &code.text)), init_timeout)).map_err(fail)
     } else {
         let component = engine.load_file(file, engine.default_kind())?;
         on_node_thread(|| describe(&component, None, init_timeout)).map_err(fail)

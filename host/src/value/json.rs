@@ -101,6 +101,55 @@ pub fn to_json(value: &Value) -> Json {
     }
 }
 
+/// Append `value` as compact JSON to `out`: the same text as
+/// [`to_json`]`(value).to_string()`, written without building a
+/// `serde_json::Value` for the common forms (scalars, strings, lists and
+/// maps of them), which is what JSON-lines output mostly is.
+pub fn write_json(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::Float(f) => {
+            // Formatted by serde_json's `Number`, as `to_json` does.
+            let _ = serde_json::to_writer(&mut *out, &float_to_json(*f));
+        }
+        Value::Str(s) => write_str(out, s),
+        Value::List(items) => {
+            out.push(b'[');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_json(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Map(map) => {
+            out.push(b'{');
+            for (k, (key, item)) in map.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_json(out, item);
+            }
+            out.push(b'}');
+        }
+        other => {
+            // Writing JSON into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, &to_json(other));
+        }
+    }
+}
+
+/// A string as JSON, escaped as serde_json escapes it.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
 /// An int as a plain JSON number, or as `$int` hex when it has more than
 /// [`MAX_INT_DIGITS`] digits: every int written in decimal reads back.
 fn big_int_to_json(i: &BigInt) -> Json {
@@ -456,6 +505,24 @@ mod tests {
         assert_eq!(from_json(json!({ "$int": "0x10000000000000000" })).unwrap(), Value::from(1u128 << 64));
         for bad in [json!({ "$int": "ff" }), json!({ "$int": "0x" }), json!({ "$int": "0xfg" }), json!({ "$int": 5 })] {
             assert!(from_json(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn written_json_is_what_to_json_gives() {
+        for f in [0.0, -0.0, 1.5, 1e300, -2.5e-300, 1e16, 123456789.0, f64::NAN, f64::INFINITY, f64::MIN_POSITIVE] {
+            let mut out = Vec::new();
+            write_json(&mut out, &Value::Float(f));
+            assert_eq!(String::from_utf8(out).unwrap(), to_json(&Value::Float(f)).to_string(), "{f}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn written_json_is_to_json_for_any_value(value in crate::value::arbitrary::value()) {
+            let mut out = Vec::new();
+            write_json(&mut out, &value);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), to_json(&value).to_string());
         }
     }
 

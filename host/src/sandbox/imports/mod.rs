@@ -2,10 +2,13 @@
 //! context grants only what the policy names), with its monotonic-clock
 //! timers replaced by ones that end at the call's deadline ([`clocks`]), its
 //! waits on pollables bounded by the call's deadline and cancel handle
-//! ([`poll`]) and its stdout/stderr going to the node's log ([`stdio`]), and
-//! this host's own `nodehost:node/host` interface ([`host`]).
+//! ([`poll`]), its stdout/stderr going to the node's log ([`stdio`]) and its
+//! filesystem calls that take space charged against the node's `/tmp`
+//! bound ([`filesystem`]), and this host's own `nodehost:node/host`
+//! interface ([`host`]).
 
 pub(crate) mod clocks;
+pub(crate) mod filesystem;
 pub(crate) mod host;
 pub(crate) mod poll;
 pub(crate) mod stdio;
@@ -20,5 +23,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     NodeComponent::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     clocks::shadow_timers(linker)?;
+    filesystem::shadow_filesystem(linker)?;
     poll::shadow_waits(linker)
 }

@@ -1,0 +1,199 @@
+//! The report's `throughput/` group: the corpus chain Double -> Add(10) ->
+//! Format over many integers, JSON lines out to a pipe, each run as a whole
+//! process (start-up included), next to the plain CPython script that does
+//! the same work (`examples/throughput/plain_chain.py`) measured in the
+//! same run. Per configuration: wall time (median of the runs), items per
+//! second, CPU per item (user + system, from `wait4`), and context switches
+//! per item (voluntary and involuntary: the thread wake-ups and hand-overs
+//! the pipeline costs).
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nodehost::Runtime;
+use serde::{Deserialize, Serialize};
+
+use crate::example;
+
+/// Items per run when the report is not told otherwise.
+pub const ITEMS: u64 = 200_000;
+
+/// Runs per configuration (the median counts).
+const RUNS: usize = 3;
+
+/// One way to run the chain.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// The row's name.
+    pub name: &'static str,
+    /// The manifest under `examples/throughput/` (`None`: the plain script).
+    manifest: Option<&'static str>,
+    python: Runtime,
+    rust: Runtime,
+}
+
+/// Every configuration, the plain CPython script first (the reference).
+pub const CONFIGS: [Config; 9] = [
+    Config { name: "plain CPython script", manifest: None, python: Runtime::Cpython, rust: Runtime::Native },
+    Config { name: "native-rust", manifest: Some("chain_rust.toml"), python: Runtime::Wasm, rust: Runtime::Native },
+    Config { name: "wasm-rust", manifest: Some("chain_rust.toml"), python: Runtime::Wasm, rust: Runtime::Wasm },
+    Config { name: "native-rustpython", manifest: Some("chain_python.toml"), python: Runtime::NativeRustpython, rust: Runtime::Native },
+    Config { name: "wasm-rustpython", manifest: Some("chain_python.toml"), python: Runtime::Wasm, rust: Runtime::Wasm },
+    Config { name: "cpython", manifest: Some("chain_python.toml"), python: Runtime::Cpython, rust: Runtime::Native },
+    Config { name: "wasm-cpython", manifest: Some("chain_python.toml"), python: Runtime::WasmCpython, rust: Runtime::Wasm },
+    Config { name: "mixed: native Rust + wasm-rustpython", manifest: Some("chain_mixed.toml"), python: Runtime::Wasm, rust: Runtime::Native },
+    Config { name: "mixed: all sandboxed", manifest: Some("chain_mixed.toml"), python: Runtime::Wasm, rust: Runtime::Wasm },
+];
+
+/// One configuration, measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThroughputRow {
+    pub config: String,
+    pub items: u64,
+    /// Median wall time of a whole run.
+    #[serde(with = "crate::report::nanos", rename = "wall_ns")]
+    pub wall: Duration,
+    pub items_per_s: f64,
+    #[serde(with = "crate::report::nanos", rename = "cpu_per_item_ns")]
+    pub cpu_per_item: Duration,
+    pub context_switches_per_item: f64,
+    /// Throughput over the plain script's in the same run.
+    pub vs_plain: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// What one process did.
+struct ProcessRun {
+    wall: Duration,
+    cpu: Duration,
+    switches: u64,
+    bytes: u64,
+}
+
+/// Run `command` with its standard output read (and dropped) through a
+/// pipe; its wall time and, from `wait4`, its CPU time and context
+/// switches.
+fn run_process(mut command: Command) -> Result<ProcessRun, String> {
+    let started = Instant::now();
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    while let Ok(n) = stdout.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+    }
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 reaps our own child and fills the status and usage given.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    let wall = started.elapsed();
+    if reaped != pid {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: filled by the successful wait4.
+    let usage = unsafe { usage.assume_init() };
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        let text = errors.join().unwrap_or_default();
+        return Err(format!("exit status {status}: {}", text.lines().last().unwrap_or_default()));
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok(ProcessRun {
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
+        bytes,
+    })
+}
+
+/// The command that runs `config` over `items` items: the plain script, or
+/// this program as a child running the manifest through `nodehost`'s
+/// pipeline (what `nodehost run` does).
+fn command(config: &Config, items: u64) -> Command {
+    match config.manifest {
+        None => {
+            let mut c = Command::new("python3");
+            c.arg(example("throughput/plain_chain.py")).arg(items.to_string());
+            c
+        }
+        Some(_) => {
+            let mut c = Command::new(std::env::current_exe().expect("the bench's own path"));
+            c.arg("--child").arg(format!("throughput:{}:{items}", config.name));
+            c
+        }
+    }
+}
+
+/// Measure every available configuration over `items` items.
+pub fn measure(items: u64, mut progress: impl FnMut(&str)) -> Vec<ThroughputRow> {
+    let mut rows: Vec<ThroughputRow> = Vec::new();
+    let mut plain: Option<f64> = None;
+    let mut expected_bytes = None;
+    for config in CONFIGS.iter().filter(|c| c.python.is_available() && c.rust.is_available()) {
+        progress(config.name);
+        // One run first, unmeasured: it fills the compiled-code cache.
+        let runs: Result<Vec<ProcessRun>, String> =
+            (0..=RUNS).map(|_| run_process(command(config, items))).collect::<Result<Vec<_>, _>>().map(|mut r| r.split_off(1));
+        let row = match runs {
+            Ok(mut runs) => {
+                runs.sort_by_key(|r| r.wall);
+                let median = &runs[runs.len() / 2];
+                let bytes = *expected_bytes.get_or_insert(median.bytes);
+                let per_item = |d: Duration| d.div_f64(items as f64);
+                let items_per_s = items as f64 / median.wall.as_secs_f64();
+                if config.manifest.is_none() {
+                    plain = Some(items_per_s);
+                }
+                ThroughputRow {
+                    config: config.name.into(),
+                    items,
+                    wall: median.wall,
+                    items_per_s,
+                    cpu_per_item: per_item(median.cpu),
+                    context_switches_per_item: median.switches as f64 / items as f64,
+                    vs_plain: plain.map(|p| items_per_s / p),
+                    error: (median.bytes != bytes)
+                        .then(|| format!("wrote {} bytes of output, the plain script {bytes}", median.bytes)),
+                }
+            }
+            Err(e) => ThroughputRow {
+                config: config.name.into(),
+                items,
+                wall: Duration::ZERO,
+                items_per_s: 0.0,
+                cpu_per_item: Duration::ZERO,
+                context_switches_per_item: 0.0,
+                vs_plain: None,
+                error: Some(e),
+            },
+        };
+        rows.push(row);
+    }
+    rows
+}
+
+/// The child process of one configuration: `NAME:ITEMS`.
+pub fn child(spec: &str) {
+    let (name, items) = spec.rsplit_once(':').expect("throughput child: NAME:ITEMS");
+    let items: u64 = items.parse().expect("throughput child: item count");
+    let config = CONFIGS.iter().find(|c| c.name == name).expect("throughput child: unknown configuration");
+    let manifest = example(&format!("throughput/{}", config.manifest.expect("a manifest configuration")));
+    let permissions = nodehost::manifest::HostPermissions { allow_unsandboxed: true, ..Default::default() };
+    let mut pipeline = nodehost::manifest::load_with(&manifest, &permissions).expect("throughput manifest");
+    pipeline.set_python_runtime(config.python);
+    pipeline.set_rust_runtime(config.rust);
+    pipeline.input = nodehost::manifest::InputSpec::Sequence { start: 1, count: items, step: 1 };
+    let engine = nodehost::WasmEngine::shared().expect("engine");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    rt.block_on(nodehost::run_pipeline(&pipeline, engine, &pipeline.output, false)).expect("throughput run");
+}

@@ -1,0 +1,10 @@
+//! Fetches the time zone data the Python guest embeds (`../build_tzdata.rs`).
+
+#[path = "../build_tzdata.rs"]
+mod tzdata;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../build_tzdata.rs");
+    tzdata::prepare();
+}

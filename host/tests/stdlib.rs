@@ -1,0 +1,130 @@
+//! The standard library beyond importing it: time zones from the tz database
+//! the Python runtimes embed, `tempfile` in the sandbox's private and bounded
+//! `/tmp`, and modules whose output must be CPython's (the compat checks).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use nodehost::tools::compat::judge;
+use nodehost::{Limit, NodeFailure, NodeSpec, Runtime, SandboxPolicy, Value, on_node_thread};
+
+/// The compat checks as a node on `runtime`.
+fn checks(runtime: Runtime) -> NodeSpec {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compat/stdlib_checks.py");
+    python(file, "StdlibCheck", Value::Null, runtime)
+}
+
+/// What the compat checks `names` give on `runtime`.
+fn check_outputs(runtime: Runtime, names: &[&str]) -> Vec<String> {
+    let inputs = names.iter().map(|&n| Value::from(n)).collect();
+    let outputs = run_node(&checks(runtime), inputs).unwrap().outputs();
+    outputs.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect()
+}
+
+#[test]
+fn zoneinfo_converts_across_dst_as_cpython_does_on_every_runtime() {
+    // CPython's answers, written out: either side of both 2024 transitions
+    // in Paris, New York's repeated hour (both folds) and a time it skips.
+    let answers = [
+        "'2024-03-31T01:59:59+01:00', '2024-03-31T03:00:00+02:00'",
+        "'2024-10-27T02:59:59+02:00', '2024-10-27T02:00:00+01:00'",
+        "'-1 day, 20:00:00', '-1 day, 19:00:00', '2024-03-10T07:30:00+00:00'",
+        "['CET', 'CEST'], 32400.0, True, 'ZoneInfoNotFoundError'",
+    ];
+    for runtime in PYTHON_RUNTIMES {
+        let got = &check_outputs(runtime, &["zoneinfo"])[0];
+        for answer in answers {
+            assert!(got.contains(answer), "{runtime}: no {answer} in {got}");
+        }
+        assert_eq!(judge("zoneinfo", got), Ok(()), "{runtime}");
+    }
+}
+
+#[test]
+fn the_sandbox_behaves_as_cpython_for_files_xml_and_locale() {
+    let names =
+        ["tempfile", "pathlib", "shutil", "glob", "xml_etree", "xml_dom_minidom", "locale", "zipfile", "tarfile"];
+    let outputs = check_outputs(Runtime::Wasm, &names);
+    let failures: Vec<String> =
+        names.iter().zip(&outputs).filter_map(|(n, got)| judge(n, got).err().map(|e| format!("{n}: {e}"))).collect();
+    assert!(failures.is_empty(), "in the sandbox:\n{}", failures.join("\n"));
+}
+
+fn scratch_node(id: &str, policy: SandboxPolicy) -> NodeSpec {
+    let mut spec = python(test_python("scratch.py"), "Scratch", Value::Null, Runtime::Wasm).with_policy(policy);
+    spec.id = id.into();
+    spec
+}
+
+/// `nodehost-tmp-*` directories in the host's temporary directory.
+fn host_tmp_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("nodehost-tmp-"))
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn tmp_is_private_bounded_and_removed_with_the_node() {
+    // Its own TMPDIR, so the host directories counted are this test's.
+    let tmpdir = scratch_dir("tmpbound");
+    let env = [("TMPDIR", tmpdir.path().to_str().unwrap())];
+    if !in_child_process("tmp_is_private_bounded_and_removed_with_the_node", &env) {
+        return;
+    }
+    const MIB: i64 = 1 << 20;
+    let policy = SandboxPolicy { tmp: 2 << 20, ..SandboxPolicy::default() };
+    let engine = engine();
+    on_node_thread(move || {
+        let call = |node: &mut Box<dyn nodehost::Node>, cmd: Value| {
+            let mut out = Vec::new();
+            node.process(cmd, &mut out).map(|()| out.pop().unwrap_or(Value::Null))
+        };
+        let mut bystander = scratch_node("bystander", policy.clone()).create(&engine).unwrap();
+        let mut writer = scratch_node("writer", policy.clone()).create(&engine).unwrap();
+        assert_eq!(host_tmp_dirs().len(), 2, "one host directory per instance");
+        assert_eq!(call(&mut bystander, json(r#"["where"]"#)).unwrap(), Value::from("/tmp"));
+        assert_eq!(call(&mut bystander, json(r#"["append", "keep", 1000]"#)).unwrap(), Value::Int(1000));
+        // Private: the other instance's /tmp does not have the file.
+        assert_eq!(call(&mut writer, json(r#"["size", "keep"]"#)).unwrap(), Value::Null);
+        // tempfile works, and space freed is space to use again.
+        for _ in 0..4 {
+            assert_eq!(call(&mut writer, json(r#"["temp", 1048576]"#)).unwrap(), Value::Int(MIB));
+        }
+        assert_eq!(call(&mut writer, json(r#"["append", "big", 1048576]"#)).unwrap(), Value::Int(MIB));
+        // Past the bound: the node fails with the limit, and loses its
+        // instance, and its directory goes with it.
+        let failure = call(&mut writer, json(r#"["append", "big", 1572864]"#)).unwrap_err();
+        assert!(matches!(failure, NodeFailure::LimitExceeded(Limit::Tmp { limit }) if limit == 2 << 20), "{failure:?}");
+        assert!(failure.is_fatal() && failure.to_string().contains("/tmp"), "{failure}");
+        drop(writer);
+        assert_eq!(host_tmp_dirs().len(), 1, "the failed node's /tmp outlived it");
+        // The other node is unaffected, its file still there.
+        assert_eq!(call(&mut bystander, json(r#"["size", "keep"]"#)).unwrap(), Value::Int(1000));
+        assert_eq!(call(&mut bystander, json(r#"["temp", 1048576]"#)).unwrap(), Value::Int(MIB));
+        // A sparse file counts by its length; so do many empty files.
+        for cmd in [r#"["truncate", "sparse", 1073741824]"#, r#"["files", 1000]"#] {
+            let mut node = scratch_node("sparse", policy.clone()).create(&engine).unwrap();
+            let failure = call(&mut node, json(cmd)).unwrap_err();
+            assert!(matches!(failure, NodeFailure::LimitExceeded(Limit::Tmp { .. })), "{cmd}: {failure:?}");
+        }
+        drop(bystander);
+        assert_eq!(host_tmp_dirs(), Vec::<PathBuf>::new(), "a node's /tmp outlived it");
+        Ok::<(), nodehost::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn without_tmp_tempfile_fails_as_on_a_system_with_none() {
+    let policy = SandboxPolicy { tmp: 0, ..SandboxPolicy::default() };
+    let run = run_node(&scratch_node("no-tmp", policy), vec![json(r#"["temp", 10]"#)]).unwrap();
+    let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!("{:?}", run.items[0]) };
+    assert!(e.message.contains("No usable temporary directory"), "{}", e.message);
+}
