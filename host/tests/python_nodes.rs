@@ -159,9 +159,10 @@ fn every_value_type_round_trips_through_python() {
 
 #[test]
 fn the_sandbox_grants_no_files_and_no_environment() {
-    // With no /tmp (`tmp = 0`) nothing at all; by default, writing to /tmp
+    // By default (no /tmp) nothing at all; with `tmp`, writing to /tmp
     // writes to the node's own /tmp, never the host's.
-    for (tmp, write) in [(0, "refused: "), (nodehost::SandboxPolicy::default().tmp, "wrote a file")] {
+    assert_eq!(nodehost::SandboxPolicy::default().tmp, 0, "the default policy grants a /tmp");
+    for (tmp, write) in [(0, "refused: "), (16 << 20, "wrote a file")] {
         let policy = nodehost::SandboxPolicy { tmp, ..Default::default() };
         let spec = python(test_python("probes.py"), "SandboxProbe", Value::Null, Runtime::Wasm).with_policy(policy);
         let outputs = run_node(&spec, vec!["open".into(), "listdir".into(), "environ".into(), "write".into()])

@@ -12,7 +12,12 @@ use nodehost_sdk::Value;
 
 use crate::error::{Error, NodeFailure, Stage};
 use crate::factory::{NodeSpec, Runtime};
+use crate::policy::SandboxPolicy;
 use crate::sandbox::WasmEngine;
+
+/// The private `/tmp` the checks' nodes are given (policy `tmp`): the
+/// `tempfile`, `shutil` and `pathlib` checks write there.
+pub const CHECKS_TMP: u64 = 16 << 20;
 
 /// The checks, one function per module (shared with the tests).
 pub const CHECKS_SOURCE: &str = include_str!("../../compat/stdlib_checks.py");
@@ -79,7 +84,12 @@ pub struct CompatMatrix {
 /// # Errors
 /// When the checks cannot be listed in the sandbox.
 pub fn run(engine: &WasmEngine, runtimes: &[Runtime]) -> Result<CompatMatrix, Error> {
-    let spec = |rt| NodeSpec::python("compat", "stdlib_checks.py", CHECKS_SOURCE, "StdlibCheck", rt);
+    // With a private /tmp (policy `tmp`), as a node that uses `tempfile`
+    // would be given.
+    let policy = SandboxPolicy { tmp: CHECKS_TMP, ..SandboxPolicy::default() };
+    let spec = |rt| {
+        NodeSpec::python("compat", "stdlib_checks.py", CHECKS_SOURCE, "StdlibCheck", rt).with_policy(policy.clone())
+    };
     let mut node = spec(Runtime::Wasm).create(engine)?;
     let mut out = Vec::new();
     node.process(Value::from("*"), &mut out).map_err(|failure| Error::Node {
