@@ -278,6 +278,29 @@ async fn a_failure_inside_a_fused_chain_stops_the_run_and_names_its_node_and_ite
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_item_sends_its_outputs_without_waiting_for_the_rest_of_its_batch() {
+    // Five items queued at once before a node that takes 50 ms each: every
+    // output leaves as soon as its item is done, one batch each, rather
+    // than waiting for the next item.
+    let probes = test_python("chain_probes.py");
+    let text = format!("[[node]]\nid = \"slow\"\npython = \"{}\"\nclass = \"Sleeps\"\n", probes.display());
+    let pipeline = manifest::parse(&text, &probes.with_file_name("slow.toml")).unwrap();
+    let (in_tx, in_rx) = tokio::sync::mpsc::channel(16);
+    for n in 0..5 {
+        in_tx.send(Ok(Value::Int(n))).await.unwrap();
+    }
+    drop(in_tx);
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(16);
+    let run = tokio::spawn(async move { nodehost::pipeline::run(&pipeline, engine(), in_rx, out_tx).await });
+    let mut batches = Vec::new();
+    while let Some(batch) = out_rx.recv().await {
+        batches.push(batch.len());
+    }
+    run.await.unwrap().unwrap();
+    assert_eq!(batches, [1, 1, 1, 1, 1]);
+}
+
 #[test]
 fn live_input_gets_its_output_at_once_though_output_is_buffered() {
     // A line in, its output out, while standard input stays open: the

@@ -23,7 +23,9 @@ use crate::pipeline::{Output, RunState};
 use crate::sandbox::WasmEngine;
 
 /// How long outputs may wait on a thread for the rest of their input batch
-/// before they are sent on anyway: the most latency batching adds.
+/// before they are sent on anyway. Outputs of an item that itself took
+/// longer go at once, so batching adds at most this, plus one item's time
+/// where a fast item is followed by a slow one.
 const HOLD_OUTPUTS: Duration = Duration::from_millis(1);
 
 /// One node of a group: how to create it, and what to do when it fails.
@@ -109,6 +111,7 @@ impl GroupWorker {
                 if self.state.failed.load(Ordering::Relaxed) {
                     return Err(Stop);
                 }
+                let started = Instant::now();
                 current.push(item);
                 for k in 0..running.len() {
                     for value in current.drain(..) {
@@ -118,8 +121,11 @@ impl GroupWorker {
                 }
                 if !current.is_empty() {
                     pending.append(&mut current);
-                    let since = *held_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= HOLD_OUTPUTS {
+                    let now = Instant::now();
+                    let since = *held_since.get_or_insert(now);
+                    // Slow items (each past the hold) send at once: the
+                    // next one would keep these waiting as long.
+                    if now - started >= HOLD_OUTPUTS || now - since >= HOLD_OUTPUTS {
                         self.send(&mut pending)?;
                         held_since = None;
                     }

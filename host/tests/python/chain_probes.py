@@ -45,3 +45,12 @@ class Tag:
 
     def flush(self):
         yield f"{self.prefix}end"
+
+
+class Sleeps:
+    """Takes 50 ms per item."""
+
+    def process(self, x):
+        import time
+        time.sleep(0.05)
+        return x
