@@ -27,7 +27,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// The first line of an encoded bundle; `nodehost.py` looks for it.
 pub const BUNDLE_HEADER: &str = "# nodehost-bundle 1\n";
@@ -181,12 +180,6 @@ impl Bundle {
         let mut text = String::from(BUNDLE_HEADER);
         text.push_str(&serde_json::to_string(&encoded).expect("a bundle is plain JSON"));
         text
-    }
-
-    /// The SHA-256 of the encoded bundle: what a cache of anything made
-    /// from it is keyed by.
-    pub fn digest(&self) -> [u8; 32] {
-        Sha256::digest(self.encode().as_bytes()).into()
     }
 
     /// Bytes of source it holds.

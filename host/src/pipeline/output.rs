@@ -4,7 +4,7 @@ use nodehost_sdk::Value;
 
 use crate::manifest::OutputFormat;
 use crate::pipeline::Output;
-use crate::value::json::write_json;
+use crate::value::json::{write_json, write_str};
 use crate::value::text::escape_controls;
 
 /// Format one output line. In text format a string is written as it is,
@@ -28,7 +28,7 @@ pub fn write_output(line: &mut Vec<u8>, output: &Output, format: OutputFormat, t
             }
             OutputFormat::Jsonl => {
                 line.extend_from_slice(b"{\"node\":");
-                write_json(line, &Value::Str(output.node.clone()));
+                write_str(line, &output.node);
                 line.extend_from_slice(b",\"value\":");
             }
         }

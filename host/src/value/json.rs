@@ -145,7 +145,7 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// A string as JSON, escaped as serde_json escapes it.
-fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     // Writing JSON into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
