@@ -274,11 +274,16 @@ _BUNDLE_HEADER = "# nodehost-bundle 1\n"
 # partly imported ahead of time).
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 
-# The bundle modules being run, outermost first: a missing module's import chain.
-_importing = []
+try:
+    from _thread import get_ident as _thread_ident
+except ImportError:  # a runtime without threads has one
+    def _thread_ident():
+        return 0
 
-# The finder of the bundle loaded last.
-_bundle = None
+# Per thread, the node modules being run, outermost first: a missing
+# module's import chain. Per thread because one CPython interpreter loads
+# several nodes at once, and an import can let another thread run.
+_importing = {}
 
 
 def _remember_source(filename, source):
@@ -292,10 +297,11 @@ def _remember_source(filename, source):
         remember(filename, source)
 
 
-def _explain_missing(e):
+def _explain_missing(e, bundle, chain):
     """Reword a ModuleNotFoundError raised while a node's modules are run:
-    which module was missing, the import chain that wanted it, and whether it
-    exists for another runtime."""
+    which module was missing, the import chain that wanted it (``chain``),
+    and whether it exists for another runtime. ``bundle`` is the finder of
+    the node's bundle, or None for a lone file."""
     if type(e).__name__ == "PackageNotFoundError":
         # importlib.metadata's: a distribution, not a module, was missing.
         return
@@ -308,16 +314,16 @@ def _explain_missing(e):
     if not missing or getattr(e, "_nodehost_explained", False):
         return
     top = missing.partition(".")[0]
-    elsewhere = _bundle.elsewhere if _bundle is not None else {}
+    elsewhere = bundle.elsewhere if bundle is not None else {}
     if top in elsewhere:
         why = elsewhere[top]
     elif top in _STDLIB and sys.implementation.name != "cpython":
         why = "'%s' is a standard-library module this runtime does not have; the cpython runtime has it" % top
-    elif _bundle is not None:
+    elif bundle is not None:
         why = "it is neither one of the node's modules, nor a locked dependency, nor in the standard library"
     else:
         why = "it is not in the standard library, and the node has no modules beside it"
-    message = "No module named %r (import chain: %s): %s" % (missing, " -> ".join(_importing), why)
+    message = "No module named %r (import chain: %s): %s" % (missing, " -> ".join(chain), why)
     for attr, value in (("args", (message,)), ("msg", message), ("_nodehost_explained", True)):
         try:
             setattr(e, attr, value)
@@ -325,18 +331,23 @@ def _explain_missing(e):
             pass
 
 
-def _run_module(module, filename, source):
-    """Run a node module's source in ``module``."""
+def _run_module(module, filename, source, bundle):
+    """Run a node module's source in ``module``; ``bundle`` is the finder
+    it came from, or None for a lone file."""
     _remember_source(filename, source)
     code = compile(source, filename, "exec")
-    _importing.append(module.__name__)
+    thread = _thread_ident()
+    chain = _importing.setdefault(thread, [])
+    chain.append(module.__name__)
     try:
         exec(code, module.__dict__)
     except ModuleNotFoundError as e:
-        _explain_missing(e)
+        _explain_missing(e, bundle, chain)
         raise
     finally:
-        _importing.pop()
+        chain.pop()
+        if not chain:
+            del _importing[thread]
 
 
 class _BundleFinder:
@@ -390,7 +401,7 @@ class _BundleFinder:
     def exec_module(self, module):
         _is_package, filename, source = self.modules[module.__spec__.name]
         module.__file__ = filename
-        _run_module(module, filename, source)
+        _run_module(module, filename, source, self)
 
     def get_source(self, name):
         entry = self.modules.get(name)
@@ -402,7 +413,6 @@ def _install_bundle(text):
     Where one interpreter loads several nodes (CPython), a module an earlier
     bundle imported under a name this one also has is forgotten, so this
     node imports its own; earlier finders stay, behind this one."""
-    global _bundle
     import json
     bundle = json.loads(text[len(_BUNDLE_HEADER):])
     finder = _BundleFinder(bundle["modules"], bundle.get("elsewhere") or {}, bundle.get("dists"))
@@ -411,8 +421,7 @@ def _install_bundle(text):
         if name in finder.modules and isinstance(loader, _BundleFinder):
             del sys.modules[name]
     sys.meta_path.insert(0, finder)
-    _bundle = finder
-    return bundle
+    return bundle, finder
 
 
 def _load(name, source, filename):
@@ -420,8 +429,9 @@ def _load(name, source, filename):
     descriptions of its node types. ``source`` may be a bundle: then the
     node's own module (a file's, or a package) is the bundle's entry, and
     the bundle's modules are importable."""
+    finder = None
     if source.startswith(_BUNDLE_HEADER):
-        bundle = _install_bundle(source)
+        bundle, finder = _install_bundle(source)
         name = bundle["entry"]
         if "source" not in bundle:
             import importlib
@@ -432,7 +442,7 @@ def _load(name, source, filename):
     module.__file__ = filename
     sys.modules[name] = module
     try:
-        _run_module(module, filename, source)
+        _run_module(module, filename, source, finder)
     except BaseException:
         del sys.modules[name]
         raise
