@@ -12,8 +12,9 @@ import types as _types
 import nodehost
 import _nodehost
 import _nodehost_values as values
-from componentize_py_types import Err
+from componentize_py_types import Err, Ok
 from wit_world.exports import runtime as _wit_runtime
+from wit_world.imports import host as _host
 from wit_world.imports import types as t
 
 K = t.ErrorKind
@@ -118,6 +119,17 @@ class Node(_wit_runtime.Node):
         except BaseException as e:
             raise exception_error(K.INTERNAL, e)
         return self._collect(self._process, (arg,), "process")
+
+    def process_many(self, first):
+        # Each input as `process` takes it; its answer goes to the host,
+        # which gives the next input back until the batch is over.
+        input = first
+        while input is not None:
+            try:
+                answer = Ok(self.process(input))
+            except Err as e:
+                answer = e
+            input = _host.next_input(answer)
 
     def flush(self):
         try:

@@ -77,6 +77,11 @@ pub enum NodeFailure {
         /// The wasm backtrace, when there is one.
         backtrace: Option<String>,
     },
+    /// The node called the host out of turn or left something undone the
+    /// node interface requires (answered no input of a `process-many`
+    /// call). The node is still usable.
+    #[error("the node broke the node interface: {0}")]
+    BrokeInterface(String),
     /// The node's instance was lost to an earlier trap and cannot be called.
     #[error("the node's instance was lost to an earlier failure and cannot be called")]
     Poisoned,
@@ -189,6 +194,7 @@ impl NodeFailure {
                 | NodeFailure::Interrupted { .. }
                 | NodeFailure::TimeoutInterrupted { .. }
                 | NodeFailure::InvalidValue(_)
+                | NodeFailure::BrokeInterface(_)
         ) && !matches!(self, NodeFailure::LimitExceeded(limit) if !matches!(limit, Limit::Tmp { .. }))
     }
 

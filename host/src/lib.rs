@@ -36,7 +36,7 @@ pub mod value;
 pub use error::{Error, GuestError, GuestErrorKind, Limit, NodeFailure, SandboxSetup, Stage};
 pub use factory::{NodeSource, NodeSpec, Runtime, SourceKind};
 pub use manifest::Pipeline;
-pub use node::{CancelHandle, NODE_THREAD_STACK, Node, on_node_thread};
+pub use node::{CancelHandle, ItemAnswer, NODE_THREAD_STACK, Node, on_node_thread};
 pub use nodehost_sdk::{ArrayData, AudioFrame, BigInt, Map, NumArray, Value, num_bigint};
 pub use pipeline::stats::{NodeStats, RunReport};
 pub use pipeline::{Output, run_collect, run_pipeline, run_with_report};

@@ -2,9 +2,31 @@
 //! run on. This file imports nothing from the rest of the crate: it is the
 //! bottom layer.
 
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
 use nodehost_sdk::Value;
 
 use crate::error::NodeFailure;
+
+/// What one input of a batch got (see [`Node::process_many`]).
+#[derive(Debug)]
+pub struct ItemAnswer {
+    /// How many outputs it gave, pushed in order onto the batch's `out`
+    /// after those of the inputs before it.
+    pub outputs: usize,
+    /// Whether it failed, and how; a failed input leaves no outputs.
+    pub result: Result<(), NodeFailure>,
+    /// How long the node took on it.
+    pub elapsed: Duration,
+}
+
+impl ItemAnswer {
+    /// An input that failed with `failure` before the node could answer it.
+    pub fn failed(failure: NodeFailure) -> Self {
+        ItemAnswer { outputs: 0, result: Err(failure), elapsed: Duration::ZERO }
+    }
+}
 
 /// A live node, whatever runs it. Outputs are pushed onto `out`.
 ///
@@ -22,6 +44,28 @@ pub trait Node {
     /// # Errors
     /// How the call failed.
     fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure>;
+
+    /// Take inputs from the front of `inputs`, in order, each as
+    /// [`Node::process`] would, and answer each on `answers` (its outputs
+    /// onto `out`). Stops after an input that failed, when `inputs` is
+    /// empty, or once `budget` has passed since the first input; takes at
+    /// least one input when there is one. Inputs not taken stay in
+    /// `inputs`, for the next call or a fresh node.
+    ///
+    /// The sandbox answers a whole batch in one crossing of its boundary;
+    /// other runtimes call `process` in turn.
+    fn process_many(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
+        let start = Instant::now();
+        while let Some(input) = inputs.pop_front() {
+            let (before, t) = (out.len(), Instant::now());
+            let result = self.process(input, out);
+            let failed = result.is_err();
+            answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: t.elapsed() });
+            if failed || start.elapsed() >= budget {
+                return;
+            }
+        }
+    }
 
     /// A handle another thread can use to stop this node's running call,
     /// for runtimes that can be stopped from outside (the sandboxed ones).

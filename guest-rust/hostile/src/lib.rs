@@ -21,6 +21,8 @@ use nodehost::node::types::{
 /// Every misbehaviour, by node type name.
 const KINDS: &[(&str, &str)] = &[
     ("echo", "gives its input back (a well-behaved control)"),
+    ("batch-unanswered", "returns from process-many without answering its input"),
+    ("batch-extra", "asks for another input after its process-many batch is over"),
     ("panic", "panics"),
     ("unreachable", "executes `unreachable`"),
     ("leak", "keeps 4 MiB more on every call"),
@@ -109,10 +111,35 @@ fn recurse(depth: u64) -> u64 {
 }
 
 impl GuestNode for Misbehaving {
+    fn process_many(&self, first: Value) {
+        // As the SDK does it, but for the kinds that break the batch
+        // protocol on purpose.
+        let mut input = first;
+        loop {
+            match self.kind.as_str() {
+                // Returns without answering its input.
+                "batch-unanswered" => return,
+                // Answers, then asks again after the batch is over.
+                "batch-extra" => {
+                    let answer = self.process(input);
+                    while nodehost::node::host::next_input(answer.as_ref()).is_some() {}
+                    nodehost::node::host::next_input(answer.as_ref());
+                    return;
+                }
+                _ => {}
+            }
+            let answer = self.process(input);
+            match nodehost::node::host::next_input(answer.as_ref()) {
+                Some(next) => input = next,
+                None => return,
+            }
+        }
+    }
+
     fn process(&self, input: Value) -> Result<Outputs, NodeError> {
         let one = |v| Ok(Outputs::One(v));
         match self.kind.as_str() {
-            "echo" | "spin-drop" => one(input),
+            "echo" | "spin-drop" | "batch-unanswered" | "batch-extra" => one(input),
             "panic" => panic!("this node panics on purpose"),
             "unreachable" => core::arch::wasm32::unreachable(),
             "leak" => {

@@ -91,6 +91,17 @@ impl wit_rt::GuestNode for NodeHandle {
         finish(result, &mut out)
     }
 
+    fn process_many(&self, first: wit::Value) {
+        let mut input = first;
+        loop {
+            let answer = wit_rt::GuestNode::process(self, input);
+            match bindings::nodehost::node::host::next_input(answer.as_ref()) {
+                Some(next) => input = next,
+                None => return,
+            }
+        }
+    }
+
     fn flush(&self) -> Result<wit::Outputs, wit::NodeError> {
         let mut out = self.out.borrow_mut();
         out.clear();

@@ -1,11 +1,14 @@
 //! [`GroupWorker`]: what one pipeline thread does in a run. It runs a
 //! group of nodes: one node, or a linear chain of them fused onto one
 //! thread (see [`super::groups`]). It creates them, takes the batches its
-//! input channel holds, passes each item down the chain node by node, sends
-//! the last node's outputs on in batches, recovers from failures as each
-//! node's `on_error` says, and flushes the nodes at the end, upstream
-//! first.
+//! input channel holds, hands each node its inputs as batches (one
+//! [`Node::process_many`] call each, at most [`HOLD_OUTPUTS`] long, whose
+//! outputs go down the chain before the next batch starts), sends the last
+//! node's outputs on in batches, recovers from failures as each node's
+//! `on_error` says (each input answered on its own), and flushes the nodes
+//! at the end, upstream first.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -16,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, NodeFailure, Stage};
 use crate::factory::NodeSpec;
 use crate::manifest::OnError;
-use crate::node::{Node, catch_panic};
+use crate::node::{ItemAnswer, Node, catch_panic};
 use crate::pipeline::channel::{self, host_size};
 use crate::pipeline::stats::{LatencyHistogram, NodeStats};
 use crate::pipeline::{Output, RunState};
@@ -57,6 +60,13 @@ struct Running {
 
 /// The run is stopping (a node failed, or a downstream is gone).
 struct Stop;
+
+/// The last member's outputs not sent yet, and since when the first of
+/// them has waited.
+struct Chain {
+    pending: Vec<Value>,
+    held_since: Option<Instant>,
+}
 
 impl GroupWorker {
     /// Create member `k`'s node; a panic while creating it is that node's
@@ -102,37 +112,12 @@ impl GroupWorker {
 
     fn work(&self, running: &mut [Running]) -> Result<(), Stop> {
         let mut input = Vec::new();
-        // Values on their way down the chain, and the last node's outputs
-        // not sent yet.
-        let (mut current, mut next, mut pending) = (Vec::new(), Vec::new(), Vec::new());
-        let mut held_since = None;
+        let mut chain = Chain { pending: Vec::new(), held_since: None };
         while self.input.recv_batch(&mut input) {
-            for item in input.drain(..) {
-                if self.state.failed.load(Ordering::Relaxed) {
-                    return Err(Stop);
-                }
-                let started = Instant::now();
-                current.push(item);
-                for k in 0..running.len() {
-                    for value in current.drain(..) {
-                        self.call(running, k, value, &mut next)?;
-                    }
-                    std::mem::swap(&mut current, &mut next);
-                }
-                if !current.is_empty() {
-                    pending.append(&mut current);
-                    let now = Instant::now();
-                    let since = *held_since.get_or_insert(now);
-                    // Slow items (each past the hold) send at once: the
-                    // next one would keep these waiting as long.
-                    if now - started >= HOLD_OUTPUTS || now - since >= HOLD_OUTPUTS {
-                        self.send(&mut pending)?;
-                        held_since = None;
-                    }
-                }
-            }
-            self.send(&mut pending)?;
-            held_since = None;
+            let mut items: VecDeque<Value> = input.drain(..).collect();
+            self.pass(running, 0, &mut items, Instant::now(), &mut chain)?;
+            self.send(&mut chain.pending)?;
+            chain.held_since = None;
         }
         // End of stream, unless the run is stopping because a node failed.
         if self.state.failed.load(Ordering::Relaxed) {
@@ -141,42 +126,80 @@ impl GroupWorker {
         for k in 0..running.len() {
             let r = &mut running[k];
             let mut flushed = Vec::new();
+            let started = Instant::now();
             match catch_panic(|| r.node.flush(&mut flushed)) {
                 Ok(()) => r.stats.items_out += flushed.len() as u64,
                 Err(failure) => self.recover(running, k, Stage::Flush, failure)?,
             }
-            current = flushed;
-            for later in k + 1..running.len() {
-                for value in current.drain(..) {
-                    self.call(running, later, value, &mut next)?;
-                }
-                std::mem::swap(&mut current, &mut next);
-            }
-            pending.append(&mut current);
+            self.pass(running, k + 1, &mut flushed.into(), started, &mut chain)?;
         }
-        self.send(&mut pending)
+        self.send(&mut chain.pending)
     }
 
-    /// Call member `k` on `value`, appending its outputs to `out`; a
-    /// failure is dealt with as the member's `on_error` says.
-    fn call(&self, running: &mut [Running], k: usize, value: Value, out: &mut Vec<Value>) -> Result<(), Stop> {
-        let r = &mut running[k];
-        r.stats.items_in += 1;
-        let before = out.len();
-        let t = Instant::now();
-        let result = catch_panic(|| r.node.process(value, out));
-        r.stats.latency.record(t.elapsed());
-        match result {
-            Ok(()) => {
-                r.stats.items_out += (out.len() - before) as u64;
-                Ok(())
+    /// Pass `items` through member `k` and the members after it, in
+    /// batches the node answers in one call each (bounded in time by
+    /// [`HOLD_OUTPUTS`]), each batch's outputs going on down the chain
+    /// before the next batch starts; the last member's outputs wait in
+    /// `chain`, and go on once they have waited long enough. `started` is
+    /// when the work that made these items began (unused for the first
+    /// member: each of its batches is that work).
+    fn pass(&self, running: &mut [Running], k: usize, items: &mut VecDeque<Value>, started: Instant, chain: &mut Chain) -> Result<(), Stop> {
+        if k == running.len() {
+            if items.is_empty() {
+                return Ok(());
             }
-            Err(failure) => {
-                out.truncate(before);
-                let item = r.stats.items_in;
-                self.recover(running, k, Stage::Item(item), failure)
+            chain.pending.extend(items.drain(..));
+            let now = Instant::now();
+            let since = *chain.held_since.get_or_insert(now);
+            // Slow work (past the hold) sends at once: what comes next
+            // would keep these waiting as long.
+            if now - started >= HOLD_OUTPUTS || now - since >= HOLD_OUTPUTS {
+                self.send(&mut chain.pending)?;
+                chain.held_since = None;
             }
+            return Ok(());
         }
+        let (mut out, mut answers) = (Vec::new(), Vec::new());
+        while !items.is_empty() {
+            if self.state.failed.load(Ordering::Relaxed) {
+                return Err(Stop);
+            }
+            let r = &mut running[k];
+            let batch_started = Instant::now();
+            let taken = catch_panic(|| {
+                r.node.process_many(items, HOLD_OUTPUTS, &mut out, &mut answers);
+                Ok(())
+            });
+            if let Err(failure) = taken {
+                // The input the node had when it panicked fails, and
+                // leaves no outputs.
+                out.truncate(answers.iter().map(|a| a.outputs).sum());
+                answers.push(ItemAnswer::failed(failure));
+            }
+            // Each input's outputs, in order; a failed input's are none.
+            let mut kept = VecDeque::with_capacity(out.len());
+            let mut outputs = out.drain(..);
+            for answer in answers.drain(..) {
+                let r = &mut running[k];
+                r.stats.items_in += 1;
+                r.stats.latency.record(answer.elapsed);
+                match answer.result {
+                    Ok(()) => {
+                        r.stats.items_out += answer.outputs as u64;
+                        kept.extend(outputs.by_ref().take(answer.outputs));
+                    }
+                    Err(failure) => {
+                        let item = r.stats.items_in;
+                        self.recover(running, k, Stage::Item(item), failure)?;
+                    }
+                }
+            }
+            drop(outputs);
+            // Outputs wait as long as the first member's batch that made them.
+            let origin = if k == 0 { batch_started } else { started };
+            self.pass(running, k + 1, &mut kept, origin, chain)?;
+        }
+        Ok(())
     }
 
     /// Deal with a failed call of member `k` as its `on_error` says: stop

@@ -8,11 +8,15 @@
 //! - `imports`: what a node may import, one file per interface;
 //! - `component`: a loaded component and how an instance of it is made;
 //! - `snapshot`: pre-initialized Python components;
+//! - `call`: one call's limits and how its answer is taken; `batch`: a
+//!   `process-many` call, many inputs in one crossing;
 //! - `trap`: what a failed call failed with;
 //! - `codec`: the WIT value table, host side (`bindings` are the types).
 
+pub(crate) mod batch;
 pub(crate) mod bindings;
 pub(crate) mod cache;
+pub(crate) mod call;
 pub(crate) mod codec;
 pub(crate) mod component;
 pub(crate) mod engine;

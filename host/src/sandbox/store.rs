@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{AsContextMut, Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::error::{NodeFailure, SandboxSetup};
 use crate::log::GuestLog;
 use crate::node::CancelHandle;
 use crate::policy::SandboxPolicy;
+use crate::sandbox::batch::Batch;
 use crate::sandbox::imports::stdio::GuestStream;
 use crate::sandbox::scratch::{self, Scratch};
 
@@ -55,6 +56,8 @@ pub struct HostState {
     pub(crate) cancel: CancelHandle,
     /// The guest's monotonic clock (WASI's `monotonic-clock`).
     pub(crate) clock: MonotonicClock,
+    /// The running `process-many` call's inputs and answers.
+    pub(crate) batch: Batch,
     /// The node's private `/tmp`, when its policy gives one. Last, so the
     /// directory is removed after everything that has it open is dropped.
     pub(crate) scratch: Option<Scratch>,
@@ -152,7 +155,8 @@ pub(crate) fn hostcall_budget(policy: &SandboxPolicy) -> usize {
 /// Arm the deadlines for one call or one step of creating a node: the soft
 /// one `soft` from now (for interruptible nodes), the hard one `hard` from
 /// now. The deadlines are checked at every epoch tick (see [`new_store`]).
-pub(crate) fn arm(store: &mut Store<HostState>, soft: Option<Duration>, hard: Duration) {
+pub(crate) fn arm(mut store: impl AsContextMut<Data = HostState>, soft: Option<Duration>, hard: Duration) {
+    let mut store = store.as_context_mut();
     let now = Instant::now();
     let data = store.data_mut();
     data.phase = Phase::Running;
@@ -221,6 +225,7 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
         hard_deadline: Instant::now() + policy.init_timeout,
         cancel: CancelHandle::default(),
         clock,
+        batch: Batch::default(),
         scratch,
     };
     let mut store = Store::new(engine, state);

@@ -24,5 +24,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     NodeComponent::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
     clocks::shadow_timers(linker)?;
     filesystem::shadow_filesystem(linker)?;
+    host::shadow_next_input(linker)?;
     poll::shadow_waits(linker)
 }

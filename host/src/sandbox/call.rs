@@ -1,0 +1,176 @@
+//! One call into a node, as the host sees it: the limits it runs under
+//! ([`CallLimits`]), how they are armed ([`start_call`]), and how its answer
+//! is taken ([`take_answer`]): outputs are checked against the limits before
+//! they are decoded, so a guest cannot make the host hold more than the
+//! policy allows. A `process` call and each input of a `process-many`
+//! batch are calls alike.
+
+use std::time::Duration;
+
+use nodehost_sdk::Value;
+use wasmtime::AsContextMut;
+
+use crate::error::{Limit, NodeFailure, SandboxSetup};
+use crate::policy::SandboxPolicy;
+use crate::sandbox::bindings::types;
+use crate::sandbox::codec;
+use crate::sandbox::store::{HostState, arm};
+
+/// Arm the deadlines and fuel of one call under `limits`.
+pub(crate) fn start_call(mut store: impl AsContextMut<Data = HostState>, limits: &CallLimits) -> Result<(), NodeFailure> {
+    let mut store = store.as_context_mut();
+    arm(&mut store, limits.soft, limits.timeout);
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel).map_err(|source| NodeFailure::Setup(SandboxSetup::Fuel { source }))?;
+    }
+    Ok(())
+}
+
+/// Take a call's answer: its outputs, checked and decoded onto `out`, or
+/// its failure. Nothing is left on `out` when the answer fails.
+pub(crate) fn take_answer(
+    answer: Result<types::Outputs, types::NodeError>,
+    limits: &CallLimits,
+    out: &mut Vec<Value>,
+) -> Result<(), NodeFailure> {
+    match answer {
+        Ok(outputs) => {
+            // Checked before decoding: a packed list of numbers takes
+            // several times its size once decoded, so the check must
+            // come first to bound what the host holds.
+            check_outputs(&outputs, limits)?;
+            let start = out.len();
+            codec::outputs_from_wit(outputs, out).map_err(|e| {
+                out.truncate(start);
+                NodeFailure::InvalidValue(format!("the node sent back a malformed value: {}", e.message))
+            })
+        }
+        Err(e) => Err(guest_failure(e, limits)),
+    }
+}
+
+/// The policy's limits in the units a call needs.
+#[derive(Debug, Clone)]
+pub(crate) struct CallLimits {
+    /// The hard deadline of one call, from its start.
+    pub(crate) timeout: Duration,
+    /// The soft deadline, for interruptible nodes.
+    pub(crate) soft: Option<Duration>,
+    /// Fuel for one call, when the policy meters it.
+    pub(crate) fuel: Option<u64>,
+    max_outputs: u32,
+    max_output_bytes: u64,
+}
+
+impl CallLimits {
+    pub(crate) fn new(policy: &SandboxPolicy) -> Self {
+        let soft = policy.interruptible.then(|| policy.soft_deadline());
+        CallLimits {
+            timeout: policy.timeout,
+            soft,
+            fuel: policy.fuel,
+            max_outputs: policy.max_outputs,
+            max_output_bytes: policy.max_output_bytes,
+        }
+    }
+}
+
+
+/// Fail a call whose outputs break the policy's limits: too many, or one
+/// that would take more than `max_output_bytes` of the host's memory once
+/// decoded.
+fn check_outputs(outputs: &types::Outputs, limits: &CallLimits) -> Result<(), NodeFailure> {
+    let values = match outputs {
+        types::Outputs::None => return Ok(()),
+        types::Outputs::One(v) => std::slice::from_ref(v),
+        types::Outputs::Many(vs) => vs.as_slice(),
+    };
+    if values.len() > limits.max_outputs as usize {
+        return Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs }));
+    }
+    for v in values {
+        if decoded_size(v) > limits.max_output_bytes {
+            return Err(NodeFailure::LimitExceeded(Limit::OutputBytes {
+                limit: limits.max_output_bytes,
+                type_name: wit_type_name(v),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// One value slot as the host holds it.
+const SLOT: u64 = size_of::<Value>() as u64;
+
+/// Bytes the host holds for `v` once decoded: every value its slot, every
+/// payload its length (so a packed list counts a slot per number).
+fn decoded_size(v: &types::Value) -> u64 {
+    match v {
+        types::Value::Text(s) => SLOT + s.len() as u64,
+        types::Value::Bytes(b) => SLOT + b.len() as u64,
+        types::Value::Audio(a) => SLOT + 4 * a.samples.len() as u64,
+        types::Value::Array(a) => SLOT + array_bytes(a),
+        types::Value::BigInteger(b) => SLOT + big_int_bytes(b),
+        types::Value::Nested(nodes) => nodes.iter().map(node_size).sum(),
+        types::Value::Null | types::Value::Boolean(_) | types::Value::Integer(_) | types::Value::Float(_) => SLOT,
+    }
+}
+
+fn node_size(n: &types::ValueNode) -> u64 {
+    match n {
+        types::ValueNode::Text(s) => SLOT + s.len() as u64,
+        types::ValueNode::Bytes(b) => SLOT + b.len() as u64,
+        types::ValueNode::Audio(a) => SLOT + 4 * a.samples.len() as u64,
+        types::ValueNode::Array(a) => SLOT + array_bytes(a),
+        types::ValueNode::BigInteger(b) => SLOT + big_int_bytes(b),
+        types::ValueNode::IntList(v) => SLOT * (1 + v.len() as u64),
+        types::ValueNode::FloatList(v) => SLOT * (1 + v.len() as u64),
+        types::ValueNode::Map(entries) => {
+            SLOT + entries.iter().map(|e| (size_of::<String>() + e.key.len()) as u64).sum::<u64>()
+        }
+        types::ValueNode::List(_)
+        | types::ValueNode::Null
+        | types::ValueNode::Boolean(_)
+        | types::ValueNode::Integer(_)
+        | types::ValueNode::Float(_) => SLOT,
+    }
+}
+
+/// A big int's magnitude as the host holds it once decoded: in whole
+/// 64-bit digits. (Trailing zero bytes, which a careless guest may send,
+/// are counted too: the bytes arrive before they are dropped.)
+fn big_int_bytes(b: &types::BigInt) -> u64 {
+    (b.magnitude.len() as u64).div_ceil(8) * 8
+}
+
+fn array_bytes(a: &types::NumArray) -> u64 {
+    let data = match &a.data {
+        types::ArrayData::F32(v) => 4 * v.len(),
+        types::ArrayData::F64(v) => 8 * v.len(),
+        types::ArrayData::I64(v) => 8 * v.len(),
+    };
+    (data + 4 * a.shape.len()) as u64
+}
+
+/// The name of the type `v` decodes to, for messages.
+fn wit_type_name(v: &types::Value) -> &'static str {
+    match v {
+        types::Value::Null => "null",
+        types::Value::Boolean(_) => "bool",
+        types::Value::Integer(_) | types::Value::BigInteger(_) => "int",
+        types::Value::Float(_) => "float",
+        types::Value::Text(_) => "str",
+        types::Value::Bytes(_) => "bytes",
+        types::Value::Audio(_) => "audio",
+        types::Value::Array(_) => "array",
+        types::Value::Nested(nodes) => match nodes.first() {
+            Some(types::ValueNode::Map(_)) => "map",
+            _ => "list",
+        },
+    }
+}
+
+/// A guest's own error, as the failure kind it is.
+pub(crate) fn guest_failure(e: types::NodeError, limits: &CallLimits) -> NodeFailure {
+    NodeFailure::from_guest(codec::error_from_wit(e), limits.soft.unwrap_or(limits.timeout))
+}

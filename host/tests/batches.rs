@@ -1,0 +1,285 @@
+//! Batches across the sandbox boundary (`process-many`): many inputs in one
+//! call, each input still a call of its own as far as the policy goes. Each
+//! test drives a real sandboxed node through `Node::process_many` and checks
+//! what each input got: its outputs, or exactly its failure; inputs after a
+//! failure are left for the caller, none lost.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use nodehost::{ItemAnswer, Limit, Node, NodeFailure, NodeSource, NodeSpec, Runtime, SandboxPolicy, Value, on_node_thread};
+
+/// A sandboxed Python node of class `Node` with this source.
+fn python_node(id: &str, source: &str, policy: SandboxPolicy) -> NodeSpec {
+    let source = NodeSource::Python { file: PathBuf::from(format!("{id}.py")), source: source.into(), class: "Node".into() };
+    sandboxed(id, source, policy)
+}
+
+/// Everything one `process_many` call did: the answers, the outputs, and
+/// the inputs it left.
+struct Batch {
+    answers: Vec<ItemAnswer>,
+    out: Vec<Value>,
+    left: VecDeque<Value>,
+}
+
+impl Batch {
+    /// Each answer's outputs, or its failure.
+    fn per_input(&self) -> Vec<Result<Vec<Value>, &NodeFailure>> {
+        let mut outputs = self.out.iter();
+        self.answers
+            .iter()
+            .map(|a| match &a.result {
+                Ok(()) => Ok(outputs.by_ref().take(a.outputs).cloned().collect()),
+                Err(f) => Err(f),
+            })
+            .collect()
+    }
+}
+
+fn process_many(node: &mut dyn Node, inputs: Vec<Value>, budget: Duration) -> Batch {
+    let mut left: VecDeque<Value> = inputs.into();
+    let (mut out, mut answers) = (Vec::new(), Vec::new());
+    node.process_many(&mut left, budget, &mut out, &mut answers);
+    Batch { answers, out, left }
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn ints(range: std::ops::Range<i64>) -> Vec<Value> {
+    range.map(Value::Int).collect()
+}
+
+/// A batch gives exactly what `process` gives input by input, on a Rust
+/// and on a Python node, and takes every input when nothing fails.
+#[test]
+fn a_batch_answers_each_input_as_process_would() {
+    let rust = NodeSpec {
+        id: "double".into(),
+        source: NodeSource::Builtin { node_type: "calculator".into() },
+        runtime: Runtime::Wasm,
+        params: json(r#"{"operation": "multiply", "operand": 2}"#),
+        policy: SandboxPolicy::default(),
+    };
+    let python = python_node(
+        "pairs",
+        "class Node:\n    def __init__(self):\n        self.seen = 0\n    def process(self, x):\n        self.seen += 1\n        if x % 3 == 0:\n            return None\n        yield x\n        yield [x, self.seen]\n",
+        SandboxPolicy::default(),
+    );
+    on_node_thread(|| {
+        for spec in [rust, python] {
+            let engine = engine();
+            let mut one_by_one = spec.create(&engine).unwrap();
+            let mut expected = Vec::new();
+            for input in ints(0..200) {
+                let mut out = Vec::new();
+                one_by_one.process(input, &mut out).unwrap();
+                expected.push(out);
+            }
+            let mut batched = spec.create(&engine).unwrap();
+            let batch = process_many(&mut *batched, ints(0..200), LONG);
+            assert!(batch.left.is_empty(), "{}: {} inputs left", spec.id, batch.left.len());
+            let got: Vec<Vec<Value>> = batch.per_input().into_iter().map(|r| r.unwrap()).collect();
+            assert_eq!(got, expected, "{}", spec.id);
+        }
+    });
+}
+
+/// The deadline is each input's: inputs that each take 60% of the timeout
+/// all pass in one batch that takes far longer than the timeout.
+#[test]
+fn each_input_of_a_batch_has_its_own_deadline() {
+    let policy = SandboxPolicy { timeout: Duration::from_millis(500), ..SandboxPolicy::default() };
+    let spec = sandboxed("nap", hostile_rust("nap"), policy);
+    on_node_thread(|| {
+        let mut node = spec.create(&engine()).unwrap();
+        let batch = process_many(&mut *node, vec![Value::Int(300); 4], LONG);
+        let got: Vec<_> = batch.per_input().into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!(got, vec![vec![Value::Int(300)]; 4]);
+        // One input past the deadline still times out, alone.
+        let batch = process_many(&mut *node, vec![Value::Int(10), Value::Int(2000), Value::Int(10)], LONG);
+        let got = batch.per_input();
+        assert_eq!(got[0].as_ref().ok(), Some(&vec![Value::Int(10)]));
+        assert!(matches!(got[1], Err(NodeFailure::Timeout(_))), "{:?}", got[1]);
+        assert_eq!((got.len(), batch.left.len()), (2, 1), "the input after the timeout is left");
+    });
+}
+
+/// Fuel is each input's: find a loop size that runs within the fuel and
+/// whose double does not; three of them then pass in one batch.
+#[test]
+fn each_input_of_a_batch_has_its_own_fuel() {
+    let policy = SandboxPolicy { fuel: Some(50_000_000), ..SandboxPolicy::default() };
+    let spec = python_node(
+        "burn",
+        "class Node:\n    def process(self, n):\n        total = 0\n        for i in range(n):\n            total += i\n        return total\n",
+        policy,
+    );
+    on_node_thread(|| {
+        let engine = engine();
+        let fits = |n: i64| {
+            let mut node = spec.create(&engine).unwrap();
+            match node.process(Value::Int(n), &mut Vec::new()) {
+                Ok(()) => true,
+                Err(NodeFailure::OutOfFuel(_)) => false,
+                Err(other) => panic!("{other}"),
+            }
+        };
+        let mut n = 1000;
+        while fits(2 * n) {
+            n *= 2;
+            assert!(n < 1 << 30, "the fuel never ran out");
+        }
+        assert!(fits(n));
+        let mut node = spec.create(&engine).unwrap();
+        let batch = process_many(&mut *node, vec![Value::Int(n); 3], LONG);
+        let got = batch.per_input();
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(Result::is_ok), "{got:?}");
+    });
+}
+
+/// Output limits are each input's: an input with too many outputs fails
+/// alone, the batch stops there, and the node goes on with the rest.
+#[test]
+fn output_limits_hold_per_input_and_a_failure_ends_the_batch() {
+    let policy = SandboxPolicy { max_outputs: 3, ..SandboxPolicy::default() };
+    let spec = python_node(
+        "repeat",
+        "class Node:\n    def process(self, n):\n        for i in range(n):\n            yield i\n",
+        policy,
+    );
+    on_node_thread(|| {
+        let mut node = spec.create(&engine()).unwrap();
+        let batch = process_many(&mut *node, ints(2..6), LONG);
+        let got = batch.per_input();
+        assert_eq!(got[0].as_ref().ok(), Some(&ints(0..2)));
+        assert_eq!(got[1].as_ref().ok(), Some(&ints(0..3)));
+        assert!(matches!(got[2], Err(NodeFailure::LimitExceeded(Limit::Guest(_) | Limit::Outputs { .. }))), "{:?}", got[2]);
+        assert_eq!(got.len(), 3);
+        assert_eq!(Vec::from(batch.left.clone()), vec![Value::Int(5)]);
+        // The node is still usable: the input left fails the same way.
+        let mut rest = batch.left;
+        let (mut out, mut answers) = (Vec::new(), Vec::new());
+        node.process_many(&mut rest, LONG, &mut out, &mut answers);
+        assert!(matches!(answers[0].result, Err(NodeFailure::LimitExceeded(_))));
+        let batch = process_many(&mut *node, ints(0..2), LONG);
+        let got: Vec<_> = batch.per_input().into_iter().map(Result::ok).collect();
+        assert_eq!(got, vec![Some(vec![]), Some(ints(0..1))]);
+    });
+}
+
+/// A trap mid-batch fails the input the node had; the inputs answered
+/// before keep their outputs, and those after are left, none lost.
+#[test]
+fn a_trap_mid_batch_fails_only_the_input_it_hit() {
+    let spec = sandboxed("scripted", hostile_rust("scripted"), SandboxPolicy::default());
+    let give = |n: u8| Value::Bytes(vec![1, 0, n]);
+    on_node_thread(|| {
+        let mut node = spec.create(&engine()).unwrap();
+        let mut reference = spec.create(&engine()).unwrap();
+        let mut expected = Vec::new();
+        reference.process(give(7), &mut expected).unwrap();
+        let batch = process_many(&mut *node, vec![give(7), give(7), Value::Bytes(vec![5]), give(7), give(7)], LONG);
+        let got = batch.per_input();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].as_ref().ok(), Some(&expected));
+        assert_eq!(got[1].as_ref().ok(), Some(&expected));
+        assert!(matches!(got[2], Err(NodeFailure::Trap { .. })), "{:?}", got[2]);
+        assert_eq!(batch.left.len(), 2, "the inputs after the trap are left for a fresh node");
+        // The instance is lost: the next batch says so for its first input only.
+        let batch = process_many(&mut *node, vec![give(7)], LONG);
+        assert!(matches!(batch.per_input()[..], [Err(NodeFailure::Poisoned)]));
+    });
+}
+
+/// A batch stops taking inputs once its time budget has passed (the
+/// pipeline uses this to bound how long outputs wait).
+#[test]
+fn a_batch_stops_at_its_time_budget() {
+    let spec = sandboxed("nap", hostile_rust("nap"), SandboxPolicy::default());
+    on_node_thread(|| {
+        let mut node = spec.create(&engine()).unwrap();
+        let batch = process_many(&mut *node, vec![Value::Int(20); 10], Duration::from_millis(30));
+        assert!((2..10).contains(&batch.answers.len()), "{} answers", batch.answers.len());
+        assert_eq!(batch.answers.len() + batch.left.len(), 10);
+        assert!(batch.per_input().iter().all(Result::is_ok));
+    });
+}
+
+/// A node that breaks the batch protocol fails the input it had, clearly;
+/// asking for inputs out of turn traps.
+#[test]
+fn a_node_that_breaks_the_batch_protocol_fails_alone() {
+    on_node_thread(|| {
+        let engine = engine();
+        let spec = sandboxed("quits", hostile_rust("batch-unanswered"), SandboxPolicy::default());
+        let mut node = spec.create(&engine).unwrap();
+        let batch = process_many(&mut *node, ints(0..3), LONG);
+        match &batch.per_input()[..] {
+            [Err(NodeFailure::BrokeInterface(message))] => assert!(message.contains("without answering"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(batch.left.len(), 2);
+        // Still usable: a plain call works.
+        let mut out = Vec::new();
+        node.process(Value::Int(4), &mut out).unwrap();
+        assert_eq!(out, vec![Value::Int(4)]);
+
+        let spec = sandboxed("extra", hostile_rust("batch-extra"), SandboxPolicy::default());
+        let mut node = spec.create(&engine).unwrap();
+        let batch = process_many(&mut *node, ints(0..3), LONG);
+        let got = batch.per_input();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].as_ref().ok(), Some(&vec![Value::Int(0)]));
+        assert_eq!(got[1].as_ref().ok(), Some(&vec![Value::Int(0)]));
+        match &got[2] {
+            Err(NodeFailure::Trap { message, .. }) => assert!(message.contains("host.next-input"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(batch.left.is_empty());
+    });
+}
+
+/// In a pipeline, whose inputs arrive in batches: a node that traps on
+/// some inputs, restarted after each (`on_error = "restart"`), gives every
+/// other input's outputs, in order, and each failure names its own item.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pipeline_loses_nothing_around_traps_in_a_batch() {
+    use nodehost::manifest::{InputSpec, OnError, Pipeline, PipelineNode, Upstream};
+    use nodehost::{Error, Stage};
+
+    let spec = sandboxed("scripted", hostile_rust("scripted"), SandboxPolicy::default());
+    let pipeline = Pipeline {
+        name: "traps".into(),
+        nodes: vec![PipelineNode { spec, inputs: vec![Upstream::Input], on_error: OnError::Restart, thread: Default::default() }],
+        input: InputSpec::Values(vec![]),
+        output: Default::default(),
+        fuse: Default::default(),
+    };
+    // Item i (from 1) gives i zero bytes, but every seventh traps. The
+    // script: one output (1), of bytes (2), its size up to 2^8 (8) and i.
+    let script = |i: u8| if i.is_multiple_of(7) { Value::Bytes(vec![5]) } else { Value::Bytes(vec![1, 2, 8, i, 0, 0]) };
+    let inputs: Vec<Value> = (1..=200u8).map(script).collect();
+    let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
+    let mut reference = sandboxed("reference", hostile_rust("scripted"), SandboxPolicy::default()).create(&engine()).unwrap();
+    let mut expected = Vec::new();
+    for i in (1..=200u8).filter(|i| !i.is_multiple_of(7)) {
+        reference.process(script(i), &mut expected).unwrap();
+    }
+    let got: Vec<Value> = outputs.into_iter().map(|o| o.value).collect();
+    assert_eq!(got, expected);
+    let failed: Vec<u64> = report
+        .failures
+        .iter()
+        .map(|e| match e {
+            Error::Node { stage: Stage::Item(i), failure: NodeFailure::Trap { .. }, .. } => *i,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(failed, (1..=200u64).filter(|i| i.is_multiple_of(7)).collect::<Vec<_>>());
+}
