@@ -116,14 +116,36 @@ fn run_process(mut command: Command) -> Result<ProcessRun, String> {
     })
 }
 
+/// The Python interpreter itself, not a launcher in front of it (a pyenv
+/// shim, for one, is a shell script that costs ~80 ms per start here, which
+/// would count against the plain script).
+fn python_interpreter() -> std::path::PathBuf {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .map(|path| path.trim().into())
+            .filter(|path: &std::path::PathBuf| path.is_file())
+            .unwrap_or_else(|| "python3".into())
+    })
+    .clone()
+}
+
 /// The command that runs `config` over `items` items: the plain script, or
 /// this program as a child running the manifest through `nodehost`'s
 /// pipeline (what `nodehost run` does).
 fn command(config: &Config, items: u64) -> Command {
     match config.manifest {
         None => {
-            let mut c = Command::new("python3");
+            let mut c = Command::new(python_interpreter());
             c.arg(example("throughput/plain_chain.py")).arg(items.to_string());
+            // Buffered output, as a Python program writing to a pipe has it
+            // (nodehost buffers its own): a PYTHONUNBUFFERED=1 inherited from
+            // the environment would cost the script a write per line.
+            c.env_remove("PYTHONUNBUFFERED");
             c
         }
         Some(_) => {

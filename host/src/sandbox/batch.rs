@@ -14,7 +14,7 @@ use wasmtime::StoreContextMut;
 use crate::error::NodeFailure;
 use crate::node::ItemAnswer;
 use crate::sandbox::bindings::types;
-use crate::sandbox::call::{CallLimits, start_call, take_answer};
+use crate::sandbox::call::{CallLimits, start_call_at, take_answer};
 use crate::sandbox::codec;
 use crate::sandbox::store::HostState;
 
@@ -76,9 +76,10 @@ pub(crate) fn next_input(
     let before = batch.out.len();
     let result = take_answer(answer, limits, &mut batch.out);
     let failed = result.is_err();
-    batch.answers.push(ItemAnswer { outputs: batch.out.len() - before, result, elapsed: started.elapsed() });
-    batch.open = false;
+    // One clock read per input: its end is the next one's start.
     let now = Instant::now();
+    batch.answers.push(ItemAnswer { outputs: batch.out.len() - before, result, elapsed: now - started });
+    batch.open = false;
     if failed || cancelled || now >= ends {
         return Ok(None);
     }
@@ -90,7 +91,7 @@ pub(crate) fn next_input(
             batch.open = true;
             batch.item_started = Some(now);
             let limits = limits.clone();
-            start_call(&mut store, &limits).map_err(wasmtime::Error::new)?;
+            start_call_at(&mut store, now, &limits).map_err(wasmtime::Error::new)?;
             Ok(Some(input))
         }
         Err(e) => {

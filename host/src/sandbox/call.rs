@@ -5,7 +5,7 @@
 //! policy allows. A `process` call and each input of a `process-many`
 //! batch are calls alike.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nodehost_sdk::Value;
 use wasmtime::AsContextMut;
@@ -14,12 +14,17 @@ use crate::error::{Limit, NodeFailure, SandboxSetup};
 use crate::policy::SandboxPolicy;
 use crate::sandbox::bindings::types;
 use crate::sandbox::codec;
-use crate::sandbox::store::{HostState, arm};
+use crate::sandbox::store::{HostState, arm_at};
 
 /// Arm the deadlines and fuel of one call under `limits`.
-pub(crate) fn start_call(mut store: impl AsContextMut<Data = HostState>, limits: &CallLimits) -> Result<(), NodeFailure> {
+pub(crate) fn start_call(store: impl AsContextMut<Data = HostState>, limits: &CallLimits) -> Result<(), NodeFailure> {
+    start_call_at(store, Instant::now(), limits)
+}
+
+/// [`start_call`], with the call starting at `now`.
+pub(crate) fn start_call_at(mut store: impl AsContextMut<Data = HostState>, now: Instant, limits: &CallLimits) -> Result<(), NodeFailure> {
     let mut store = store.as_context_mut();
-    arm(&mut store, limits.soft, limits.timeout);
+    arm_at(&mut store, now, limits.soft, limits.timeout);
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel).map_err(|source| NodeFailure::Setup(SandboxSetup::Fuel { source }))?;
     }

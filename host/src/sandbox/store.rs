@@ -155,9 +155,13 @@ pub(crate) fn hostcall_budget(policy: &SandboxPolicy) -> usize {
 /// Arm the deadlines for one call or one step of creating a node: the soft
 /// one `soft` from now (for interruptible nodes), the hard one `hard` from
 /// now. The deadlines are checked at every epoch tick (see [`new_store`]).
-pub(crate) fn arm(mut store: impl AsContextMut<Data = HostState>, soft: Option<Duration>, hard: Duration) {
+pub(crate) fn arm(store: impl AsContextMut<Data = HostState>, soft: Option<Duration>, hard: Duration) {
+    arm_at(store, Instant::now(), soft, hard);
+}
+
+/// [`arm`], with the call starting at `now`.
+pub(crate) fn arm_at(mut store: impl AsContextMut<Data = HostState>, now: Instant, soft: Option<Duration>, hard: Duration) {
     let mut store = store.as_context_mut();
-    let now = Instant::now();
     let data = store.data_mut();
     data.phase = Phase::Running;
     data.limiter.hit = false;
