@@ -11,6 +11,15 @@
 //! whether you run `cargo test`, `cargo run` or `cargo bench`. Cargo re-runs
 //! this script when any source file the guests were built from changes (read
 //! from the nested build's `.d` files).
+//!
+//! It also brings the `wasm-cpython` component (CPython in a component, made
+//! by componentize-py from `guest-cpython/`) up to date with
+//! `scripts/build-wasm-cpython.sh`, which installs a pinned componentize-py
+//! from PyPI into the target directory the first time. That component is
+//! not embedded (it is 19 MB and optional): its path is. When it cannot be
+//! built (no Python, no pip, no network) the build goes on with a warning
+//! and the runtime reports itself unavailable with the reason;
+//! `NODEHOST_NO_WASM_CPYTHON=1` skips it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -68,6 +77,7 @@ fn main() {
              }};\n\n"
         ));
     }
+    generated.push_str(&wasm_cpython(&workspace, &target_root));
     std::fs::write(out_dir.join("guests.rs"), generated).unwrap();
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
@@ -75,6 +85,40 @@ fn main() {
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", workspace.join(PYTHON_WORKSPACE).join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", workspace.join(PYTHON_WORKSPACE).join("Cargo.lock").display());
+}
+
+/// Build the `wasm-cpython` component if it is stale; the constants that
+/// say where it is, or why there is none.
+fn wasm_cpython(workspace: &Path, target_root: &Path) -> String {
+    let script = workspace.join("scripts/build-wasm-cpython.sh");
+    for input in [script.clone(), workspace.join("guest-cpython"), workspace.join("guest-python/python/nodehost.py")] {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    println!("cargo:rerun-if-env-changed=NODEHOST_NO_WASM_CPYTHON");
+    let out = target_root.join("wasm-cpython/nodehost-cpython.wasm");
+    let built = if env::var_os("NODEHOST_NO_WASM_CPYTHON").is_some_and(|v| v == "1") {
+        Err("not built: NODEHOST_NO_WASM_CPYTHON=1 was set when nodehost was built".to_owned())
+    } else {
+        eprintln!("running: bash {}", script.display());
+        // The script's output goes to stderr: cargo reads this script's
+        // stdout for instructions.
+        match Command::new("bash").arg(&script).env("WASM_CPYTHON_OUT", &out).stdout(std::io::stderr()).status() {
+            Ok(status) if status.success() && out.is_file() => Ok(out),
+            Ok(status) => Err(format!("scripts/build-wasm-cpython.sh failed ({status}) when nodehost was built; run it to see why")),
+            Err(e) => Err(format!("could not run scripts/build-wasm-cpython.sh with bash: {e}")),
+        }
+    };
+    match built {
+        Ok(path) => format!(
+            "/// The `wasm-cpython` component (componentize-py), built with the host.\n\
+             pub const WASM_CPYTHON: Result<&str, &str> = Ok({:?});\n",
+            path.display().to_string()
+        ),
+        Err(why) => {
+            println!("cargo:warning=the wasm-cpython runtime will be unavailable: {why}");
+            format!("/// Why there is no `wasm-cpython` component.\npub const WASM_CPYTHON: Result<&str, &str> = Err({why:?});\n")
+        }
+    }
 }
 
 fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {

@@ -4,7 +4,7 @@
 //! which turns a spec into a `Box<dyn Node>`.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -34,9 +34,9 @@ pub enum Runtime {
     /// A Rust node linked into the host: no sandbox.
     Native,
     /// Python on CPython in a component built with componentize-py (a peer
-    /// of the RustPython guest, for comparison), in the sandbox. The
-    /// component is built by `scripts/build-wasm-cpython.sh`; its path is
-    /// `$NODEHOST_WASM_CPYTHON`.
+    /// of the RustPython guest), in the sandbox. The build makes the
+    /// component with `scripts/build-wasm-cpython.sh` (see
+    /// [`wasm_cpython_component`]); `$NODEHOST_WASM_CPYTHON` names another.
     WasmCpython,
 }
 
@@ -114,10 +114,15 @@ impl Runtime {
                 (!cfg!(feature = "native-rustpython")).then(|| "built without the 'native-rustpython' feature".into())
             }
             Runtime::Cpython => (!cfg!(feature = "cpython")).then(|| "built without the 'cpython' feature".into()),
-            Runtime::WasmCpython => match wasm_cpython_component() {
-                None => Some("set NODEHOST_WASM_CPYTHON to the component scripts/build-wasm-cpython.sh builds".into()),
-                Some(p) if !p.is_file() => Some(format!("NODEHOST_WASM_CPYTHON names {}, which is not a file", p.display())),
-                Some(_) => None,
+            Runtime::WasmCpython => match (wasm_cpython_override(), nodehost_artifacts::WASM_CPYTHON) {
+                (Some(p), _) if !p.is_file() => Some(format!("NODEHOST_WASM_CPYTHON names {}, which is not a file", p.display())),
+                (Some(_), _) => None,
+                (None, Ok(built)) if !Path::new(built).is_file() => Some(format!(
+                    "the component built with nodehost ({built}) is gone: rebuild nodehost, run \
+                     scripts/build-wasm-cpython.sh, or set NODEHOST_WASM_CPYTHON to a built one"
+                )),
+                (None, Ok(_)) => None,
+                (None, Err(why)) => Some(format!("the componentize-py component was {why}; or set NODEHOST_WASM_CPYTHON to a built one")),
             },
         }
     }
@@ -140,8 +145,14 @@ impl FromStr for Runtime {
 }
 
 /// The componentize-py CPython component for the `wasm-cpython` runtime:
-/// `$NODEHOST_WASM_CPYTHON`.
+/// `$NODEHOST_WASM_CPYTHON` when set, else the one built with nodehost
+/// (`nodehost_artifacts::WASM_CPYTHON`), if there is one.
 pub fn wasm_cpython_component() -> Option<PathBuf> {
+    wasm_cpython_override().or_else(|| nodehost_artifacts::WASM_CPYTHON.ok().map(PathBuf::from))
+}
+
+/// `$NODEHOST_WASM_CPYTHON`, when set.
+fn wasm_cpython_override() -> Option<PathBuf> {
     std::env::var_os("NODEHOST_WASM_CPYTHON").filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
@@ -316,7 +327,7 @@ impl NodeSpec {
     fn create_native_python(
         &self,
         runtime: Runtime,
-        file: &std::path::Path,
+        file: &Path,
         source: &str,
         class: &str,
     ) -> Result<Box<dyn Node>, NodeFailure> {

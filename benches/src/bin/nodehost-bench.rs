@@ -31,10 +31,6 @@ struct Cli {
     /// `<!-- bench:start -->` and `<!-- bench:end -->` markers).
     #[arg(long)]
     update_readme: Option<PathBuf>,
-    /// Do not build the componentize-py component (the wasm-cpython column
-    /// is then measured only if it was built before).
-    #[arg(long)]
-    no_wasm_cpython: bool,
     /// Items per run of the throughput/ processes (0 leaves them out).
     #[arg(long, default_value_t = nodehost_benches::throughput::ITEMS)]
     throughput_items: u64,
@@ -65,24 +61,6 @@ fn main() -> anyhow::Result<()> {
         };
         report::child_case(case, runtime, &options);
         return Ok(());
-    }
-    if std::env::var_os("NODEHOST_WASM_CPYTHON").is_none() {
-        // The peer column: CPython in a component made by componentize-py,
-        // built (and brought up to date) by the project's script.
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let built = root.join("target/wasm-cpython/nodehost-cpython.wasm");
-        let script = root.join("scripts/build-wasm-cpython.sh");
-        if !cli.no_wasm_cpython {
-            eprintln!("wasm-cpython: checking the componentize-py component ({})", script.display());
-            match std::process::Command::new("bash").arg(&script).status() {
-                Ok(s) if s.success() => {}
-                _ => eprintln!("wasm-cpython: the build script failed; that column is left out"),
-            }
-        }
-        if built.is_file() {
-            // SAFETY: set before any other thread starts.
-            unsafe { std::env::set_var("NODEHOST_WASM_CPYTHON", built) };
-        }
     }
     let options = Options {
         time_per_case: Duration::from_secs_f64(cli.seconds),

@@ -1,7 +1,9 @@
 //! The guest components, built by this crate's build script for
 //! `wasm32-wasip2` in release mode (a nested `cargo rustc` with its own
 //! target directory) and embedded here, so `cargo build`, `cargo test` and
-//! `cargo bench` of the host need no extra step.
+//! `cargo bench` of the host need no extra step. `WASM_CPYTHON` is the path
+//! of the componentize-py component the build script made (not embedded), or
+//! why it could not.
 
 /// A guest component embedded in the host.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,61 @@
+//! The `wasm-cpython` runtime as the build leaves it: CPython in a component
+//! made by componentize-py, built with nodehost (no setting needed). Where
+//! it could not be built the tests say why and pass, unless
+//! `NODEHOST_REQUIRE_WASM_CPYTHON=1` asks for it.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use common::*;
+use nodehost::{GuestErrorKind, NodeFailure, Runtime, Value, on_node_thread};
+
+/// Whether the runtime is there; when it is not, why (and fail if it must be).
+fn available() -> bool {
+    match Runtime::WasmCpython.unavailable_reason() {
+        None => true,
+        Some(why) if std::env::var_os("NODEHOST_REQUIRE_WASM_CPYTHON").is_some_and(|v| v == "1") => {
+            panic!("wasm-cpython is required here but unavailable: {why}")
+        }
+        Some(why) => {
+            eprintln!("skipped: wasm-cpython is unavailable: {why}");
+            false
+        }
+    }
+}
+
+/// A corpus node runs on it with no setting, one call at a time and in
+/// batches alike, and its exception comes back with the traceback.
+#[test]
+fn a_corpus_node_runs_on_the_cpython_built_with_nodehost() {
+    if !available() {
+        return;
+    }
+    let spec = python(
+        example("corpus/calculator.py"),
+        "Calculator",
+        json(r#"{"operation": "multiply", "operand": 3}"#),
+        Runtime::WasmCpython,
+    );
+    let run = run_node(&spec, jsons("[1, 2.5, -4]")).unwrap();
+    assert_eq!(run.outputs(), jsons("[3, 7.5, -12]"));
+    let spec = spec.with_params(json(r#"{"operation": "divide", "operand": 2}"#));
+    on_node_thread(|| {
+        let mut node = spec.create(&engine()).unwrap();
+        let mut inputs: VecDeque<Value> = jsons(r#"[2, 5, "three", 4]"#).into();
+        let (mut out, mut answers) = (Vec::new(), Vec::new());
+        node.process_many(&mut inputs, Duration::from_secs(60), &mut out, &mut answers);
+        assert_eq!(out, jsons("[1.0, 2.5]"));
+        assert_eq!(answers.len(), 3);
+        match &answers[2].result {
+            Err(NodeFailure::Guest(e)) => {
+                assert_eq!(e.kind, GuestErrorKind::Raised);
+                assert_eq!(e.exception_type.as_deref(), Some("TypeError"), "{e:?}");
+                assert!(e.traceback.as_deref().is_some_and(|t| t.contains("calculator.py")), "{e:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Vec::from(inputs), jsons("[4]"), "the input after the failure is left");
+    });
+}
