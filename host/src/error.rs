@@ -393,6 +393,18 @@ pub enum Error {
         /// The runtimes that can run it.
         accepted: String,
     },
+    /// A node's virtual environment cannot serve it: it names one on a
+    /// runtime other than `cpython`, or the environment was made for
+    /// another Python than the one the host embeds.
+    #[error("node '{node}': virtual environment {}: {message}", path.display())]
+    Venv {
+        /// The node's id.
+        node: String,
+        /// The environment's directory.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
     /// A runtime is not available here: not compiled into this build, or
     /// its component is missing.
     #[error("runtime '{runtime}' is not available: {reason}")]

@@ -151,6 +151,29 @@ pub fn wasm_cpython_component() -> Option<PathBuf> {
     wasm_cpython_override().or_else(|| nodehost_artifacts::WASM_CPYTHON.ok().map(PathBuf::from))
 }
 
+/// The site-packages directory of virtual environment `venv` for the Python
+/// the `cpython` runtime embeds (node `id`'s, for errors).
+fn venv_site_packages(id: &str, venv: &Path) -> Result<PathBuf, Error> {
+    let fail = |message: String| Error::Venv { node: id.to_owned(), path: venv.to_owned(), message };
+    #[cfg(feature = "cpython")]
+    let (major, minor) = crate::runtime::cpython::python_version();
+    #[cfg(not(feature = "cpython"))]
+    let (major, minor): (u8, u8) = return Err(fail("this build has no cpython runtime".into()));
+    let site_packages = venv.join("lib").join(format!("python{major}.{minor}")).join("site-packages");
+    if !site_packages.is_dir() {
+        let made_for = std::fs::read_to_string(venv.join("pyvenv.cfg"))
+            .ok()
+            .and_then(|cfg| cfg.lines().find_map(|l| l.split_once('=').filter(|(k, _)| k.trim() == "version").map(|(_, v)| v.trim().to_owned())))
+            .map_or_else(String::new, |v| format!(" (it was made for Python {v})"));
+        return Err(fail(format!(
+            "it has no {} for the Python {major}.{minor} this host embeds{made_for}: make it with that Python \
+             (`python{major}.{minor} -m venv`) and install the node's packages into it",
+            site_packages.strip_prefix(venv).unwrap_or(&site_packages).display()
+        )));
+    }
+    Ok(site_packages)
+}
+
 /// `$NODEHOST_WASM_CPYTHON`, when set.
 fn wasm_cpython_override() -> Option<PathBuf> {
     std::env::var_os("NODEHOST_WASM_CPYTHON").filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -170,6 +193,11 @@ pub enum NodeSource {
         source: Arc<str>,
         /// The node class; empty when the module has only one.
         class: String,
+        /// For the `cpython` runtime: a virtual environment whose packages
+        /// the node may import (native extensions included). Its
+        /// site-packages joins the interpreter's path, which every
+        /// `cpython` node of the process shares.
+        venv: Option<PathBuf>,
     },
     /// One of the built-in Rust nodes (`gain`, `calculator`, ...).
     Builtin {
@@ -217,7 +245,7 @@ impl NodeSpec {
     pub fn python(id: &str, file: impl Into<PathBuf>, source: &str, class: &str, runtime: Runtime) -> Self {
         NodeSpec {
             id: id.to_owned(),
-            source: NodeSource::Python { file: file.into(), source: source.into(), class: class.to_owned() },
+            source: NodeSource::Python { file: file.into(), source: source.into(), class: class.to_owned(), venv: None },
             runtime,
             params: Value::Null,
             policy: SandboxPolicy::default(),
@@ -276,6 +304,15 @@ impl NodeSpec {
                 accepted: Runtime::names_accepting(kind),
             });
         }
+        if let (NodeSource::Python { venv: Some(venv), .. }, runtime) = (&self.source, self.runtime)
+            && runtime != Runtime::Cpython
+        {
+            return Err(Error::Venv {
+                node: self.id.clone(),
+                path: venv.clone(),
+                message: format!("only the cpython runtime imports packages from a virtual environment; this node runs on '{runtime}'"),
+            });
+        }
         self.policy.check().map_err(|message| Error::Policy { node: self.id.clone(), message })
     }
 
@@ -295,7 +332,7 @@ impl NodeSpec {
         };
         let kind = engine.kind_for(&self.policy);
         match (&self.source, self.runtime) {
-            (NodeSource::Python { file, source, class }, Runtime::Wasm | Runtime::WasmCpython) => {
+            (NodeSource::Python { file, source, class, .. }, Runtime::Wasm | Runtime::WasmCpython) => {
                 let component = if self.runtime == Runtime::Wasm {
                     engine.python(&self.policy)?
                 } else {
@@ -315,9 +352,10 @@ impl NodeSpec {
                 route_native_logs(GuestLog::new(&self.id, self.policy.max_log_bytes));
                 Ok(Box::new(NativeRustNode::new(node_type, self.params.clone()).map_err(fail)?))
             }
-            (NodeSource::Python { file, source, class }, runtime) => {
+            (NodeSource::Python { file, source, class, venv }, runtime) => {
+                let site_packages = venv.as_deref().map(|venv| venv_site_packages(&self.id, venv)).transpose()?;
                 route_native_logs(GuestLog::new(&self.id, self.policy.max_log_bytes));
-                self.create_native_python(runtime, file, source, class).map_err(fail)
+                self.create_native_python(runtime, file, source, class, site_packages.as_deref()).map_err(fail)
             }
         }
     }
@@ -330,6 +368,7 @@ impl NodeSpec {
         file: &Path,
         source: &str,
         class: &str,
+        site_packages: Option<&Path>,
     ) -> Result<Box<dyn Node>, NodeFailure> {
         let (params, policy) = (self.params.clone(), &self.policy);
         match runtime {
@@ -338,7 +377,9 @@ impl NodeSpec {
                 Ok(Box::new(crate::runtime::rustpython::RustPythonNode::new(file, source, class, params, policy)?))
             }
             #[cfg(feature = "cpython")]
-            Runtime::Cpython => Ok(Box::new(crate::runtime::cpython::CPythonNode::new(file, source, class, params, policy)?)),
+            Runtime::Cpython => {
+                Ok(Box::new(crate::runtime::cpython::CPythonNode::new(file, source, class, params, policy, site_packages)?))
+            }
             other => unreachable!("runtime {other} was checked to be available and to accept Python"),
         }
     }

@@ -15,7 +15,7 @@ use nodehost::{ItemAnswer, Limit, Node, NodeFailure, NodeSource, NodeSpec, Runti
 
 /// A sandboxed Python node of class `Node` with this source.
 fn python_node(id: &str, source: &str, policy: SandboxPolicy) -> NodeSpec {
-    let source = NodeSource::Python { file: PathBuf::from(format!("{id}.py")), source: source.into(), class: "Node".into() };
+    let source = NodeSource::Python { file: PathBuf::from(format!("{id}.py")), source: source.into(), class: "Node".into(), venv: None };
     sandboxed(id, source, policy)
 }
 

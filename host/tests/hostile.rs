@@ -338,6 +338,7 @@ async fn on_error_fail_stops_and_restart_resets_state() {
         file: example("corpus/counter.py"),
         source: std::fs::read_to_string(example("corpus/counter.py")).unwrap().into(),
         class: String::new(),
+        venv: None,
     };
     let mut pipeline = beside_a_good_node(counter, tight());
     pipeline.nodes.truncate(1);

@@ -253,6 +253,9 @@ struct NodeEntry {
     /// permission it may run un-sandboxed.
     #[serde(default)]
     trusted: bool,
+    /// A Python node on the `cpython` runtime: the virtual environment its
+    /// packages come from.
+    venv: Option<Spanned<String>>,
 }
 
 /// Read and check a manifest file, allowing only what a manifest may ask
@@ -359,7 +362,23 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
                     err(Some(py.span()), format!("node '{id}': {}", crate::error::chain(&e)))
                 })?;
                 let class = node.class.clone().unwrap_or_default();
-                (NodeSource::Python { file: code.file, source: Arc::from(code.text), class }, Runtime::Wasm)
+                let venv = match &node.venv {
+                    None => None,
+                    Some(venv) => {
+                        let full = base.join(venv.get_ref());
+                        if !full.join("pyvenv.cfg").is_file() {
+                            let message = format!(
+                                "node '{id}': '{}' is not a virtual environment (no pyvenv.cfg in {}); make one with `python3 -m venv {}`",
+                                venv.get_ref(),
+                                full.display(),
+                                venv.get_ref()
+                            );
+                            return Err(err(Some(venv.span()), message));
+                        }
+                        Some(full)
+                    }
+                };
+                (NodeSource::Python { file: code.file, source: Arc::from(code.text), class, venv }, Runtime::Wasm)
             }
             (None, Some(rust), None) => {
                 if node.class.is_some() || node.node_type.is_some() {

@@ -64,6 +64,30 @@ class DeadlineExceeded(_Base):
         super().__init__(*(args or ('the call ran past its deadline and was interrupted here',)))
 ";
 
+/// The version of the Python this host embeds, as (major, minor).
+pub(crate) fn python_version() -> (u8, u8) {
+    Python::attach(|py| {
+        let v = py.version_info();
+        (v.major, v.minor)
+    })
+}
+
+/// Put `dir` (a site-packages directory) on the interpreter's path with its
+/// `.pth` files, once.
+fn add_site_dir(py: Python<'_>, dir: &Path) -> Result<(), NodeError> {
+    let added = || -> PyResult<()> {
+        let path = dir.to_string_lossy();
+        let sys_path = py.import("sys")?.getattr("path")?;
+        if !sys_path.contains(path.as_ref())? {
+            py.import("site")?.call_method1("addsitedir", (path.as_ref(),))?;
+        }
+        Ok(())
+    };
+    added().map_err(|e| {
+        NodeError::new(ErrorKind::Load, format!("adding {} to the interpreter's path: {e}", dir.display()))
+    })
+}
+
 /// log(level, target, message): the native half of the helper module.
 #[pyfunction]
 #[pyo3(name = "log")]
@@ -175,9 +199,23 @@ pub struct CPythonNode {
 
 impl CPythonNode {
     /// Load `file`'s `source` as a module and create `class` with `params`.
-    pub fn new(file: &Path, source: &str, class: &str, params: Value, policy: &SandboxPolicy) -> Result<Self, NodeFailure> {
+    /// `site_packages`, when given, is added to the interpreter's path
+    /// first (with its `.pth` files, as `site.addsitedir` does): a virtual
+    /// environment's packages, for this node and every other `cpython`
+    /// node of the process.
+    pub fn new(
+        file: &Path,
+        source: &str,
+        class: &str,
+        params: Value,
+        policy: &SandboxPolicy,
+        site_packages: Option<&Path>,
+    ) -> Result<Self, NodeFailure> {
         let params = Value::Map(python::keyword_params(params)?);
         Python::attach(|py| {
+            if let Some(dir) = site_packages {
+                add_site_dir(py, dir)?;
+            }
             let deadline = Deadline::new();
             deadline.run(py, policy.init_timeout, || Self::create(py, file, source, class, params, policy, deadline.clone()))
         })

@@ -187,7 +187,7 @@ pub fn hostile_rust(kind: &str) -> NodeSource {
 pub fn hostile_python(file: &str) -> NodeSource {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/hostile").join(file);
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    NodeSource::Python { file: path, source: source.into(), class: String::new() }
+    NodeSource::Python { file: path, source: source.into(), class: String::new(), venv: None }
 }
 
 /// A sandboxed node `id` made of `source`, without parameters.
