@@ -48,6 +48,11 @@ own_files = {__file__}
 
 _events = 0
 
+# While the runtime formats a node's error (with the standard library's
+# traceback module, which is not its own file), no event interrupts it: the
+# host may still be asking, and the error would lose its traceback.
+suspended = False
+
 
 def tick(code, *_):
     """The sys.monitoring callback (PY_START and JUMP events): raises
@@ -55,6 +60,8 @@ def tick(code, *_):
     global _events
     if code.co_filename in own_files:
         return sys.monitoring.DISABLE
+    if suspended:
+        return None
     _events += 1
     if _events % POLL_EVERY or not host.interrupt_requested():
         return None

@@ -53,22 +53,26 @@ def shorten_traceback(text, keep=TRACEBACK_LINES):
 
 def exception_error(kind, exc):
     """A Python exception as a ``node-error`` with its type name and full
-    traceback. The traceback starts where the node's code (or the helper
-    module) was entered: the runtime's own frames are left out, as the
-    RustPython guest calls from Rust and has none."""
+    traceback. The runtime's own frames are left out (the RustPython guest
+    calls from Rust and has none), and no interruption breaks in while the
+    traceback is formatted."""
     exception_type = type(exc).__name__
     try:
         text = str(exc)
     except BaseException:
         text = ""
     message = "%s: %s" % (exception_type, text) if text else exception_type
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename in _own_files:
-        tb = tb.tb_next
+    _nodehost.suspended = True
     try:
-        formatted = "".join(_traceback.format_exception(type(exc), exc, tb))
+        report = _traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        # The runtime's frames (where the call came in; the hook that raised
+        # an interruption) are left out: the node's are what tell.
+        report.stack = _traceback.StackSummary.from_list([f for f in report.stack if f.filename not in _own_files])
+        formatted = "".join(report.format())
     except BaseException:
         formatted = message + "\n"
+    finally:
+        _nodehost.suspended = False
     return error(kind, message, exception_type, shorten_traceback(formatted))
 
 
