@@ -405,6 +405,14 @@ pub enum Error {
         /// What is wrong, and what to do.
         message: String,
     },
+    /// No runtime can run a `runtime = "auto"` node: each runtime's reason.
+    #[error("node '{node}': no runtime can run it ({})", .refused.iter().map(|(r, why)| format!("{r}: {why}")).collect::<Vec<_>>().join("; "))]
+    NoRuntime {
+        /// The node's id.
+        node: String,
+        /// Each runtime tried, and why it was refused.
+        refused: Vec<(crate::factory::Runtime, String)>,
+    },
     /// A runtime is not available here: not compiled into this build, or
     /// its component is missing.
     #[error("runtime '{runtime}' is not available: {reason}")]

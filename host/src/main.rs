@@ -64,6 +64,19 @@ enum Command {
         #[arg(long = "allow-dir", value_name = "DIR")]
         allow_dirs: Vec<PathBuf>,
     },
+    /// Say where each node of a manifest would run, and why: how
+    /// `runtime = "auto"` chooses (trial loads included), without running.
+    Plan {
+        /// The pipeline manifest (TOML).
+        manifest: PathBuf,
+        /// As for `run`: lets `auto` choose the un-sandboxed cpython runtime
+        /// for trusted nodes no sandbox can run.
+        #[arg(long)]
+        allow_unsandboxed: bool,
+        /// As for `run`. Repeatable.
+        #[arg(long = "allow-dir", value_name = "DIR")]
+        allow_dirs: Vec<PathBuf>,
+    },
     /// Snapshot the Python component with a node module already loaded: a
     /// component that starts ready to create that module's nodes
     /// (name it in a manifest with `component = ...` and `type = "Class"`).
@@ -200,13 +213,29 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(f) = format {
                 out.format = f;
             }
+            let engine = WasmEngine::shared()?;
+            for choice in nodehost::manifest::auto::choose_runtimes(&mut pipeline, &engine, &permissions)? {
+                if choice.reason.starts_with("auto:") {
+                    tracing::info!(node = %choice.node, "runs on '{}': {}", choice.runtime, choice.reason);
+                }
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let report = runtime.block_on(async {
-                let engine = WasmEngine::shared()?;
-                nodehost::pipeline::run_pipeline(&pipeline, engine, &out, line_buffered).await
-            })?;
+            let report =
+                runtime.block_on(async { nodehost::pipeline::run_pipeline(&pipeline, engine, &out, line_buffered).await })?;
             if stats {
                 eprint!("{report}");
+            }
+            Ok(())
+        }
+        Command::Plan { manifest, allow_unsandboxed, allow_dirs } => {
+            let permissions = HostPermissions { allow_unsandboxed, allowed_dirs: allow_dirs };
+            let mut pipeline = nodehost::manifest::load_with(&manifest, &permissions)?;
+            let engine = WasmEngine::shared()?;
+            let choices = nodehost::manifest::auto::choose_runtimes(&mut pipeline, &engine, &permissions)?;
+            let width = choices.iter().map(|c| c.node.len()).max().unwrap_or(0).max(4);
+            println!("{:width$}  {:17}  why", "node", "runtime");
+            for c in choices {
+                println!("{:width$}  {:17}  {}", c.node, c.runtime.as_str(), c.reason);
             }
             Ok(())
         }

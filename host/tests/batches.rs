@@ -256,7 +256,7 @@ async fn a_pipeline_loses_nothing_around_traps_in_a_batch() {
     let spec = sandboxed("scripted", hostile_rust("scripted"), SandboxPolicy::default());
     let pipeline = Pipeline {
         name: "traps".into(),
-        nodes: vec![PipelineNode { spec, inputs: vec![Upstream::Input], on_error: OnError::Restart, thread: Default::default() }],
+        nodes: vec![PipelineNode { spec, inputs: vec![Upstream::Input], on_error: OnError::Restart, thread: Default::default(), auto: None }],
         input: InputSpec::Values(vec![]),
         output: Default::default(),
         fuse: Default::default(),

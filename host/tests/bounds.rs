@@ -161,6 +161,7 @@ async fn a_pipeline_skips_an_interrupted_item_and_keeps_the_node() {
             inputs: vec![Upstream::Input],
             on_error: OnError::Skip,
             thread: Default::default(),
+            auto: None,
         }],
         input: InputSpec::Values(vec![]),
         output: Default::default(),
@@ -202,6 +203,7 @@ async fn big_values_wait_for_a_slow_consumer_within_the_byte_budget() {
         inputs,
         on_error: OnError::Fail,
         thread: Default::default(),
+        auto: None,
     };
     // Not fused: the two nodes on their own threads, a channel between them.
     let pipeline = Pipeline {

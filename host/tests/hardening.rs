@@ -43,8 +43,8 @@ fn beside_a_good_node(source: NodeSource, policy: SandboxPolicy) -> Pipeline {
     Pipeline {
         name: "hardening".into(),
         nodes: vec![
-            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip, thread: Default::default() },
-            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail, thread: Default::default() },
+            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip, thread: Default::default(), auto: None },
+            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail, thread: Default::default(), auto: None },
         ],
         input: InputSpec::Values(vec![]),
         output: Default::default(),

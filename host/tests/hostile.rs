@@ -90,8 +90,8 @@ fn beside_a_good_node_on(runtime: Runtime, source: NodeSource, policy: SandboxPo
     Pipeline {
         name: "hostile".into(),
         nodes: vec![
-            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip, thread: Default::default() },
-            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail, thread: Default::default() },
+            PipelineNode { spec: hostile, inputs: vec![Upstream::Input], on_error: OnError::Skip, thread: Default::default(), auto: None },
+            PipelineNode { spec: good, inputs: vec![Upstream::Input], on_error: OnError::Fail, thread: Default::default(), auto: None },
         ],
         input: nodehost::manifest::InputSpec::Values(vec![]),
         output: Default::default(),

@@ -428,7 +428,7 @@ fn manifest_errors_say_where_and_what() {
     let cases: &[(&str, &str)] = &[
         ("[[node]]\nid = \"a\"\nrust = \"gain\"\nparam = {}\n", "line 4, column 1: unknown field `param`"),
         ("[[node]]\nid = 5\nrust = \"gain\"\n", "line 2, column 6: invalid type: integer `5`, expected a string"),
-        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"jvm\"\n", "line 4, column 11: unknown variant `jvm`"),
+        ("[[node]]\nid = \"a\"\nrust = \"gain\"\nruntime = \"jvm\"\n", "line 4, column 11: node 'a': unknown runtime 'jvm' (wasm, "),
         ("[[node]]\nid = \"a\"\npython = \"missing.py\"\n", "line 3, column 10: Python file 'missing.py' not found"),
         ("[[node]]\nid = \"a\"\nrust = \"gian\"\n", "line 2, column 6: node 'a': no built-in Rust node 'gian'"),
         ("[[node]]\nid = \"a\"\n", "needs exactly one of 'python'"),

@@ -20,7 +20,7 @@
 //! [[node]]
 //! id = "vad"
 //! python = "vad.py"       # a Python file (or a package directory, "mynode/"); class = "VoiceActivity" when it has several
-//! runtime = "wasm"        # the default; or native-rustpython, cpython
+//! runtime = "wasm"        # the default; or "auto" (see `auto`), wasm-cpython, native-rustpython, cpython
 //! policy = { memory = "64MiB", timeout = "500ms" }
 //! on_error = "restart"    # or "fail" (the default) or "skip"
 //! thread = "own"          # never fused with its neighbours (default "shared")
@@ -35,6 +35,7 @@ use nodehost_sdk::{Map, Value};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod auto;
 mod trust;
 
 pub use self::trust::HostPermissions;
@@ -69,6 +70,19 @@ pub struct PipelineNode {
     pub on_error: OnError,
     /// Whether the node may share a thread with its neighbours.
     pub thread: Threading,
+    /// `runtime = "auto"`: the runtime in `spec` is a placeholder until
+    /// [`auto::choose_runtimes`] picks one.
+    pub auto: Option<AutoRuntime>,
+}
+
+/// What a `runtime = "auto"` node asks of the choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoRuntime {
+    /// `prefer = "speed"`: the CPython sandbox before the RustPython one.
+    pub prefer_speed: bool,
+    /// `trusted = true`: the node may end up un-sandboxed, on `cpython`,
+    /// where the host allows it and no sandbox can run it.
+    pub trusted: bool,
 }
 
 /// Which neighbours in a linear chain (each node the only consumer of the
@@ -240,7 +254,9 @@ struct NodeEntry {
     component: Option<Spanned<String>>,
     #[serde(rename = "type")]
     node_type: Option<String>,
-    runtime: Option<Runtime>,
+    runtime: Option<Spanned<String>>,
+    /// With `runtime = "auto"`: "sandbox" (the default) or "speed".
+    prefer: Option<Spanned<String>>,
     #[serde(default)]
     params: toml::Table,
     policy: Option<Spanned<SandboxPolicy>>,
@@ -342,6 +358,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
     let mut inputs = Vec::with_capacity(index.len());
     let mut on_errors = Vec::with_capacity(index.len());
     let mut threads = Vec::with_capacity(index.len());
+    let mut autos = Vec::with_capacity(index.len());
     for (i, node) in file.nodes.get_ref().iter().enumerate() {
         let id = node.id.get_ref().clone();
         let here = Some(node.id.span());
@@ -407,7 +424,32 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
                 ));
             }
         };
-        let runtime = node.runtime.unwrap_or(default_runtime);
+        let auto = match node.runtime.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
+            Some(("auto", span)) => {
+                if source.kind() != crate::factory::SourceKind::Python {
+                    return Err(err(Some(span), format!("node '{id}': runtime \"auto\" is for Python nodes")));
+                }
+                let prefer_speed = match node.prefer.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+                    None | Some(("sandbox", _)) => false,
+                    Some(("speed", _)) => true,
+                    Some((other, span)) => {
+                        return Err(err(Some(span), format!("node '{id}': prefer = \"{other}\": use \"sandbox\" or \"speed\"")));
+                    }
+                };
+                Some(AutoRuntime { prefer_speed, trusted: node.trusted })
+            }
+            _ => {
+                if let Some(prefer) = &node.prefer {
+                    return Err(err(Some(prefer.span()), format!("node '{id}': 'prefer' applies to runtime = \"auto\" only")));
+                }
+                None
+            }
+        };
+        let runtime = match &node.runtime {
+            _ if auto.is_some() => default_runtime,
+            None => default_runtime,
+            Some(name) => name.get_ref().parse::<Runtime>().map_err(|e| err(Some(name.span()), format!("node '{id}': {e}, or auto")))?,
+        };
         if !runtime.accepts(source.kind()) {
             return Err(err(
                 here,
@@ -440,7 +482,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
             Some(p) => (p.get_ref().clone(), Some(p.span())),
             None => (SandboxPolicy::default(), here.clone()),
         };
-        if let Some(why) = permissions.refuse_runtime(&id, runtime, node.trusted) {
+        if let Some(why) = permissions.refuse_runtime(&id, runtime, node.trusted).filter(|_| auto.is_none()) {
             return Err(err(here, why));
         }
         for dir in &mut policy.dirs {
@@ -459,6 +501,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
         }
         policy.check().map_err(|m| err(policy_span.clone(), format!("node '{id}': policy: {m}")))?;
         specs.push(NodeSpec { id, source, runtime, params, policy });
+        autos.push(auto);
         inputs.push(ups);
         on_errors.push(node.on_error);
         threads.push(node.thread);
@@ -480,6 +523,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
         .map(|&old| PipelineNode {
             on_error: on_errors[old],
             thread: threads[old],
+            auto: autos[old],
             spec: specs[old].clone(),
             inputs: inputs[old]
                 .iter()
@@ -614,6 +658,7 @@ impl Pipeline {
         for node in &mut self.nodes {
             if matches!(node.spec.source, NodeSource::Python { .. }) {
                 node.spec.runtime = runtime;
+                node.auto = None;
             }
         }
     }
