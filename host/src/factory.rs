@@ -156,9 +156,12 @@ pub fn wasm_cpython_component() -> Option<PathBuf> {
 fn venv_site_packages(id: &str, venv: &Path) -> Result<PathBuf, Error> {
     let fail = |message: String| Error::Venv { node: id.to_owned(), path: venv.to_owned(), message };
     #[cfg(feature = "cpython")]
-    let (major, minor) = crate::runtime::cpython::python_version();
+    let version = Some(crate::runtime::cpython::python_version());
     #[cfg(not(feature = "cpython"))]
-    let (major, minor): (u8, u8) = return Err(fail("this build has no cpython runtime".into()));
+    let version: Option<(u8, u8)> = None;
+    let Some((major, minor)) = version else {
+        return Err(fail("this build has no cpython runtime".into()));
+    };
     let site_packages = venv.join("lib").join(format!("python{major}.{minor}")).join("site-packages");
     if !site_packages.is_dir() {
         let made_for = std::fs::read_to_string(venv.join("pyvenv.cfg"))
