@@ -16,8 +16,9 @@ module's ``sys.monitoring`` hook, which polls ``host.interrupt-requested``
 every 32 loop iterations or function starts of node code and raises
 ``nodehost.DeadlineExceeded`` there once the host asks.
 
-Known gap: a node's ``cleanup()`` does not run when the host drops it, as
-componentize-py 0.25.1 ignores the destructor of exported resources.
+A node's ``cleanup()`` runs when the host closes the node (``node.close``),
+which it does before dropping it: componentize-py 0.25.1 runs no destructor
+of an exported resource.
 """
 
 import sys

@@ -143,12 +143,12 @@ class Node(_wit_runtime.Node):
         finally:
             flush_io()
 
-    def __del__(self):
-        # The host dropped the node: run its optional cleanup(). (Not with
-        # componentize-py 0.25.1, whose destructor for exported resources
-        # does nothing: the object stays referenced until the instance goes
-        # away, and cleanup() never runs.)
+    def close(self):
+        # The host is about to drop the node: run its optional cleanup()
+        # now. (componentize-py 0.25.1's destructor for exported resources
+        # does nothing, so __del__ would never run.)
         cleanup = getattr(self, "_cleanup", None)
+        self._cleanup = None
         if cleanup is not None:
             try:
                 cleanup()

@@ -168,6 +168,7 @@ fn loops_while_creating_a_node_time_out_at_init_timeout() {
 /// (the run would hang) or the failure named another stage.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flush_that_loops_times_out_at_the_flush_stage() {
+    warm_up();
     let policy = tight();
     let failures = failures_beside_a_good_node(hostile_python("loop_in_flush.py"), policy.clone(), Duration::from_secs(5)).await;
     assert_eq!(failures.len(), 1, "{failures:#?}");
@@ -199,7 +200,9 @@ async fn destructors_that_loop_are_stopped_at_the_timeout() {
             })
         });
         assert!(took >= tight().timeout && took < Duration::from_secs(2), "{source:?}: dropping took {took:?}");
-        assert!(logs.contains("dropping the node failed"), "{source:?}: {logs}");
+        // The Python node's cleanup() runs when the node is closed, the
+        // Rust node's Drop when it is dropped.
+        assert!(logs.contains("closing the node failed") || logs.contains("dropping the node failed"), "{source:?}: {logs}");
         // In a pipeline: every item is fine, and the run ends.
         let failures = failures_beside_a_good_node(source, tight(), Duration::from_secs(5)).await;
         assert!(failures.is_empty(), "{failures:#?}");

@@ -59,3 +59,38 @@ fn a_corpus_node_runs_on_the_cpython_built_with_nodehost() {
         assert_eq!(Vec::from(inputs), jsons("[4]"), "the input after the failure is left");
     });
 }
+
+/// Dropping a node runs its `cleanup()` (the host closes it first:
+/// componentize-py runs no destructor of its own), and a `cleanup()` that
+/// loops is stopped at the deadline.
+#[test]
+fn cleanup_runs_when_the_node_is_dropped() {
+    if !available() {
+        return;
+    }
+    let source = "import logging\n\nclass Node:\n    def process(self, x):\n        return x\n\n    def cleanup(self):\n        logging.getLogger('tidy').warning('cleaned up')\n";
+    let file = std::path::PathBuf::from("tidy.py");
+    let spec = nodehost::NodeSpec::python("tidy", &file, source, "Node", Runtime::WasmCpython);
+    let (_, logs) = on_node_thread(|| {
+        capture_logs(|| {
+            let mut node = spec.create(&engine()).unwrap();
+            node.process(1.into(), &mut Vec::new()).unwrap();
+            drop(node);
+        })
+    });
+    assert!(logs.contains("cleaned up"), "{logs}");
+
+    let policy = nodehost::SandboxPolicy { timeout: Duration::from_millis(300), ..Default::default() };
+    let stuck = "class Node:\n    def process(self, x):\n        return x\n\n    def cleanup(self):\n        while True:\n            pass\n";
+    let spec = nodehost::NodeSpec::python("stuck", &file, stuck, "Node", Runtime::WasmCpython).with_policy(policy);
+    let (took, logs) = on_node_thread(|| {
+        capture_logs(|| {
+            let node = spec.create(&engine()).unwrap();
+            let started = std::time::Instant::now();
+            drop(node);
+            started.elapsed()
+        })
+    });
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "dropping took {took:?}");
+    assert!(logs.contains("closing the node failed"), "{logs}");
+}

@@ -111,6 +111,10 @@ fn recurse(depth: u64) -> u64 {
 }
 
 impl GuestNode for Misbehaving {
+    fn close(&self) {
+        // What Drop does (spin-drop's loop included) runs at the drop.
+    }
+
     fn process_many(&self, first: Value) {
         // As the SDK does it, but for the kinds that break the batch
         // protocol on purpose.

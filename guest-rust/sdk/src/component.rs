@@ -102,11 +102,29 @@ impl wit_rt::GuestNode for NodeHandle {
         }
     }
 
+    fn close(&self) {
+        // Dropping the node runs its clean-up (a Python node's cleanup()).
+        drop(std::mem::replace(&mut *self.node.borrow_mut(), Box::new(Closed)));
+    }
+
     fn flush(&self) -> Result<wit::Outputs, wit::NodeError> {
         let mut out = self.out.borrow_mut();
         out.clear();
         let result = self.node.borrow_mut().flush(&mut out);
         finish(result, &mut out)
+    }
+}
+
+/// What is left of a node after `close`: calls fail (the host makes none).
+struct Closed;
+
+impl DynNode for Closed {
+    fn process(&mut self, _input: Value, _out: &mut Vec<Value>) -> Result<(), NodeError> {
+        Err(NodeError::new(ErrorKind::Internal, "the node was closed".to_owned()))
+    }
+
+    fn flush(&mut self, _out: &mut Vec<Value>) -> Result<(), NodeError> {
+        Err(NodeError::new(ErrorKind::Internal, "the node was closed".to_owned()))
     }
 }
 

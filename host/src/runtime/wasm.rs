@@ -169,10 +169,20 @@ impl Node for WasmNode {
 
 impl Drop for WasmNode {
     fn drop(&mut self) {
-        // Run the guest's destructor (a Python node's cleanup()) unless the
-        // instance is already lost.
+        // Close the node (a Python node's cleanup() runs), then drop it,
+        // each under a call's deadlines, unless the instance is already
+        // lost.
         if let (false, Some(node)) = (self.poisoned, self.node.take()) {
-            if self.start_call().is_ok()
+            let closed = self.start_call().is_ok()
+                && match self.bindings.nodehost_node_runtime().node().call_close(&mut self.store, node) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(node = self.store.data().log.node(), "closing the node failed: {e:#}");
+                        false
+                    }
+                };
+            if closed
+                && self.start_call().is_ok()
                 && let Err(e) = node.resource_drop(&mut self.store)
             {
                 tracing::warn!(node = self.store.data().log.node(), "dropping the node failed: {e:#}");
