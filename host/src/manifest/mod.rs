@@ -21,6 +21,9 @@
 //! id = "vad"
 //! python = "vad.py"       # a Python file (or a package directory, "mynode/"); class = "VoiceActivity" when it has several
 //! runtime = "wasm"        # the default; or "auto" (see `auto`), wasm-cpython, native-rustpython, cpython
+//! # prefer = "speed"      # with runtime = "auto": the CPython sandbox first
+//! # trusted = true        # may run un-sandboxed, where the host allows it
+//! # venv = ".venv"        # cpython only: a virtual environment to import from
 //! policy = { memory = "64MiB", timeout = "500ms" }
 //! on_error = "restart"    # or "fail" (the default) or "skip"
 //! thread = "own"          # never fused with its neighbours (default "shared")
