@@ -681,6 +681,53 @@ class _TzdataLoader:
 _tzdata = _TzdataFinder(_nodehost.tzdata_wheel) if hasattr(_nodehost, "tzdata_wheel") else None
 
 
+def _rustpython_threading(threading):
+    """RustPython's locks as CPython's: its lock's ``acquire`` refuses the
+    ``blocking`` keyword, and its RLock has no ``_is_owned``, which
+    ``Condition`` needs (so ``notify`` said "un-acquired lock", and
+    ``queue``, ``concurrent.futures`` and ``Event.set`` failed). Locks get a
+    wrapper taking CPython's arguments; RLock the pure-Python one the
+    threading module carries, built on those locks."""
+    import _thread
+    try:
+        _thread.allocate_lock().acquire(blocking=False)
+        return
+    except TypeError:
+        pass
+    allocate = _thread.allocate_lock
+
+    class Lock:
+        """A lock taking CPython's arguments."""
+
+        __slots__ = ("_lock",)
+
+        def __init__(self):
+            self._lock = allocate()
+
+        def acquire(self, blocking=True, timeout=-1):
+            return self._lock.acquire(blocking, timeout)
+
+        def release(self):
+            self._lock.release()
+
+        def locked(self):
+            return self._lock.locked()
+
+        def _at_fork_reinit(self):
+            self._lock = allocate()
+
+        __enter__ = acquire
+
+        def __exit__(self, *exc):
+            self._lock.release()
+
+        def __repr__(self):
+            return "<%s lock object>" % ("locked" if self.locked() else "unlocked")
+
+    threading.Lock = threading._allocate_lock = Lock
+    threading._CRLock = None
+
+
 def _warm_zoneinfo(zoneinfo):
     """Read the embedded tz database's index (a pure-Python zip parse, the
     most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
@@ -692,7 +739,14 @@ def _warm_zoneinfo(zoneinfo):
 
 _install_host_io()
 _fill_time()
+_fixes = {}
 if sys.platform == "wasi":
-    sys.meta_path.insert(0, _FixAfterImport({"asyncio": _sandbox_asyncio, "zoneinfo": _warm_zoneinfo}))
+    _fixes.update({"asyncio": _sandbox_asyncio, "zoneinfo": _warm_zoneinfo})
+if sys.implementation.name == "rustpython":
+    _fixes["threading"] = _rustpython_threading
+    if "threading" in sys.modules:
+        _rustpython_threading(sys.modules["threading"])
+if _fixes:
+    sys.meta_path.insert(0, _FixAfterImport(_fixes))
 if _tzdata is not None:
     sys.meta_path.append(_tzdata)

@@ -129,3 +129,17 @@ fn without_tmp_tempfile_fails_as_on_a_system_with_none() {
     let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!("{:?}", run.items[0]) };
     assert!(e.message.contains("No usable temporary directory"), "{}", e.message);
 }
+
+/// `threading` behaves as CPython's on both RustPython runtimes: a lock
+/// takes `blocking=`, and `Condition`, `Event` and `queue` work (RustPython's
+/// own RLock lacked what `Condition` needs).
+#[test]
+fn threading_and_queue_behave_as_cpython_on_rustpython() {
+    for runtime in [Runtime::Wasm, Runtime::NativeRustpython] {
+        let names = ["threading", "queue"];
+        let outputs = check_outputs(runtime, &names);
+        for (name, got) in names.iter().zip(&outputs) {
+            assert_eq!(judge(name, got), Ok(()), "{runtime}: {name}");
+        }
+    }
+}
