@@ -93,15 +93,15 @@ fn a_batch_answers_each_input_as_process_would() {
 /// all pass in one batch that takes far longer than the timeout.
 #[test]
 fn each_input_of_a_batch_has_its_own_deadline() {
-    let policy = SandboxPolicy { timeout: Duration::from_millis(500), ..SandboxPolicy::default() };
+    let policy = SandboxPolicy { timeout: Duration::from_millis(1000), ..SandboxPolicy::default() };
     let spec = sandboxed("nap", hostile_rust("nap"), policy);
     on_node_thread(|| {
         let mut node = spec.create(&engine()).unwrap();
-        let batch = process_many(&mut *node, vec![Value::Int(300); 4], LONG);
+        let batch = process_many(&mut *node, vec![Value::Int(600); 4], LONG);
         let got: Vec<_> = batch.per_input().into_iter().map(|r| r.unwrap()).collect();
-        assert_eq!(got, vec![vec![Value::Int(300)]; 4]);
+        assert_eq!(got, vec![vec![Value::Int(600)]; 4]);
         // One input past the deadline still times out, alone.
-        let batch = process_many(&mut *node, vec![Value::Int(10), Value::Int(2000), Value::Int(10)], LONG);
+        let batch = process_many(&mut *node, vec![Value::Int(10), Value::Int(3000), Value::Int(10)], LONG);
         let got = batch.per_input();
         assert_eq!(got[0].as_ref().ok(), Some(&vec![Value::Int(10)]));
         assert!(matches!(got[1], Err(NodeFailure::Timeout(_))), "{:?}", got[1]);
@@ -205,7 +205,7 @@ fn a_batch_stops_at_its_time_budget() {
     on_node_thread(|| {
         let mut node = spec.create(&engine()).unwrap();
         let batch = process_many(&mut *node, vec![Value::Int(20); 10], Duration::from_millis(30));
-        assert!((2..10).contains(&batch.answers.len()), "{} answers", batch.answers.len());
+        assert!((1..10).contains(&batch.answers.len()), "{} answers", batch.answers.len());
         assert_eq!(batch.answers.len() + batch.left.len(), 10);
         assert!(batch.per_input().iter().all(Result::is_ok));
     });
