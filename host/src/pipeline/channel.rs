@@ -248,35 +248,43 @@ impl Drop for Receiver {
 /// string. The size a channel's byte budget counts; it walks the value
 /// without recursion.
 pub fn host_size(value: &Value) -> u64 {
-    const SLOT: u64 = size_of::<Value>() as u64;
+    // Most values sent are scalars or strings: no walk (and no stack to
+    // allocate) for them.
+    if !matches!(value, Value::List(_) | Value::Map(_)) {
+        return own_size(value);
+    }
     let mut total = 0u64;
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
-        total += SLOT
-            + match v {
-                Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
-                Value::BigInt(i) => i.bits().div_ceil(64) * 8,
-                Value::Str(s) => s.len() as u64,
-                Value::Bytes(b) => b.len() as u64,
-                Value::Audio(a) => 4 * a.samples.len() as u64,
-                Value::Array(a) => {
-                    let item = match a.data {
-                        ArrayData::F32(_) => 4,
-                        ArrayData::F64(_) | ArrayData::I64(_) => 8,
-                    };
-                    item * a.data.len() as u64 + 4 * a.shape.len() as u64
-                }
-                Value::List(items) => {
-                    stack.extend(items);
-                    0
-                }
-                Value::Map(map) => {
-                    stack.extend(map.iter().map(|(_, v)| v));
-                    map.iter().map(|(k, _)| (size_of::<String>() + k.len()) as u64).sum()
-                }
-            };
+        total += own_size(v);
+        match v {
+            Value::List(items) => stack.extend(items),
+            Value::Map(map) => stack.extend(map.iter().map(|(_, v)| v)),
+            _ => {}
+        }
     }
     total
+}
+
+/// Bytes `value` holds itself: its slot, its payload, a map's keys (not
+/// what a list or map holds).
+fn own_size(value: &Value) -> u64 {
+    const SLOT: u64 = size_of::<Value>() as u64;
+    SLOT + match value {
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::List(_) => 0,
+        Value::BigInt(i) => i.bits().div_ceil(64) * 8,
+        Value::Str(s) => s.len() as u64,
+        Value::Bytes(b) => b.len() as u64,
+        Value::Audio(a) => 4 * a.samples.len() as u64,
+        Value::Array(a) => {
+            let item = match a.data {
+                ArrayData::F32(_) => 4,
+                ArrayData::F64(_) | ArrayData::I64(_) => 8,
+            };
+            item * a.data.len() as u64 + 4 * a.shape.len() as u64
+        }
+        Value::Map(map) => map.iter().map(|(k, _)| (size_of::<String>() + k.len()) as u64).sum(),
+    }
 }
 
 #[cfg(test)]
