@@ -233,6 +233,11 @@ impl From<GuestError> for NodeFailure {
     }
 }
 
+/// Runtimes with why each was refused: "wasm: why; wasm-cpython: why".
+pub(crate) fn describe_refusals(refused: &[(&'static str, String)]) -> String {
+    refused.iter().map(|(r, why)| format!("{r}: {why}")).collect::<Vec<_>>().join("; ")
+}
+
 /// Most bytes of a node's error message, and of its traceback, the host
 /// keeps: a node cannot make the host hold megabytes per failure.
 pub const MAX_GUEST_TEXT: usize = 64 << 10;
@@ -406,12 +411,12 @@ pub enum Error {
         message: String,
     },
     /// No runtime can run a `runtime = "auto"` node: each runtime's reason.
-    #[error("node '{node}': no runtime can run it ({})", .refused.iter().map(|(r, why)| format!("{r}: {why}")).collect::<Vec<_>>().join("; "))]
+    #[error("node '{node}': no runtime can run it ({})", describe_refusals(.refused))]
     NoRuntime {
         /// The node's id.
         node: String,
-        /// Each runtime tried, and why it was refused.
-        refused: Vec<(crate::factory::Runtime, String)>,
+        /// Each runtime tried (its name), and why it was refused.
+        refused: Vec<(&'static str, String)>,
     },
     /// A runtime is not available here: not compiled into this build, or
     /// its component is missing.

@@ -215,7 +215,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let engine = WasmEngine::shared()?;
             for choice in nodehost::manifest::auto::choose_runtimes(&mut pipeline, &engine, &permissions)? {
-                if choice.reason.starts_with("auto:") {
+                if choice.auto {
                     tracing::info!(node = %choice.node, "runs on '{}': {}", choice.runtime, choice.reason);
                 }
             }

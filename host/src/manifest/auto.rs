@@ -13,14 +13,14 @@
 //!
 //! A node no runtime can run is refused with each runtime's reason; a
 //! mistake that is the node's own on every runtime (no such class, wrong
-//! parameters) is reported as it is. A
-//! node's `venv` counts only on `cpython`: the sandboxes are tried without
-//! it, and a node that lands in one runs without it.
+//! parameters) is reported as it is. A node's `venv` counts only on
+//! `cpython`: the sandboxes are tried without it, and a node that lands in
+//! one runs without it.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::error::{Error, GuestErrorKind, NodeFailure};
+use crate::error::{Error, GuestErrorKind, NodeFailure, describe_refusals};
 use crate::factory::{NodeSource, NodeSpec, Runtime};
 use crate::manifest::{AutoRuntime, HostPermissions, Pipeline};
 use crate::node::on_node_thread;
@@ -35,6 +35,8 @@ pub struct RuntimeChoice {
     pub runtime: Runtime,
     /// Why: the manifest named it, or how `auto` chose it.
     pub reason: String,
+    /// Whether `runtime = "auto"` chose it.
+    pub auto: bool,
 }
 
 /// Choose a runtime for every `runtime = "auto"` node of `pipeline` (its
@@ -50,8 +52,8 @@ pub fn choose_runtimes(
 ) -> Result<Vec<RuntimeChoice>, Error> {
     let mut choices = Vec::with_capacity(pipeline.nodes.len());
     for node in &mut pipeline.nodes {
-        let (runtime, reason) = match node.auto {
-            None => (node.spec.runtime, "as the manifest says (or the default)".to_owned()),
+        let (runtime, reason, auto) = match node.auto {
+            None => (node.spec.runtime, "as the manifest says (or the default)".to_owned(), false),
             Some(auto) => {
                 let (runtime, reason) = choose(&node.spec, auto, engine, permissions)?;
                 if runtime != Runtime::Cpython {
@@ -59,10 +61,10 @@ pub fn choose_runtimes(
                 }
                 node.spec.runtime = runtime;
                 node.auto = None;
-                (runtime, format!("auto: {reason}"))
+                (runtime, format!("auto: {reason}"), true)
             }
         };
-        choices.push(RuntimeChoice { node: node.spec.id.clone(), runtime, reason });
+        choices.push(RuntimeChoice { node: node.spec.id.clone(), runtime, reason, auto });
     }
     Ok(choices)
 }
@@ -70,16 +72,16 @@ pub fn choose_runtimes(
 /// The runtime for one `auto` node, and why.
 fn choose(spec: &NodeSpec, auto: AutoRuntime, engine: &WasmEngine, permissions: &HostPermissions) -> Result<(Runtime, String), Error> {
     let sandboxes = if auto.prefer_speed { [Runtime::WasmCpython, Runtime::Wasm] } else { [Runtime::Wasm, Runtime::WasmCpython] };
-    let mut refused: Vec<(Runtime, String)> = Vec::new();
+    let mut refused: Vec<(&'static str, String)> = Vec::new();
     for runtime in sandboxes {
         if let Some(why) = runtime.unavailable_reason() {
-            refused.push((runtime, format!("unavailable: {why}")));
+            refused.push((runtime.as_str(), format!("unavailable: {why}")));
             continue;
         }
         if runtime == Runtime::Wasm {
             let gaps = compat_gaps(spec, "wasm");
             if !gaps.is_empty() {
-                refused.push((runtime, format!("it imports {}", gaps.join(", "))));
+                refused.push((runtime.as_str(), format!("it imports {}", gaps.join(", "))));
                 continue;
             }
         }
@@ -88,11 +90,11 @@ fn choose(spec: &NodeSpec, auto: AutoRuntime, engine: &WasmEngine, permissions: 
                 let reason = match (runtime, refused.is_empty()) {
                     (Runtime::Wasm, true) => "it loads in the RustPython sandbox, the safest".to_owned(),
                     (Runtime::WasmCpython, true) => "prefer = \"speed\": CPython in the sandbox, where it loads".to_owned(),
-                    _ => format!("it loads here, in the sandbox; {}", describe(&refused)),
+                    _ => format!("it loads here, in the sandbox; {}", describe_refusals(&refused)),
                 };
                 return Ok((runtime, reason));
             }
-            Err(TrialFailure::Here(why)) => refused.push((runtime, why)),
+            Err(TrialFailure::Here(why)) => refused.push((runtime.as_str(), why)),
             Err(TrialFailure::Everywhere(e)) => return Err(e),
         }
     }
@@ -105,22 +107,17 @@ fn choose(spec: &NodeSpec, auto: AutoRuntime, engine: &WasmEngine, permissions: 
         cpython.unavailable_reason().map(|why| format!("unavailable: {why}"))
     };
     match refusal {
-        Some(why) => refused.push((cpython, why)),
+        Some(why) => refused.push((cpython.as_str(), why)),
         None => match trial_load(spec, cpython, engine) {
             Ok(()) => {
-                let reason = format!("no sandbox can run it ({}); trusted, and the host allows un-sandboxed nodes", describe(&refused));
+                let reason = format!("no sandbox can run it ({}); trusted, and the host allows un-sandboxed nodes", describe_refusals(&refused));
                 return Ok((cpython, reason));
             }
-            Err(TrialFailure::Here(why)) => refused.push((cpython, why)),
+            Err(TrialFailure::Here(why)) => refused.push((cpython.as_str(), why)),
             Err(TrialFailure::Everywhere(e)) => return Err(e),
         },
     }
     Err(Error::NoRuntime { node: spec.id.clone(), refused })
-}
-
-/// "wasm: why; wasm-cpython: why".
-fn describe(refused: &[(Runtime, String)]) -> String {
-    refused.iter().map(|(r, why)| format!("{r}: {why}")).collect::<Vec<_>>().join("; ")
 }
 
 /// Why a trial load failed.
