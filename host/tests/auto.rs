@@ -2,12 +2,10 @@
 //! runs them: each Python node's runtime chosen safest first, with the
 //! reason, and one error naming every runtime's refusal when none fits.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 use nodehost::Runtime;
 
 fn write(path: &Path, text: &str) {

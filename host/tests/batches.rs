@@ -4,13 +4,11 @@
 //! what each input got: its outputs, or exactly its failure; inputs after a
 //! failure are left for the caller, none lost.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nodehost::{ItemAnswer, Limit, Node, NodeFailure, NodeSource, NodeSpec, Runtime, SandboxPolicy, Value, on_node_thread};
 
 /// A sandboxed Python node of class `Node` with this source.

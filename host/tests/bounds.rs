@@ -4,11 +4,9 @@
 //! by bytes as well as items, and the largest component the engine
 //! compiles.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use nodehost::manifest::{InputSpec, OnError, PipelineNode, Upstream};
 use nodehost::{
     EngineConfig, Error, NodeFailure, NodeSpec, Pipeline, Runtime, SandboxPolicy, Stage, Value, WasmEngine, on_node_thread,

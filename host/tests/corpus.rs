@@ -2,9 +2,7 @@
 //! three Python runtimes (sandboxed RustPython, native RustPython, CPython),
 //! which must give exactly the expected outputs, and the chain as a pipeline.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nodehost::manifest::HostPermissions;
 use nodehost::{Runtime, Value};
 

@@ -6,11 +6,9 @@
 //! host call on a timer made under a longer deadline, and outputs at the
 //! size limit. Each test says what would make it fail.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use nodehost::manifest::{InputSpec, OnError, Pipeline, PipelineNode, Upstream};
 use nodehost::{Error, Limit, Node, NodeFailure, NodeSource, NodeSpec, Runtime, SandboxPolicy, Stage, Value};
 
@@ -339,7 +337,7 @@ fn rss() -> (u64, u64) {
 /// copied an output more than a couple of times at once.
 #[test]
 fn outputs_at_the_size_limit_keep_host_memory_bounded() {
-    if !in_child_process("outputs_at_the_size_limit_keep_host_memory_bounded", &[]) {
+    if !in_child_process(module_path!(), "outputs_at_the_size_limit_keep_host_memory_bounded", &[]) {
         return;
     }
     let limit: u64 = 4 << 20;

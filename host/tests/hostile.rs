@@ -4,11 +4,9 @@
 //! kind of each item, that the well-behaved node gave all its outputs, and
 //! that the host goes on working.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nodehost::manifest::{OnError, Pipeline, PipelineNode, Upstream};
 use nodehost::{Error, GuestErrorKind, Limit, NodeFailure, NodeSource, NodeSpec, Output, Runtime, SandboxPolicy, Stage, Value};
 

@@ -5,13 +5,11 @@
 //! fixture (the packages, the wheels) is built here in a scratch directory:
 //! no network.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use nodehost::package::lock::{LOCK_FILE, LockFile, LockOptions, WHEEL_DIR};
 use nodehost::package::{BundleLimits, PackageError, load_node, load_node_with};
 use nodehost::{Error, NodeSpec, Runtime, Value};
@@ -380,7 +378,7 @@ fn types_and_bake_work_on_a_package() {
 /// one small, popular pure-Python package resolved from the package index,
 /// used by a node on each Python runtime.
 #[test]
-#[ignore = "needs the package index: NODEHOST_NETWORK_TESTS=1 cargo test --test packages -- --ignored"]
+#[ignore = "needs the package index: NODEHOST_NETWORK_TESTS=1 cargo test -p nodehost --test integration packages:: -- --ignored"]
 fn a_package_from_the_index_runs_on_every_python_runtime() {
     if std::env::var_os("NODEHOST_NETWORK_TESTS").is_none() {
         eprintln!("skipped: set NODEHOST_NETWORK_TESTS=1");

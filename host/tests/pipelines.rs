@@ -2,12 +2,10 @@
 //! errors that name the node and the item, manifest errors with line and
 //! column, and the `nodehost` command itself.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use nodehost::manifest::{self, InputSpec};
 use nodehost::{Error, NodeFailure, Runtime, Stage, Value};
 

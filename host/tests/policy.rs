@@ -1,11 +1,9 @@
 //! Policy grants and budgets: directories (read-only and writable),
 //! environment variables by name, fuel, and the wasm stack limit.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nodehost::policy::DirGrant;
 use nodehost::{NodeFailure, NodeSpec, Runtime, SandboxPolicy, Value};
 
@@ -53,7 +51,7 @@ fn only_named_environment_variables_pass_through() {
     // The variables are set in a child process of this test binary, which
     // runs this test alone (see `in_child_process` for why not `set_var`).
     let env = [("NODEHOST_TEST_GRANTED", "yes"), ("NODEHOST_TEST_SECRET", "leaked")];
-    if !in_child_process("only_named_environment_variables_pass_through", &env) {
+    if !in_child_process(module_path!(), "only_named_environment_variables_pass_through", &env) {
         return;
     }
     // Both are really there for the host to pass on.

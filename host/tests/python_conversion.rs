@@ -3,9 +3,7 @@
 //! the same error with the same text, in the sandbox, on native RustPython
 //! and on CPython.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nodehost::{ArrayData, AudioFrame, BigInt, GuestErrorKind, Map, NodeFailure, NumArray, SandboxPolicy, Value};
 
 /// What a case should give.

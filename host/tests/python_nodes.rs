@@ -2,11 +2,9 @@
 //! library, exceptions with tracebacks, values the boundary cannot carry,
 //! logging, audio frames and arrays; and what the sandbox refuses.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 use nodehost::{BigInt, GuestErrorKind, NodeFailure, Runtime, Value};
 
 const STDLIB: &[&str] = &[

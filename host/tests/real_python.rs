@@ -5,11 +5,9 @@
 //! sandbox has no file to read them from). Every runtime must give what
 //! CPython gives.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use nodehost::{NodeFailure, Runtime, SandboxPolicy, Value};
 
 /// Room for a million objects: the default 256 MiB is for ordinary nodes.

@@ -1,12 +1,10 @@
 //! Instance recycling: nodes lost to traps, a thousand in a row, must give
-//! their memory back. Alone in its own test binary, so no other test's
+//! their memory back. Alone in a child process, so no other test's
 //! memory blurs the measurement.
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nodehost::{NodeFailure, SandboxPolicy, Value};
 
 fn tight() -> SandboxPolicy {
@@ -27,6 +25,9 @@ fn rss() -> u64 {
 /// development machine).
 #[test]
 fn lost_instances_give_their_memory_back() {
+    if !in_child_process(module_path!(), "lost_instances_give_their_memory_back", &[]) {
+        return;
+    }
     a_thousand_traps_in_a_row_leave_memory_where_it_was();
     python_instances_lost_to_traps_are_recycled();
 }

@@ -2,9 +2,7 @@
 //! same outputs and the same errors; plus a user's Rust node loaded from its
 //! own component file, and components that are not what they claim.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use nodehost::{Error, GuestErrorKind, NodeFailure, NodeSource, NodeSpec, Runtime, SandboxPolicy, Value};
 
 const RUST_RUNTIMES: [Runtime; 2] = [Runtime::Wasm, Runtime::Native];

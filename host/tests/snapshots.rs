@@ -2,13 +2,11 @@
 //! snapshot, baked components (`nodehost bake`), hundreds of sandboxed
 //! Python instances alive at once, and nodes running on many threads at once.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use common::*;
+use crate::common::*;
 use nodehost::sandbox::PRELOADED_MODULES;
 use nodehost::{EngineConfig, NodeSpec, Runtime, SandboxPolicy, Value, WasmEngine, on_node_thread};
 
@@ -237,7 +235,7 @@ fn python_nodes_run_on_many_threads_at_once() {
 fn granted_environment_is_seen_despite_snapshots() {
     // The variable is set in a child process of this test binary, which
     // runs this test alone (see `in_child_process` for why not `set_var`).
-    if !in_child_process("granted_environment_is_seen_despite_snapshots", &[("NODEHOST_TEST_GRANT", "yes")]) {
+    if !in_child_process(module_path!(), "granted_environment_is_seen_despite_snapshots", &[("NODEHOST_TEST_GRANT", "yes")]) {
         return;
     }
     let source = "import os\nclass Env:\n    def process(self, data):\n        return str(os.environ.get(data))\n";

@@ -1,7 +1,7 @@
 //! Soak: a long run through a mixed pipeline (sandboxed Python, sandboxed
 //! Rust, sandboxed Python) and a long series of trapped, recycled
 //! instances, with resident memory sampled: after warm-up it must stay
-//! flat. Alone in its own test binary, so no other test's memory blurs the
+//! flat. Alone in a child process, so no other test's memory blurs the
 //! measurement.
 //!
 //! CI runs a short form. The full length (a million items, ten thousand
@@ -9,16 +9,14 @@
 //!
 //! ```sh
 //! NODEHOST_SOAK_ITEMS=1000000 NODEHOST_SOAK_TRAPS=10000 \
-//!     cargo test --workspace --test soak -- --nocapture
+//!     cargo test -p nodehost --test integration soak:: -- --nocapture
 //! ```
-
-mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{engine, hostile_rust, sandboxed};
+use crate::common::{engine, hostile_rust, in_child_process, sandboxed};
 use nodehost::{NodeFailure, SandboxPolicy, Value};
 
 /// Resident memory of this process, in bytes.
@@ -85,6 +83,9 @@ fn assert_flat(what: &str, samples: &[u64], slack: u64) {
 
 #[test]
 fn memory_stays_flat_over_a_long_mixed_run_and_many_recycled_instances() {
+    if !in_child_process(module_path!(), "memory_stays_flat_over_a_long_mixed_run_and_many_recycled_instances", &[]) {
+        return;
+    }
     a_long_mixed_pipeline_run();
     many_trapped_instances_recycled();
 }
@@ -113,7 +114,7 @@ class = "Format"
 params = {{ template = "Result: {{}}" }}
 "#
     );
-    let path = common::example("corpus/soak.toml");
+    let path = crate::common::example("corpus/soak.toml");
     let pipeline = nodehost::manifest::parse(&manifest, &path).unwrap();
     let counted = Arc::new(AtomicU64::new(0));
     let sampler = Sampler::start();

@@ -2,11 +2,9 @@
 //! the Python runtimes embed, `tempfile` in the sandbox's private and bounded
 //! `/tmp`, and modules whose output must be CPython's (the compat checks).
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 use nodehost::tools::compat::judge;
 use nodehost::{Limit, NodeFailure, NodeSpec, Runtime, SandboxPolicy, Value, on_node_thread};
 
@@ -76,7 +74,7 @@ fn tmp_is_private_bounded_and_removed_with_the_node() {
     // Its own TMPDIR, so the host directories counted are this test's.
     let tmpdir = scratch_dir("tmpbound");
     let env = [("TMPDIR", tmpdir.path().to_str().unwrap())];
-    if !in_child_process("tmp_is_private_bounded_and_removed_with_the_node", &env) {
+    if !in_child_process(module_path!(), "tmp_is_private_bounded_and_removed_with_the_node", &env) {
         return;
     }
     const MIB: i64 = 1 << 20;

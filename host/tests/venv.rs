@@ -3,14 +3,12 @@
 //! it. The environments are made here with the Python the host embeds
 //! (`python3 -m venv --without-pip`, no network) and filled by hand; the
 //! test with a real native extension from PyPI (numpy) needs the network:
-//! `NODEHOST_NETWORK_TESTS=1 cargo test --test venv -- --ignored`.
-
-mod common;
+//! `NODEHOST_NETWORK_TESTS=1 cargo test -p nodehost --test integration venv:: -- --ignored`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 
 /// A fresh virtual environment at `dir`; its site-packages directory.
 fn make_venv(dir: &Path, with_pip: bool) -> PathBuf {
@@ -109,7 +107,7 @@ fn a_venv_that_cannot_serve_is_refused_clearly() {
 /// A real native extension from PyPI: numpy, installed with pip into the
 /// venv, used by a trusted CPython node.
 #[test]
-#[ignore = "needs the package index: NODEHOST_NETWORK_TESTS=1 cargo test --test venv -- --ignored"]
+#[ignore = "needs the package index: NODEHOST_NETWORK_TESTS=1 cargo test -p nodehost --test integration venv:: -- --ignored"]
 fn a_native_extension_from_pypi_runs_on_trusted_cpython() {
     if std::env::var_os("NODEHOST_NETWORK_TESTS").is_none_or(|v| v != "1") {
         eprintln!("skipped: set NODEHOST_NETWORK_TESTS=1");

@@ -3,12 +3,10 @@
 //! it could not be built the tests say why and pass, unless
 //! `NODEHOST_REQUIRE_WASM_CPYTHON=1` asks for it.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nodehost::{GuestErrorKind, NodeFailure, Runtime, Value, on_node_thread};
 
 /// Whether the runtime is there; when it is not, why (and fail if it must be).

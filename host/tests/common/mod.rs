@@ -203,11 +203,12 @@ pub fn scratch_dir(name: &str) -> tempfile::TempDir {
         .unwrap_or_else(|e| panic!("a scratch directory: {e}"))
 }
 
-/// For a test that needs environment variables: in the test's own process,
-/// runs the test `test` (its exact name) again in a child process of this
-/// test binary with `env` set, checks that it ran there and passed, and
-/// returns `false`; in that child, returns `true` and the test does its
-/// work.
+/// For a test that needs a process of its own (environment variables, or
+/// a resident-memory measurement no other test may blur): in the test's
+/// own process, runs the test `test` of module `module` (pass
+/// `module_path!()`) again in a child process of this test binary, alone,
+/// with `env` set, checks that it ran there and passed, and returns
+/// `false`; in that child, returns `true` and the test does its work.
 ///
 /// Why not `std::env::set_var`: the harness runs tests on parallel
 /// threads, and the host, tokio and wasmtime read the environment on
@@ -215,9 +216,12 @@ pub fn scratch_dir(name: &str) -> tempfile::TempDir {
 /// calls `getenv` is undefined behaviour, which is why `set_var` is
 /// `unsafe`. A child gets its environment from `Command::env`, set up by
 /// the kernel before any of its threads exist.
-pub fn in_child_process(test: &str, env: &[(&str, &str)]) -> bool {
+pub fn in_child_process(module: &str, test: &str, env: &[(&str, &str)]) -> bool {
     const MARKER: &str = "NODEHOST_TEST_CHILD";
-    if std::env::var_os(MARKER).is_some_and(|v| v == test) {
+    // The harness names tests by their path below the crate root.
+    let module = module.split_once("::").map_or("", |(_, below_crate)| below_crate);
+    let test = &format!("{module}::{test}");
+    if std::env::var_os(MARKER).is_some_and(|v| v == test.as_str()) {
         return true;
     }
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -232,5 +236,7 @@ pub fn in_child_process(test: &str, env: &[(&str, &str)]) -> bool {
     assert!(out.status.success(), "`{test}` failed in its child process:\n{stdout}\n{stderr}");
     // A filter that matched nothing passes too: make sure the test ran.
     assert!(stdout.contains("test result: ok. 1 passed;"), "`{test}` did not run in the child process:\n{stdout}\n{stderr}");
+    // What the child reported (measurements), for `--nocapture`.
+    eprint!("{stderr}");
     false
 }
