@@ -14,3 +14,6 @@ if ! "$python" -c 'import sysconfig, sys; sys.exit(0 if sysconfig.get_config_var
     echo "       or build without the CPython baseline: cargo test --workspace --no-default-features --features native-rustpython" >&2
     exit 1
 fi
+
+# The voice example's recognizer: pocketsphinx in examples/voice/.venv.
+"$(dirname "$0")/setup-voice.sh"

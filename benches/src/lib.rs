@@ -5,6 +5,7 @@ pub mod kernels;
 pub mod report;
 pub mod scenarios;
 pub mod throughput;
+pub mod voice;
 
 use std::path::PathBuf;
 

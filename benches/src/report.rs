@@ -30,6 +30,8 @@ pub struct Options {
     pub out: PathBuf,
     /// Items per run of the `throughput/` processes (0: leave them out).
     pub throughput_items: u64,
+    /// Run the `voice/` group (the voice example over its test set).
+    pub voice: bool,
 }
 
 /// Durations as whole nanoseconds in JSON (the `*_ns` fields).
@@ -120,6 +122,7 @@ struct ResultsFile<'a> {
     cases: Vec<CaseRow<'a>>,
     extras: &'a [Extra],
     throughput: &'a [crate::throughput::ThroughputRow],
+    voice: &'a [crate::voice::VoiceRow],
     goals: Vec<Goal>,
 }
 
@@ -149,6 +152,10 @@ impl CaseResult {
     }
 }
 
+/// What the single-thread CPython baseline of a `pipeline/` scenario is
+/// called among the extras (the scenario's name follows).
+const PLAIN_LOOP: &str = "plain CPython loop (one thread): ";
+
 /// Everything the report holds.
 pub struct Report {
     pub machine: BTreeMap<&'static str, String>,
@@ -158,6 +165,8 @@ pub struct Report {
     pub about: BTreeMap<String, &'static str>,
     /// The `throughput/` group: whole processes against the plain script.
     pub throughput: Vec<crate::throughput::ThroughputRow>,
+    /// The `voice/` group: the voice example in each runtime mix.
+    pub voice: Vec<crate::voice::VoiceRow>,
 }
 
 fn cpu_time() -> Duration {
@@ -301,8 +310,14 @@ pub fn run(options: &Options) -> Report {
         .filter(|s| options.filter.as_deref().is_none_or(|f| s.name.contains(f)))
         .collect();
     let total: usize = scenarios.iter().map(|s| s.runtimes.iter().filter(|r| r.available()).count()).sum();
-    let mut report =
-        Report { machine: machine(), cases: Vec::new(), extras: Vec::new(), about: BTreeMap::new(), throughput: Vec::new() };
+    let mut report = Report {
+        machine: machine(),
+        cases: Vec::new(),
+        extras: Vec::new(),
+        about: BTreeMap::new(),
+        throughput: Vec::new(),
+        voice: Vec::new(),
+    };
     let started = Instant::now();
     let progress = progress_bar(total as u64);
     for scenario in &scenarios {
@@ -331,6 +346,29 @@ pub fn run(options: &Options) -> Report {
             report.cases.push(result);
         }
     }
+    let mut loops: Vec<(String, f64)> = Vec::new();
+    for (scenario, text) in scenarios::plain_loop_baselines() {
+        if !report.cases.iter().any(|c| c.scenario == scenario && c.error.is_none()) {
+            continue;
+        }
+        progress.set_message(format!("{scenario}: the plain CPython loop"));
+        let measured = match loops.iter().find(|(t, _)| *t == text) {
+            Some(&(_, v)) => Ok(v),
+            None => scenarios::plain_loop_items_per_s(&text),
+        };
+        match measured {
+            Ok(v) => {
+                loops.push((text, v));
+                report.extras.push(Extra {
+                    what: format!("{PLAIN_LOOP}{scenario}"),
+                    runtime: "cpython".into(),
+                    value: v,
+                    unit: "items/s".into(),
+                });
+            }
+            Err(e) => progress.suspend(|| eprintln!("{scenario}: the plain CPython loop failed: {e}")),
+        }
+    }
     if options.throughput_items > 0 && options.filter.as_deref().is_none_or(|f| "throughput/".contains(f)) {
         report.throughput = crate::throughput::measure(options.throughput_items, |name| {
             progress.set_message(format!("throughput/ {name}"));
@@ -347,6 +385,14 @@ pub fn run(options: &Options) -> Report {
                     row.context_switches_per_item,
                     row.error.as_deref().map(|e| format!(" FAILED: {e}")).unwrap_or_default()
                 );
+            }
+        }
+    }
+    if options.voice && options.filter.as_deref().is_none_or(|f| "voice/".contains(f)) {
+        report.voice = crate::voice::measure(|name| progress.set_message(format!("voice/ {name}")));
+        if options.detailed {
+            for row in &report.voice {
+                eprintln!("voice/{row:?}");
             }
         }
     }
@@ -454,6 +500,7 @@ pub fn child(which: &str) {
         throughput if throughput.starts_with("throughput:") => {
             crate::throughput::child(&throughput["throughput:".len()..]);
         }
+        voice if voice.starts_with("voice:") => crate::voice::child(&voice["voice:".len()..]),
         "demo" => {
             let pipeline = nodehost::manifest::load(&crate::example("demo/pipeline.toml")).expect("demo manifest");
             let engine = nodehost::WasmEngine::shared().expect("engine");
@@ -565,6 +612,7 @@ impl Report {
                 .collect(),
             extras: &self.extras,
             throughput: &self.throughput,
+            voice: &self.voice,
             goals: self.goals(),
         };
         serde_json::to_string_pretty(&file).expect("the results as JSON")
@@ -639,6 +687,121 @@ impl Report {
         }
     }
 
+    /// The `pipeline/` scenarios against the same work as one CPython
+    /// thread calling the node classes in turn (`benches/plain_loop.py`):
+    /// the plan's "total system speedup vs pure CPython".
+    fn plain_loop_table(&self, s: &mut String) {
+        let rows: Vec<(String, f64)> = self
+            .extras
+            .iter()
+            .filter_map(|e| e.what.strip_prefix(PLAIN_LOOP).map(|scenario| (scenario.to_owned(), e.value)))
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        let cols = self.columns();
+        let _ = writeln!(
+            s,
+            "\n## Pipelines against a CPython user's loop\n\nThe same work as one CPython thread calling the Python node classes in turn per item (`benches/plain_loop.py`; the Rust and mixed chains do the Python chain's work), timed as the pipeline scenarios are (after start-up). Each cell: the pipeline's items per second over the loop's (above 1: faster than plain CPython).\n\n| scenario | plain loop items/s | {} |\n| --- | ---: |{}",
+            cols.iter().map(|c| c.id()).collect::<Vec<_>>().join(" | "),
+            " ---: |".repeat(cols.len())
+        );
+        for (scenario, plain) in rows {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|&rt| match self.get(&scenario, rt) {
+                    Some(c) => format!("{:.2}x", c.throughput() / plain),
+                    None => String::new(),
+                })
+                .collect();
+            let _ = writeln!(s, "| {scenario} | {plain:.0} | {} |", cells.join(" | "));
+        }
+    }
+
+    /// The plan's four key questions, answered with this run's numbers
+    /// (a `-` where the run did not measure what the answer needs).
+    pub fn answers(&self) -> String {
+        let x = |r: Option<f64>| r.map_or("-".into(), |r| format!("{r:.2}x"));
+        let chain = |config: &str| self.throughput.iter().find(|r| r.config == config && r.error.is_none()).and_then(|r| r.vs_plain);
+        let voice = |prefix: &str| self.voice.iter().find(|r| r.config.starts_with(prefix) && r.error.is_none());
+        let voice_speedup = |prefix: &str| voice(prefix).and_then(|r| r.speedup_vs_plain);
+        let accuracy = |prefix: &str| voice(prefix).map_or("-".into(), |r| format!("{}/{}", r.correct, r.total));
+        let call = self.get("call/calculator_add_5", Rt::WasmRustpython).map(|c| c.median);
+        let call_cpython = self.get("call/calculator_add_5", Rt::Cpython).map(|c| c.median);
+        let fastest_voice = self
+            .voice
+            .iter()
+            .filter(|r| r.error.is_none() && r.speedup_vs_plain.is_some() && r.config.starts_with("nodehost"))
+            .max_by(|a, b| a.speedup_vs_plain.partial_cmp(&b.speedup_vs_plain).unwrap_or(std::cmp::Ordering::Equal));
+        format!(
+            "1. **Is RustPython slower than CPython?** Yes. On the pure-Python kernels (geometric mean) RustPython takes {} CPython's time natively and {} in the sandbox; CPython in the sandbox (wasm-cpython) takes {}. A trivial call into a sandboxed RustPython node costs {} (CPython in-process: {}).\n\
+             2. **Does Rust orchestration offset it?** Where Rust does the per-item work, yes: against the plain single-thread CPython script, the chain runs at {} with native Rust nodes and {} with sandboxed ones. Where the Python interpreter does it, no: sandboxed RustPython runs the chain at {}, trusted CPython under nodehost at {}, and the mixed chain (sandboxed Rust + sandboxed RustPython) at {}. In the voice pipeline, where a native recognizer does most of the work, the sandboxed mix runs at {} the plain CPython script's speed and the all-CPython one at {}, with the same accuracy ({} and {}, plain: {}).\n\
+             3. **Which nodes belong where?** Per-sample and per-item numeric work in Rust, sandboxed (resampling, gain, formatting: the sandbox costs Rust little). Light Python logic (segmenting, intent parsing) in sandboxed RustPython, whose per-call cost the per-utterance work hides. Heavy pure-Python compute in sandboxed CPython (wasm-cpython), which runs it at CPython's speed class where RustPython is several times slower. Native extensions (pocketsphinx, numpy) only on trusted CPython, with their virtual environment; `runtime = \"auto\"` makes this choice per node.\n\
+             4. **What is the best mix?** {}\n",
+            x(self.kernel_ratio(Rt::NativeRustpython, Rt::Cpython)),
+            x(self.kernel_ratio(Rt::WasmRustpython, Rt::Cpython)),
+            x(self.kernel_ratio(Rt::WasmCpython, Rt::Cpython)),
+            call.map_or("-".into(), format_duration),
+            call_cpython.map_or("-".into(), format_duration),
+            x(chain("native-rust")),
+            x(chain("wasm-rust")),
+            x(chain("wasm-rustpython")),
+            x(chain("cpython")),
+            x(chain("mixed: all sandboxed")),
+            x(voice_speedup("nodehost: sandboxed (RustPython")),
+            x(voice_speedup("nodehost: all CPython")),
+            accuracy("nodehost: sandboxed (RustPython"),
+            accuracy("nodehost: all CPython"),
+            accuracy("plain CPython"),
+            match fastest_voice {
+                Some(r) => format!(
+                    "For the voice pipeline, `{}`: {} the plain CPython script's speed at {}/{} commands right, real-time factor {:.3}. For item streams of light Python work, Rust nodes plus the fewest Python nodes: every Python node a chain adds costs the sandboxed RustPython call above.",
+                    r.config,
+                    x(r.speedup_vs_plain),
+                    r.correct,
+                    r.total,
+                    r.real_time_factor
+                ),
+                None => "- (the voice/ group did not run)".into(),
+            }
+        )
+    }
+
+    /// The `voice/` group's table.
+    fn voice_table(&self, s: &mut String) {
+        if self.voice.is_empty() {
+            return;
+        }
+        let seconds = self.voice.iter().map(|r| r.audio_seconds).fold(0.0, f64::max);
+        let _ = writeln!(
+            s,
+            "\n## voice/: spoken commands end to end\n\nThe voice example (`examples/voice/`: resample and gain in Rust, the segmenter and intent parser in Python, pocketsphinx with a JSGF grammar on trusted CPython, JSON lines from Rust) over its test set played as one {seconds:.1} s stream of 16 kHz audio. Accuracy: commands whose action record was exactly right (`score.py`); extra: utterances that matched no command. RTF: wall time over audio time, as fast as it goes, start-up included. Latency: from the end of each utterance's speech to its record, with the audio played at real time ({:.0} s of it); it includes the segmenter's 350 ms hangover. Speedup: the plain CPython script's wall time over the row's, same run.\n\n| configuration | accuracy | extra | RTF | CPU per s of audio | peak RSS | latency p50 | p95 | speedup vs plain |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            crate::voice::PACED_SECONDS.min(seconds)
+        );
+        for r in &self.voice {
+            if let Some(e) = &r.error {
+                let _ = writeln!(s, "| {} | failed: {} | | | | | | | |", r.config, e.lines().next().unwrap_or_default());
+                continue;
+            }
+            let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0} ms"));
+            let timed = r.audio_seconds > 0.0;
+            let _ = writeln!(
+                s,
+                "| {} | {}/{} | {} | {} | {} | {} | {} | {} | {} |",
+                r.config,
+                r.correct,
+                r.total,
+                r.extra,
+                if timed { format!("{:.3}", r.real_time_factor) } else { "-".into() },
+                if timed { format!("{:.0} ms", r.cpu_ms_per_audio_second) } else { "-".into() },
+                if timed { format!("{:.0} MiB", r.peak_rss_mib) } else { "-".into() },
+                ms(r.latency_p50_ms),
+                ms(r.latency_p95_ms),
+                r.speedup_vs_plain.map_or("-".into(), |v| format!("{v:.2}x")),
+            );
+        }
+    }
+
     fn goals_table(&self, s: &mut String) {
         let _ = writeln!(s, "| goal | measured | met |\n| --- | ---: | --- |");
         for Goal { goal, measured, met } in self.goals() {
@@ -655,6 +818,7 @@ impl Report {
         let mut s = String::from("# nodehost benchmark report\n\n");
         let _ = writeln!(s, "{}\n", self.header());
         let _ = writeln!(s, "Times are the median per item (per call for single nodes; per item after start-up for pipelines), from `nodehost-bench`. Every Python scenario runs the same `.py` file on every Python runtime; every Rust scenario the same node on both Rust runtimes. Inputs are cloned on the host for every call on every runtime.\n");
+        let _ = writeln!(s, "## The plan's four questions, answered by this run\n\n{}", self.answers());
         let _ = writeln!(s, "## Goals\n");
         self.goals_table(&mut s);
         let mut groups: Vec<&str> = Vec::new();
@@ -717,6 +881,7 @@ impl Report {
                 c.peak_rss >> 20
             );
         }
+        self.plain_loop_table(&mut s);
         if !self.throughput.is_empty() {
             let _ = writeln!(s, "\n## Throughput: the chain as whole processes\n\nThe corpus chain Double -> Add(10) -> Format over {} integers, JSON lines out to a pipe, start-up included; each row the median of {} runs, next to the plain CPython script (`examples/throughput/plain_chain.py`: the same node classes called in one loop, `json.dumps` per output) measured in the same run. Context switches (voluntary and involuntary) count the thread wake-ups and hand-overs.\n\n| configuration | wall | items/s | vs plain script | CPU per item | context switches per item |\n| --- | ---: | ---: | ---: | ---: | ---: |", self.throughput[0].items, 3);
             for row in &self.throughput {
@@ -739,6 +904,7 @@ impl Report {
                 }
             }
         }
+        self.voice_table(&mut s);
         let _ = writeln!(s, "\n## Scaling\n\nThroughput of k pipelines at once against one pipeline's times min(k, cores).\n\n| runtime | {} |\n| --- |{}", scenarios::CONCURRENCY.map(|k| format!("k = {k}")).join(" | "), " ---: |".repeat(scenarios::CONCURRENCY.len()));
         for rt in self.columns() {
             let cells: Vec<String> = scenarios::CONCURRENCY.iter().map(|&k| self.scaling(rt, k).map_or(String::new(), |e| format!("{:.0}%", e * 100.0))).collect();

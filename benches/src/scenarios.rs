@@ -7,6 +7,7 @@
 //! the time after every node was ready, with the slowest node's latency
 //! quantiles).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,7 +145,7 @@ fn node_case(spec: NodeSpec, input: Value) -> Case {
 }
 
 /// A file deleted when dropped.
-struct TempFile(std::path::PathBuf);
+struct TempFile(PathBuf);
 
 impl Drop for TempFile {
     fn drop(&mut self) {
@@ -404,11 +405,11 @@ pub const CONCURRENCY: [usize; 4] = [1, 2, 4, 10];
 
 /// The baked calculator component for `init/baked_node` (made once, kept
 /// under `target/`).
-pub fn baked_calculator() -> std::path::PathBuf {
+pub fn baked_calculator() -> PathBuf {
     // Named after the Python component it was baked from, so a rebuilt
     // interpreter gets a fresh bake.
     let tag: String = nodehost_artifacts::PYTHON.sha256[..6].iter().map(|b| format!("{b:02x}")).collect();
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/bench-baked/calculator-{tag}.wasm"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/bench-baked/calculator-{tag}.wasm"));
     let source_path = example("corpus/calculator.py");
     let fresh = std::fs::metadata(&path)
         .and_then(|m| m.modified())
@@ -602,3 +603,53 @@ pub fn all() -> Vec<Scenario> {
     all
 }
 
+
+/// The `pipeline/` scenarios with the Python pipeline that does their work
+/// (the all-Rust and mixed chains do the Python chain's work), for the
+/// single-thread CPython baseline.
+pub fn plain_loop_baselines() -> [(&'static str, String); 4] {
+    let chain = [PY_DOUBLE, PY_ADD, PY_FORMAT].concat();
+    [
+        ("pipeline/5_nodes", PYTHON_5.to_owned()),
+        ("pipeline/all_python_3", chain.clone()),
+        ("pipeline/mixed_3", chain.clone()),
+        ("pipeline/all_rust_3", chain),
+    ]
+}
+
+/// Items per second of `text`'s Python nodes called in sequence on one
+/// thread by a plain CPython program (`benches/plain_loop.py`), over
+/// [`PIPELINE_ITEMS`] items: the median of three runs.
+pub fn plain_loop_items_per_s(text: &str) -> Result<f64, String> {
+    let p = pipeline(text, Runtime::Cpython, Runtime::Native);
+    let entries: Vec<serde_json::Value> = p
+        .nodes
+        .iter()
+        .map(|n| match &n.spec.source {
+            nodehost::NodeSource::Python { file, class, .. } => Ok(serde_json::json!({
+                "file": file,
+                "class": (!class.is_empty()).then_some(class),
+                "params": nodehost::value::json::to_json(&n.spec.params),
+            })),
+            _ => Err(format!("{}: not a Python node", n.spec.id)),
+        })
+        .collect::<Result<_, _>>()?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, serde_json::Value::Array(entries).to_string()).map_err(|e| e.to_string())?;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let out = std::process::Command::new(crate::throughput::python_interpreter())
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plain_loop.py"))
+            .arg(&spec)
+            .arg(PIPELINE_ITEMS.to_string())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        runs.push(String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().map_err(|e| e.to_string())?);
+    }
+    runs.sort_by(f64::total_cmp);
+    Ok(runs[1])
+}

@@ -64,19 +64,37 @@ pub struct ThroughputRow {
 }
 
 /// What one process did.
-struct ProcessRun {
-    wall: Duration,
-    cpu: Duration,
-    switches: u64,
-    bytes: u64,
+pub(crate) struct ProcessRun {
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub switches: u64,
+    pub bytes: u64,
+    /// Peak resident memory, in bytes.
+    pub peak_rss: u64,
 }
 
 /// Run `command` with its standard output read (and dropped) through a
 /// pipe; its wall time and, from `wait4`, its CPU time and context
 /// switches.
-fn run_process(mut command: Command) -> Result<ProcessRun, String> {
+pub(crate) fn run_process(command: Command) -> Result<ProcessRun, String> {
+    run_process_with(command, None, |_| {})
+}
+
+/// Writes a child's standard input, on a thread of its own.
+pub(crate) type Feeder = Box<dyn FnOnce(std::process::ChildStdin) + Send>;
+
+/// [`run_process`], with `feed` writing the child's standard input (none
+/// without it), and each piece of its standard output handed to `output`
+/// as it arrives.
+pub(crate) fn run_process_with(
+    mut command: Command,
+    feed: Option<Feeder>,
+    mut output: impl FnMut(&[u8]),
+) -> Result<ProcessRun, String> {
     let started = Instant::now();
+    command.stdin(if feed.is_some() { Stdio::piped() } else { Stdio::null() });
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| e.to_string())?;
+    let feeding = feed.zip(child.stdin.take()).map(|(feed, stdin)| std::thread::spawn(move || feed(stdin)));
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut stderr = child.stderr.take().expect("piped stderr");
     let errors = std::thread::spawn(move || {
@@ -91,6 +109,7 @@ fn run_process(mut command: Command) -> Result<ProcessRun, String> {
             break;
         }
         bytes += n as u64;
+        output(&buf[..n]);
     }
     let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -98,6 +117,9 @@ fn run_process(mut command: Command) -> Result<ProcessRun, String> {
     // SAFETY: wait4 reaps our own child and fills the status and usage given.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
     let wall = started.elapsed();
+    if let Some(feeding) = feeding {
+        let _ = feeding.join();
+    }
     if reaped != pid {
         return Err(format!("wait4: {}", std::io::Error::last_os_error()));
     }
@@ -113,13 +135,14 @@ fn run_process(mut command: Command) -> Result<ProcessRun, String> {
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
         bytes,
+        peak_rss: usage.ru_maxrss as u64 * 1024,
     })
 }
 
 /// The Python interpreter itself, not a launcher in front of it (a pyenv
 /// shim, for one, is a shell script that costs ~80 ms per start here, which
 /// would count against the plain script).
-fn python_interpreter() -> std::path::PathBuf {
+pub(crate) fn python_interpreter() -> std::path::PathBuf {
     static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
         Command::new("python3")

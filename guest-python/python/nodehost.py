@@ -17,7 +17,12 @@ import array as _array
 import logging
 import sys
 
-import _nodehost
+try:
+    import _nodehost
+except ImportError:
+    # Imported outside the host (a plain script calling node classes):
+    # nodes' logging goes to Python's own handlers.
+    _nodehost = None
 
 __all__ = ["AudioFrame", "Array", "Node", "DeadlineExceeded"]
 
@@ -737,7 +742,8 @@ def _warm_zoneinfo(zoneinfo):
         import importlib.resources  # noqa: F401  (what zoneinfo reads the zones with)
 
 
-_install_host_io()
+if _nodehost is not None:
+    _install_host_io()
 _fill_time()
 _fixes = {}
 if sys.platform == "wasi":

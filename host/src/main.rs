@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use nodehost::manifest::{Fuse, HostPermissions, OutputFormat};
+use nodehost::manifest::{AudioSource, FrameSize, Fuse, HostPermissions, InputSpec, OutputFormat};
 use nodehost::{Runtime, SourceKind, WasmEngine};
 
 #[derive(Parser)]
@@ -37,8 +37,27 @@ enum Command {
         #[arg(long, value_parser = parse_format)]
         format: Option<OutputFormat>,
         /// Read JSON lines from standard input instead of the manifest's input.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["wav", "pcm"])]
         stdin: bool,
+        /// Read this WAV file (`-`: a WAV stream on standard input) instead
+        /// of the manifest's input, in the manifest's audio frames (20 ms
+        /// when it has none).
+        #[arg(long, value_name = "FILE", conflicts_with = "pcm")]
+        wav: Option<PathBuf>,
+        /// Read raw PCM from this file (`-`: standard input, e.g. from
+        /// `arecord -t raw`) instead of the manifest's input; give its
+        /// --sample-rate, and --channels and --encoding when not 1 and s16le.
+        #[arg(long, value_name = "FILE", requires = "sample_rate")]
+        pcm: Option<PathBuf>,
+        /// Sample rate of --pcm input, in Hz.
+        #[arg(long, value_name = "HZ", requires = "pcm")]
+        sample_rate: Option<u32>,
+        /// Channels of --pcm input (default 1).
+        #[arg(long, requires = "pcm")]
+        channels: Option<u16>,
+        /// Sample encoding of --pcm input: s16le (the default) or f32le.
+        #[arg(long, requires = "pcm")]
+        encoding: Option<String>,
         /// Print per-node statistics to stderr at the end.
         #[arg(long)]
         stats: bool,
@@ -175,6 +194,11 @@ fn run(cli: Cli) -> Result<()> {
             output,
             format,
             stdin,
+            wav,
+            pcm,
+            sample_rate,
+            channels,
+            encoding,
             stats,
             line_buffered,
             fuse,
@@ -201,7 +225,21 @@ fn run(cli: Cli) -> Result<()> {
                 pipeline.set_rust_runtime(r);
             }
             if stdin {
-                pipeline.input = nodehost::manifest::InputSpec::Stdin;
+                pipeline.input = InputSpec::Stdin;
+            }
+            let frame = match pipeline.input {
+                InputSpec::Audio { frame, .. } => frame,
+                _ => FrameSize::Millis(20.0),
+            };
+            let stdin_or = |path: PathBuf| (path.as_os_str() != "-").then_some(path);
+            if let Some(path) = wav {
+                let source = stdin_or(path).map_or(AudioSource::WavStdin, AudioSource::WavFile);
+                pipeline.input = InputSpec::Audio { source, frame };
+            }
+            if let Some(path) = pcm {
+                let format = nodehost::manifest::pcm_format(sample_rate, channels, encoding.as_deref())
+                    .map_err(|why| anyhow::anyhow!("--pcm: {why}"))?;
+                pipeline.input = InputSpec::Audio { source: AudioSource::Pcm { path: stdin_or(path), format }, frame };
             }
             if let Some(fuse) = fuse {
                 pipeline.fuse = fuse;

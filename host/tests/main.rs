@@ -31,4 +31,5 @@ mod snapshots;
 mod soak;
 mod stdlib;
 mod venv;
+mod voice;
 mod wasm_cpython;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::*;
-use nodehost::manifest::{self, InputSpec};
+use nodehost::manifest::{self, AudioSource, InputSpec};
 use nodehost::{Error, NodeFailure, Runtime, Stage, Value};
 
 const DEMO_OUTPUT: &str = "speech 0.30s - 0.80s  (0.50 s, peak -13.6 dBFS)
@@ -49,7 +49,9 @@ fn parse_err(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_gives_the_same_segments_on_every_runtime() {
     let pipeline = manifest::load(&example("demo/pipeline.toml")).unwrap();
-    let InputSpec::Wav { path, .. } = &pipeline.input else { panic!("the demo reads a WAV file") };
+    let InputSpec::Audio { source: AudioSource::WavFile(path), .. } = &pipeline.input else {
+        panic!("the demo reads a WAV file")
+    };
     let frames: Vec<Value> =
         nodehost::value::wav::WavReader::open(path).unwrap().frames(320).map(|f| Value::Audio(f.unwrap())).collect();
     for (python, rust) in [
@@ -514,4 +516,28 @@ fn manifest_defaults() {
     assert_eq!(p.nodes[1].inputs, [manifest::Upstream::Node(0)]);
     assert_eq!(p.nodes[1].spec.policy, nodehost::SandboxPolicy::default());
     assert_eq!(p.name, "p");
+}
+
+#[test]
+fn audio_input_from_standard_input_or_raw_pcm() {
+    let node = "[[node]]\nid = \"a\"\nrust = \"gain\"\n";
+    let parse = |input: &str| manifest::parse(&format!("[input]\n{input}\n{node}"), Path::new("p.toml"));
+    let p = parse("wav = \"-\"\nframe = 160").unwrap();
+    assert_eq!(p.input, InputSpec::Audio { source: AudioSource::WavStdin, frame: manifest::FrameSize::Samples(160) });
+    let p = parse("pcm = \"-\"\nsample_rate = 8000\nchannels = 2\nencoding = \"f32le\"").unwrap();
+    let format = manifest::PcmFormat { sample_rate: 8000, channels: 2, encoding: manifest::PcmEncoding::F32Le };
+    assert_eq!(p.input, InputSpec::Audio { source: AudioSource::Pcm { path: None, format }, frame: manifest::FrameSize::Millis(20.0) });
+    for (input, says) in [
+        ("pcm = \"-\"", "needs its sample_rate"),
+        ("pcm = \"-\"\nsample_rate = 10", "outside 1000..=384000"),
+        ("pcm = \"-\"\nsample_rate = 8000\nchannels = 0", "channels 0"),
+        ("pcm = \"-\"\nsample_rate = 8000\nencoding = \"mulaw\"", "unknown PCM encoding 'mulaw' (one of: s16le, f32le)"),
+        ("wav = \"-\"\nsample_rate = 8000", "apply to pcm input only"),
+        ("values = [1]\nframe_ms = 20", "apply to wav and pcm input only"),
+        ("wav = \"-\"\npcm = \"-\"\nsample_rate = 8000", "exactly one of"),
+        ("pcm = \"missing.raw\"\nsample_rate = 8000", "missing.raw"),
+    ] {
+        let err = parse(input).unwrap_err().to_string();
+        assert!(err.contains(says), "{input}: {err}");
+    }
 }

@@ -53,6 +53,18 @@ const CASES: &[Case] = &[
         inputs: r#"[{"name": "a", "v": 1.25}]"#,
         expected: r#"["a: 1.2"]"#,
     },
+    Case {
+        node: "json",
+        params: r#"{"fields": ["action", "room", "end"], "drop_null": true, "decimals": 1}"#,
+        inputs: r#"[{"end": 2.71, "room": null, "action": "on"}, {"action": "off", "room": "hall", "end": 1}]"#,
+        expected: r#"["{\"action\":\"on\",\"end\":2.7}", "{\"action\":\"off\",\"room\":\"hall\",\"end\":1}"]"#,
+    },
+    Case {
+        node: "resample",
+        params: r#"{"rate": 8000}"#,
+        inputs: r#"[{"$audio": {"sample_rate": 8000, "channels": 2, "samples": [0.5, -0.5, 0.25, 0.75]}}]"#,
+        expected: r#"[{"$audio": {"sample_rate": 8000, "channels": 1, "samples": [0.0, 0.5]}}]"#,
+    },
 ];
 
 #[test]

@@ -34,6 +34,10 @@ struct Cli {
     /// Items per run of the throughput/ processes (0 leaves them out).
     #[arg(long, default_value_t = nodehost_benches::throughput::ITEMS)]
     throughput_items: u64,
+    /// Leave out the voice/ group (the voice example over its test set;
+    /// about two minutes, and it needs scripts/setup-voice.sh).
+    #[arg(long)]
+    no_voice: bool,
     /// Internal: the child process of the start-up measurements.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             detailed: false,
             out: cli.out,
             throughput_items: 0,
+            voice: false,
         };
         report::child_case(case, runtime, &options);
         return Ok(());
@@ -69,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         detailed: cli.detailed,
         out: cli.out,
         throughput_items: cli.throughput_items,
+        voice: !cli.no_voice,
     };
     let report = nodehost::on_node_thread(|| report::run(&options));
     report.write(&options.out)?;

@@ -7,7 +7,9 @@ mod accumulator;
 mod calculator;
 mod filter;
 mod gain;
+mod json;
 mod pass_through;
+mod resample;
 mod rms;
 mod text;
 
@@ -15,8 +17,10 @@ pub use accumulator::Accumulator;
 pub use calculator::Calculator;
 pub use filter::Filter;
 pub use gain::Gain;
+pub use json::JsonLine;
 pub use pass_through::PassThrough;
+pub use resample::Resample;
 pub use rms::Rms;
 pub use text::Text;
 
-nodehost_sdk::export_nodes!(PassThrough, Calculator, Filter, Accumulator, Gain, Rms, Text);
+nodehost_sdk::export_nodes!(PassThrough, Calculator, Filter, Accumulator, Gain, Rms, Text, Resample, JsonLine);

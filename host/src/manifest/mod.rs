@@ -7,7 +7,8 @@
 //!
 //! [input]
 //! wav = "speech.wav"      # or values = [...], sequence = { count = 10 }, jsonl = "in.jsonl", stdin = true
-//! frame_ms = 20
+//! frame_ms = 20           # audio frames (or frame = samples); wav = "-" reads a WAV stream on stdin;
+//! # pcm = "-"             # raw PCM (a file, or "-": stdin) with sample_rate = 16000, channels = 1, encoding = "s16le"
 //!
 //! [output]
 //! format = "text"         # or "jsonl" (the default); file = "out.jsonl" (default: stdout)
@@ -37,6 +38,8 @@ use std::sync::Arc;
 use nodehost_sdk::{Map, Value};
 use serde::Deserialize;
 use toml::Spanned;
+
+pub use crate::value::pcm::{PcmEncoding, PcmFormat};
 
 pub mod auto;
 mod trust;
@@ -158,10 +161,10 @@ pub enum InputSpec {
         /// The difference between one int and the next.
         step: i64,
     },
-    /// A WAV file cut into audio frames of `frame` samples per channel.
-    Wav {
-        /// The WAV file.
-        path: PathBuf,
+    /// Audio cut into frames of `frame`.
+    Audio {
+        /// Where the audio comes from.
+        source: AudioSource,
         /// How long each frame is.
         frame: FrameSize,
     },
@@ -171,7 +174,34 @@ pub enum InputSpec {
     Stdin,
 }
 
-/// How long a WAV input's frames are.
+/// Where an audio input comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AudioSource {
+    /// A WAV file.
+    WavFile(PathBuf),
+    /// A WAV stream on standard input (`sox -d -t wav -`); its end is where
+    /// the stream ends, whatever length its header says.
+    WavStdin,
+    /// Raw PCM from a file, or from standard input when `None`.
+    Pcm {
+        /// The file; `None` for standard input.
+        path: Option<PathBuf>,
+        /// What the samples are.
+        format: PcmFormat,
+    },
+}
+
+impl AudioSource {
+    /// The source as the user named it: a path, or `stdin`.
+    pub fn describe(&self) -> String {
+        match self {
+            AudioSource::WavFile(path) | AudioSource::Pcm { path: Some(path), .. } => path.display().to_string(),
+            AudioSource::WavStdin | AudioSource::Pcm { path: None, .. } => "stdin".into(),
+        }
+    }
+}
+
+/// How long an audio input's frames are.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FrameSize {
     /// This many samples per channel.
@@ -219,6 +249,10 @@ struct InputSection {
     values: Option<Vec<toml::Value>>,
     sequence: Option<SequenceSection>,
     wav: Option<Spanned<String>>,
+    pcm: Option<Spanned<String>>,
+    sample_rate: Option<u32>,
+    channels: Option<u16>,
+    encoding: Option<String>,
     frame: Option<usize>,
     frame_ms: Option<f64>,
     jsonl: Option<Spanned<String>>,
@@ -544,27 +578,39 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
         Some(section) => {
             let span = Some(section.span());
             let s = section.into_inner();
-            let given = [s.values.is_some(), s.sequence.is_some(), s.wav.is_some(), s.jsonl.is_some(), s.stdin == Some(true)];
+            let given =
+                [s.values.is_some(), s.sequence.is_some(), s.wav.is_some(), s.pcm.is_some(), s.jsonl.is_some(), s.stdin == Some(true)];
             if given.iter().filter(|&&g| g).count() != 1 {
-                return Err(err(span, "[input] needs exactly one of values, sequence, wav, jsonl or stdin = true".into()));
+                return Err(err(span, "[input] needs exactly one of values, sequence, wav, pcm, jsonl or stdin = true".into()));
             }
-            if (s.frame.is_some() || s.frame_ms.is_some()) && s.wav.is_none() {
-                return Err(err(span, "[input] frame and frame_ms apply to wav input only".into()));
+            let audio = s.wav.is_some() || s.pcm.is_some();
+            if (s.frame.is_some() || s.frame_ms.is_some()) && !audio {
+                return Err(err(span, "[input] frame and frame_ms apply to wav and pcm input only".into()));
             }
+            if (s.sample_rate.is_some() || s.channels.is_some() || s.encoding.is_some()) && s.pcm.is_none() {
+                return Err(err(span, "[input] sample_rate, channels and encoding apply to pcm input only".into()));
+            }
+            let (frame_samples, frame_ms, frame_span) = (s.frame, s.frame_ms, span.clone());
+            let frame = move || match (frame_samples, frame_ms) {
+                (Some(_), Some(_)) => Err(err(frame_span.clone(), "[input] give frame or frame_ms, not both".into())),
+                (Some(0), None) => Err(err(frame_span.clone(), "[input] frame must be at least 1 sample".into())),
+                (Some(n), None) => Ok(FrameSize::Samples(n)),
+                (None, Some(ms)) if ms > 0.0 && ms.is_finite() => Ok(FrameSize::Millis(ms)),
+                (None, Some(_)) => Err(err(frame_span.clone(), "[input] frame_ms must be a positive number".into())),
+                (None, None) => Ok(FrameSize::Millis(20.0)),
+            };
             if let Some(values) = s.values {
                 InputSpec::Values(values.iter().map(toml_to_value).collect())
             } else if let Some(q) = s.sequence {
                 InputSpec::Sequence { start: q.start, count: q.count, step: q.step }
             } else if let Some(wav) = &s.wav {
-                let frame = match (s.frame, s.frame_ms) {
-                    (Some(_), Some(_)) => return Err(err(span, "[input] give frame or frame_ms, not both".into())),
-                    (Some(0), None) => return Err(err(span, "[input] frame must be at least 1 sample".into())),
-                    (Some(n), None) => FrameSize::Samples(n),
-                    (None, Some(ms)) if ms > 0.0 && ms.is_finite() => FrameSize::Millis(ms),
-                    (None, Some(_)) => return Err(err(span, "[input] frame_ms must be a positive number".into())),
-                    (None, None) => FrameSize::Millis(20.0),
-                };
-                InputSpec::Wav { path: resolve(wav, "WAV file")?, frame }
+                let source =
+                    if wav.get_ref() == "-" { AudioSource::WavStdin } else { AudioSource::WavFile(resolve(wav, "WAV file")?) };
+                InputSpec::Audio { source, frame: frame()? }
+            } else if let Some(pcm) = &s.pcm {
+                let format = pcm_format(s.sample_rate, s.channels, s.encoding.as_deref()).map_err(|why| err(span, why))?;
+                let path = if pcm.get_ref() == "-" { None } else { Some(resolve(pcm, "PCM file")?) };
+                InputSpec::Audio { source: AudioSource::Pcm { path, format }, frame: frame()? }
             } else if let Some(jsonl) = &s.jsonl {
                 InputSpec::JsonLines(resolve(jsonl, "JSON-lines file")?)
             } else {
@@ -589,6 +635,29 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
     let output = OutputSpec { file: output_file, format: file.output.format };
     let name = file.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     Ok(Pipeline { name, nodes, input, output, fuse: file.fuse })
+}
+
+/// The format of raw PCM input from its manifest entries or CLI flags
+/// (`sample_rate` required; one channel and `s16le` by default), or why
+/// not.
+pub fn pcm_format(sample_rate: Option<u32>, channels: Option<u16>, encoding: Option<&str>) -> Result<PcmFormat, String> {
+    let sample_rate = match sample_rate {
+        None => return Err("raw PCM input needs its sample_rate (a raw stream cannot tell it)".into()),
+        Some(rate @ 1000..=384_000) => rate,
+        Some(rate) => return Err(format!("sample_rate {rate} Hz is outside 1000..=384000")),
+    };
+    let channels = match channels.unwrap_or(1) {
+        c @ 1..=64 => c,
+        c => return Err(format!("channels {c} is outside 1..=64")),
+    };
+    let encoding = match encoding {
+        None => PcmEncoding::S16Le,
+        Some(name) => PcmEncoding::from_name(name).ok_or_else(|| {
+            let known: Vec<_> = PcmEncoding::NAMES.iter().map(|(n, _)| *n).collect();
+            format!("unknown PCM encoding '{name}' (one of: {})", known.join(", "))
+        })?,
+    };
+    Ok(PcmFormat { sample_rate, channels, encoding })
 }
 
 /// Kahn's algorithm, keeping the listed order among ready nodes. On a
