@@ -1,6 +1,6 @@
 """A pipeline's Python node classes as a CPython user would run them
-without nodehost: created once, then called in sequence on one thread for
-each item (a generator's items go on one by one; None gives nothing). The
+without nodehost: created (and initialized) once, then called in sequence
+on one thread for each item (a generator's items go on one by one; None gives nothing). The
 single-thread CPython baseline of the report's pipeline/ scenarios.
 
     python3 plain_loop.py SPEC.json ITEMS
@@ -33,7 +33,11 @@ def load(entry, index):
         if len(classes) != 1:
             raise SystemExit("%s: name the class (it has %d)" % (entry["file"], len(classes)))
         cls = classes[0]
-    return cls(**(entry.get("params") or {}))
+    node = cls(**(entry.get("params") or {}))
+    # The lifecycle hook nodehost calls after creating a node.
+    if callable(getattr(node, "initialize", None)):
+        node.initialize()
+    return node
 
 
 def main():

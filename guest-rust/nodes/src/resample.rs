@@ -292,6 +292,7 @@ mod tests {
             assert_eq!((out.sample_rate, out.channels), (16000, 1));
             assert_eq!(out.samples.len(), 32000, "{from} Hz");
             let f = frequency(&out.samples, 16000);
+            assert!((f - 440.0).abs() < 1.0, "{from} Hz: {f} Hz");
             // No delay: the sine starts at the start (its first peak is
             // at 1/4 period, 9 samples at 16 kHz).
             let first_peak = out.samples[..40].iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
