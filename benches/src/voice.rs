@@ -117,7 +117,6 @@ fn venv_python() -> PathBuf {
 /// Makes the stream (and its expected commands) in `dir`.
 pub fn stream(dir: &Path) -> Result<Stream, String> {
     let expected_text = std::fs::read_to_string(testset().join("expected.jsonl")).map_err(|e| e.to_string())?;
-    let mut resample = create(&rust_node("resample", &[("rate", Value::Int(i64::from(RATE)))], Runtime::Native));
     let mut samples: Vec<f32> = Vec::new();
     let mut commands = Vec::new();
     for line in expected_text.lines().filter(|l| !l.trim().is_empty()) {
@@ -125,6 +124,8 @@ pub fn stream(dir: &Path) -> Result<Stream, String> {
         let wav = testset().join(entry["wav"].as_str().ok_or("expected.jsonl: no wav")?);
         let offset = samples.len() as f64 / f64::from(RATE);
         let reader = nodehost::value::wav::WavReader::open(&wav).map_err(|e| format!("{}: {e}", wav.display()))?;
+        // A resampler per file: each may have its own rate.
+        let mut resample = create(&rust_node("resample", &[("rate", Value::Int(i64::from(RATE)))], Runtime::Native));
         let mut out = Vec::new();
         for frame in reader.frames(4096) {
             let frame = frame.map_err(|e| format!("{}: {e}", wav.display()))?;
@@ -136,8 +137,6 @@ pub fn stream(dir: &Path) -> Result<Stream, String> {
                 samples.extend(a.samples);
             }
         }
-        // A fresh resampler per file: each may have its own rate.
-        resample = create(&rust_node("resample", &[("rate", Value::Int(i64::from(RATE)))], Runtime::Native));
         samples.extend(std::iter::repeat_n(0.0, (GAP_SECONDS * f64::from(RATE)) as usize));
         for command in entry["commands"].as_array().ok_or("expected.jsonl: no commands")? {
             let mut command = command.clone();
@@ -204,7 +203,7 @@ pub fn child(spec: &str) {
     let source = if input.ends_with(".wav") {
         nodehost::manifest::AudioSource::WavFile(input.into())
     } else {
-        let format = nodehost::manifest::pcm_format(Some(RATE), Some(1), None).expect("the stream's format");
+        let format = nodehost::manifest::PcmFormat::new(Some(RATE), Some(1), None).expect("the stream's format");
         nodehost::manifest::AudioSource::Pcm { path: (input != "-").then(|| PathBuf::from(input)), format }
     };
     pipeline.input = nodehost::manifest::InputSpec::Audio { source, frame: nodehost::manifest::FrameSize::Millis(20.0) };

@@ -34,6 +34,7 @@ class Segmenter(Node):
         self.recent = []
         self.recent_len = 0.0
         self.audio = None  # the utterance's samples, while one is open
+        self.audio_start = None  # where they start (the padding before the speech)
         self.start = None
         self.last_voiced = 0.0
         self.voiced_frames = 0

@@ -237,8 +237,7 @@ fn run(cli: Cli) -> Result<()> {
                 pipeline.input = InputSpec::Audio { source, frame };
             }
             if let Some(path) = pcm {
-                let format = nodehost::manifest::pcm_format(sample_rate, channels, encoding.as_deref())
-                    .map_err(|why| anyhow::anyhow!("--pcm: {why}"))?;
+                let format = nodehost::manifest::PcmFormat::new(sample_rate, channels, encoding.as_deref()).context("--pcm")?;
                 pipeline.input = InputSpec::Audio { source: AudioSource::Pcm { path: stdin_or(path), format }, frame };
             }
             if let Some(fuse) = fuse {

@@ -608,7 +608,7 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
                     if wav.get_ref() == "-" { AudioSource::WavStdin } else { AudioSource::WavFile(resolve(wav, "WAV file")?) };
                 InputSpec::Audio { source, frame: frame()? }
             } else if let Some(pcm) = &s.pcm {
-                let format = pcm_format(s.sample_rate, s.channels, s.encoding.as_deref()).map_err(|why| err(span, why))?;
+                let format = PcmFormat::new(s.sample_rate, s.channels, s.encoding.as_deref()).map_err(|why| err(span, why.to_string()))?;
                 let path = if pcm.get_ref() == "-" { None } else { Some(resolve(pcm, "PCM file")?) };
                 InputSpec::Audio { source: AudioSource::Pcm { path, format }, frame: frame()? }
             } else if let Some(jsonl) = &s.jsonl {
@@ -635,29 +635,6 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
     let output = OutputSpec { file: output_file, format: file.output.format };
     let name = file.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     Ok(Pipeline { name, nodes, input, output, fuse: file.fuse })
-}
-
-/// The format of raw PCM input from its manifest entries or CLI flags
-/// (`sample_rate` required; one channel and `s16le` by default), or why
-/// not.
-pub fn pcm_format(sample_rate: Option<u32>, channels: Option<u16>, encoding: Option<&str>) -> Result<PcmFormat, String> {
-    let sample_rate = match sample_rate {
-        None => return Err("raw PCM input needs its sample_rate (a raw stream cannot tell it)".into()),
-        Some(rate @ 1000..=384_000) => rate,
-        Some(rate) => return Err(format!("sample_rate {rate} Hz is outside 1000..=384000")),
-    };
-    let channels = match channels.unwrap_or(1) {
-        c @ 1..=64 => c,
-        c => return Err(format!("channels {c} is outside 1..=64")),
-    };
-    let encoding = match encoding {
-        None => PcmEncoding::S16Le,
-        Some(name) => PcmEncoding::from_name(name).ok_or_else(|| {
-            let known: Vec<_> = PcmEncoding::NAMES.iter().map(|(n, _)| *n).collect();
-            format!("unknown PCM encoding '{name}' (one of: {})", known.join(", "))
-        })?,
-    };
-    Ok(PcmFormat { sample_rate, channels, encoding })
 }
 
 /// Kahn's algorithm, keeping the listed order among ready nodes. On a

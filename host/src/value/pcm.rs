@@ -44,6 +44,47 @@ pub struct PcmFormat {
     pub encoding: PcmEncoding,
 }
 
+/// Why a raw PCM format cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PcmFormatError {
+    /// No sample rate was given (a raw stream cannot tell it).
+    #[error("raw PCM input needs its sample_rate (a raw stream cannot tell it)")]
+    NoSampleRate,
+    /// The sample rate is outside what the host reads.
+    #[error("sample_rate {0} Hz is outside 1000..=384000")]
+    SampleRate(u32),
+    /// The channel count is outside what the host reads.
+    #[error("channels {0} is outside 1..=64")]
+    Channels(u16),
+    /// The encoding is not one the host reads.
+    #[error("unknown PCM encoding '{0}' (one of: s16le, f32le)")]
+    Encoding(String),
+}
+
+impl PcmFormat {
+    /// The format from the manifest's entries or the CLI's flags: the
+    /// sample rate is required, one channel and `s16le` are the defaults.
+    ///
+    /// # Errors
+    /// What is missing or out of range, as a [`PcmFormatError`].
+    pub fn new(sample_rate: Option<u32>, channels: Option<u16>, encoding: Option<&str>) -> Result<Self, PcmFormatError> {
+        let sample_rate = match sample_rate {
+            None => return Err(PcmFormatError::NoSampleRate),
+            Some(rate @ 1000..=384_000) => rate,
+            Some(rate) => return Err(PcmFormatError::SampleRate(rate)),
+        };
+        let channels = match channels.unwrap_or(1) {
+            c @ 1..=64 => c,
+            c => return Err(PcmFormatError::Channels(c)),
+        };
+        let encoding = match encoding {
+            None => PcmEncoding::S16Le,
+            Some(name) => PcmEncoding::from_name(name).ok_or_else(|| PcmFormatError::Encoding(name.to_owned()))?,
+        };
+        Ok(PcmFormat { sample_rate, channels, encoding })
+    }
+}
+
 /// A raw PCM stream read frame by frame.
 #[derive(Debug)]
 pub struct PcmReader<R> {
@@ -136,5 +177,19 @@ mod tests {
         assert_eq!(r.trailing_bytes(), 0);
         assert_eq!(PcmEncoding::from_name("f32le"), Some(PcmEncoding::F32Le));
         assert_eq!(PcmEncoding::from_name("u8"), None);
+    }
+
+    #[test]
+    fn formats_need_a_rate_and_take_defaults() {
+        let f = PcmFormat::new(Some(16000), None, None).unwrap();
+        assert_eq!((f.sample_rate, f.channels, f.encoding), (16000, 1, PcmEncoding::S16Le));
+        assert_eq!(PcmFormat::new(None, None, None), Err(PcmFormatError::NoSampleRate));
+        assert_eq!(PcmFormat::new(Some(999), None, None), Err(PcmFormatError::SampleRate(999)));
+        assert_eq!(PcmFormat::new(Some(8000), Some(0), None), Err(PcmFormatError::Channels(0)));
+        let unknown = PcmFormat::new(Some(8000), None, Some("alaw")).unwrap_err();
+        // The message names every encoding there is.
+        for (name, _) in PcmEncoding::NAMES {
+            assert!(unknown.to_string().contains(name), "{unknown}");
+        }
     }
 }
