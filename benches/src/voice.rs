@@ -382,18 +382,8 @@ fn plain_recognizer(dir: &Path) -> VoiceRow {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
         let records = parse_lines(&out.stdout)?;
-        let file = dir.join("plain.jsonl");
-        let text: String = records.iter().map(|r| format!("{r}\n")).collect();
-        std::fs::write(&file, text).map_err(|e| e.to_string())?;
-        let verdict = Command::new(python_interpreter())
-            .arg(example("voice/score.py"))
-            .arg(testset().join("expected.jsonl"))
-            .arg(&file)
-            .output()
-            .map_err(|e| e.to_string())?;
-        let v: serde_json::Value = serde_json::from_slice(&verdict.stdout).map_err(|e| e.to_string())?;
-        let n = |k: &str| v[k].as_u64().unwrap_or(0);
-        Ok(VoiceRow { correct_per_file: Some(n("correct")), total: n("total"), extra: n("extra"), ..failed(name, String::new()) })
+        let (correct, total, extra) = score(&testset().join("expected.jsonl"), &records, dir)?;
+        Ok(VoiceRow { correct_per_file: Some(correct), total, extra, ..failed(name, String::new()) })
     })();
     match measured {
         Ok(row) => VoiceRow { error: None, ..row },
