@@ -105,6 +105,9 @@ def _type_info(info):
     )
 
 
+_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True)
+
+
 class Runtime(exports.Runtime):
     def configure(self, settings):
         # As an embedded CPython has it: `argparse` and friends read
@@ -122,6 +125,9 @@ class Runtime(exports.Runtime):
                 pass
         # (componentize-py reseeds `random` itself at the first call into an
         # instance, so instances do not share the snapshot's random state.)
+        # Lists and maps as marshal data, audio and arrays packed: CPython
+        # reads each in one C call (see _nodehost_values).
+        return _FORMS
 
     def prepare(self, modules):
         for name in modules:

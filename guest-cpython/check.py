@@ -11,7 +11,9 @@ and interruption. Not part of the component: the build leaves it out.
 The compiled code is cached next to the component (`.cwasm`).
 """
 
+import array
 import json
+import marshal
 import os
 import sys
 import time
@@ -173,6 +175,20 @@ def to_wit(obj):
     return Variant("nested", nodes)
 
 
+def _packed_bytes(p):
+    """A packed-bytes variant's bytes: raw, or Latin-1 text."""
+    return bytes(p.payload) if p.tag == "raw" else p.payload.encode("latin-1")
+
+
+def _lists(obj):
+    """Marshal data's tuples as the lists the host reads them as."""
+    if isinstance(obj, (list, tuple)):
+        return [_lists(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _lists(x) for k, x in obj.items()}
+    return obj
+
+
 def from_wit(v):
     assert isinstance(v, Variant), v
     if v.tag == "nested":
@@ -189,6 +205,17 @@ def from_wit(v):
         return built[0]
     if v.tag == "null":
         return None
+    if v.tag == "python-marshal":
+        return _lists(marshal.loads(_packed_bytes(v.payload)))
+    if v.tag == "packed-audio":
+        a = v.payload
+        return SimpleNamespace(samples=array.array("f", _packed_bytes(a.samples)).tolist(),
+                               sample_rate=a.sample_rate, channels=a.channels)
+    if v.tag == "packed-array":
+        a = v.payload
+        tag = {"f32": "f32", "f64": "f64", "i64": "i64"}[str(a.kind).lower().rsplit(".", 1)[-1]]
+        data = array.array({"f32": "f", "f64": "d", "i64": "q"}[tag], _packed_bytes(a.data)).tolist()
+        return SimpleNamespace(data=Variant(tag, data), shape=a.shape)
     if v.tag in ("audio", "array"):
         return v.payload
     if v.tag == "big-integer":

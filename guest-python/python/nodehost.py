@@ -320,7 +320,11 @@ def _explain_missing(e, bundle, chain):
         return
     top = missing.partition(".")[0]
     elsewhere = bundle.elsewhere if bundle is not None else {}
-    if top in elsewhere:
+    if top in elsewhere and sys.implementation.name == "cpython" and sys.platform != "wasi":
+        # The trusted cpython runtime: it could, but its environment lacks it.
+        why = ("it is a native-extension dependency, which this runtime imports from its environment, where it is"
+               " not installed: install the locked wheel in a virtual environment and name it with venv = ...")
+    elif top in elsewhere:
         why = elsewhere[top]
     elif top in _STDLIB and sys.implementation.name != "cpython":
         why = "'%s' is a standard-library module this runtime does not have; the cpython runtime has it" % top

@@ -28,7 +28,11 @@ pub enum NodeFailure {
     },
     /// The call ran past its hard CPU deadline and was stopped; the instance
     /// is lost.
-    #[error("timed out: ran longer than {0:?}")]
+    #[error(
+        "timed out: ran longer than {0:?}, the limit its policy sets (`timeout` for a call, `init_timeout` while it \
+         starts; a manifest raises them in the node's `policy = {{ ... }}`, and `interruptible = true` shows where a \
+         Python node was)"
+    )]
     Timeout(Duration),
     /// The call ran past its hard deadline on an un-sandboxed Python
     /// runtime (`cpython`, `native-rustpython`), which has no sandbox to

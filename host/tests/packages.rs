@@ -321,7 +321,10 @@ fn a_native_wheel_is_refused_for_the_sandbox_naming_cpython() {
     assert!(refused.contains("native-extension wheel") && refused.contains("cpython"), "{refused}");
     assert!(!report.lock.wheels[0].pure);
     let text = failure_text("nat", &project, "", Runtime::Wasm);
-    assert!(text.contains("No module named 'natdep'") && text.contains("the cpython runtime can"), "{text}");
+    assert!(text.contains("No module named 'natdep'") && text.contains("the trusted cpython runtime can"), "{text}");
+    // On cpython itself, the wheel is simply not installed there.
+    let text = failure_text("nat", &project, "", Runtime::Cpython);
+    assert!(text.contains("No module named 'natdep'") && text.contains("not installed") && text.contains("venv"), "{text}");
 }
 
 /// The wheel tag pip accepts for this host's CPython.
@@ -334,15 +337,27 @@ fn native_tag() -> String {
 }
 
 /// A dependency that fails to import in the sandbox is reported by
-/// `nodehost lock`, with its traceback, not at a pipeline's first item.
+/// `nodehost lock`, with its traceback, not at a pipeline's first item: it
+/// is refused for the sandbox, by name, and the lock stands (for a runtime
+/// that can load it). The dependencies that import are not named.
 #[test]
 fn a_dependency_that_fails_to_import_is_reported_at_lock_time() {
     let scratch = scratch_dir("brokendep");
     let wheels = scratch.path().join("wheels");
     write_wheel(&wheels, "brokendep-1.0-py3-none-any.whl", "brokendep", &[("brokendep.py", b"import _no_such_native_part\n")]);
-    let project = write_dep_project(scratch.path(), &["brokendep"], "class N:\n    def process(self, x):\n        return x\n");
-    let e = nodehost::tools::lock::lock(&engine(), &project, &local_index(&wheels)).unwrap_err().to_string();
-    assert!(e.contains("lock check") && e.contains("_no_such_native_part") && e.contains("brokendep"), "{e}");
+    write_wheel(&wheels, "finedep-1.0-py3-none-any.whl", "finedep", &[("finedep.py", b"X = 1\n")]);
+    let project =
+        write_dep_project(scratch.path(), &["brokendep", "finedep"], "class N:\n    def process(self, x):\n        return x\n");
+    let report = nodehost::tools::lock::lock(&engine(), &project, &local_index(&wheels)).expect("lock");
+    let [refused] = report.refused.as_slice() else { panic!("{report:?}") };
+    assert!(
+        refused.starts_with("brokendep 1.0 does not import in the sandbox")
+            && refused.contains("_no_such_native_part")
+            && refused.contains("Traceback"),
+        "{refused}"
+    );
+    assert_eq!(report.lock.wheels.len(), 2);
+    assert!(project.join(LOCK_FILE).is_file());
 }
 
 /// `nodehost types` and `nodehost bake` take a package; the baked component
@@ -392,4 +407,27 @@ fn a_package_from_the_index_runs_on_every_python_runtime() {
         let out = run_path("size", &project, "", runtime, "[3000000]").unwrap_or_else(|e| panic!("{runtime}: {e}"));
         assert_eq!(out, jsons(r#"["3.0 MB"]"#), "{runtime}");
     }
+}
+
+/// A locked `tzdata` (python-dateutil and pandas pull it in) does not hide
+/// the sandbox's own tz database: a bundle carries modules, not the
+/// wheel's data files, so it is left out of the bundle and `zoneinfo`
+/// finds its zones.
+#[test]
+fn a_locked_tzdata_leaves_the_sandboxs_zones_in_place() {
+    let scratch = scratch_dir("tzdata");
+    let wheels = scratch.path().join("wheels");
+    write_wheel(
+        &wheels,
+        "tzdata-1.0-py3-none-any.whl",
+        "tzdata",
+        &[("tzdata/__init__.py", b"IANA_VERSION = '2099a'\n"), ("tzdata/zoneinfo/__init__.py", b"")],
+    );
+    let body = "import zoneinfo\n\nclass N:\n    def process(self, x):\n        return zoneinfo.ZoneInfo(x).key\n";
+    let project = write_dep_project(scratch.path(), &["tzdata"], body);
+    let report = nodehost::tools::lock::lock(&engine(), &project, &local_index(&wheels)).expect("lock");
+    assert!(report.refused.is_empty(), "{report:?}");
+    let spec = NodeSpec::python_path("tz", &project, "", Runtime::Wasm).expect("the node's files read");
+    let run = run_node(&spec, vec!["Europe/Paris".into()]).unwrap();
+    assert_eq!(run.items[0].as_ref().unwrap(), &vec![Value::from("Europe/Paris")]);
 }

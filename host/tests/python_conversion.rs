@@ -1,10 +1,11 @@
 //! The Python <-> value conversion on every Python runtime: each edge case
 //! of the shared rules (`nodehost_sdk::python`) gives the same value, or
-//! the same error with the same text, in the sandbox, on native RustPython
-//! and on CPython.
+//! the same error with the same text, in the sandbox, on native RustPython,
+//! on CPython and on CPython in the sandbox (`wasm-cpython`, whose values
+//! cross as marshal data and packed buffers, checked by the host).
 
 use crate::common::*;
-use nodehost::{ArrayData, AudioFrame, BigInt, GuestErrorKind, Map, NodeFailure, NumArray, SandboxPolicy, Value};
+use nodehost::{ArrayData, AudioFrame, BigInt, GuestErrorKind, Map, NodeFailure, NumArray, Runtime, SandboxPolicy, Value};
 
 /// What a case should give.
 enum Expect {
@@ -144,12 +145,22 @@ fn expected(class: &str, method: &str, expect: &Expect) -> String {
     }
 }
 
+/// Every Python runtime this machine has.
+fn runtimes() -> Vec<Runtime> {
+    let mut all = PYTHON_RUNTIMES.to_vec();
+    match Runtime::WasmCpython.unavailable_reason() {
+        None => all.push(Runtime::WasmCpython),
+        Some(why) => eprintln!("wasm-cpython left out: {why}"),
+    }
+    all
+}
+
 #[test]
 fn every_runtime_converts_the_edge_cases_alike() {
     let cases = cases();
     let inputs: Vec<Value> = cases.iter().map(|(name, _)| Value::from(*name)).collect();
     let mut mismatches = Vec::new();
-    for runtime in PYTHON_RUNTIMES {
+    for runtime in runtimes() {
         let spec = python(test_python("conversion.py"), "Edges", Value::Null, runtime);
         let run = run_node(&spec, inputs.clone()).unwrap_or_else(|e| panic!("{runtime}: {e}"));
         for ((name, expect), got) in cases.iter().zip(&run.items) {
@@ -175,7 +186,7 @@ fn generators_skip_none_and_are_closed_when_stopped_early() {
     ];
     let flushed = expected("Generators", "flush", &refused(format!("type 'set' ({SUPPORTED})")));
     let inputs: Vec<Value> = cases.iter().map(|(name, _)| Value::from(*name)).collect();
-    for runtime in PYTHON_RUNTIMES {
+    for runtime in runtimes() {
         let spec = python(test_python("conversion.py"), "Generators", Value::Null, runtime).with_policy(policy.clone());
         let run = run_node(&spec, inputs.clone()).unwrap_or_else(|e| panic!("{runtime}: {e}"));
         for ((name, expect), got) in cases.iter().zip(&run.items) {

@@ -92,3 +92,77 @@ fn cleanup_runs_when_the_node_is_dropped() {
     assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "dropping took {took:?}");
     assert!(logs.contains("closing the node failed"), "{logs}");
 }
+
+/// Values cross to and from CPython in the sandbox in the forms it asks for
+/// (a list or map as marshal data, audio and arrays packed) and come back
+/// exactly; a list marshal cannot write (an audio frame inside) goes as a
+/// table; objects Python shares cross as copies; parameters arrive too.
+#[test]
+fn values_cross_in_the_fast_forms_and_come_back_the_same() {
+    if !available() {
+        return;
+    }
+    let source = r#"
+import array
+from nodehost import Array, AudioFrame
+
+
+class Echo:
+    def __init__(self, tag=None):
+        self.tag = tag
+
+    def process(self, x):
+        if isinstance(x, str) and x == "tag":
+            return self.tag
+        return x
+
+
+class Shared:
+    def process(self, n):
+        part = [n, "two", {"three": 3.5}]
+        frame = AudioFrame(array.array("f", [0.5, -0.5]), 8000, 1)
+        return {"twice": [part, part], "big": [2 ** 64, -(2 ** 70)], "framed": [frame], "grid": Array([1, 2, 3, 4], (2, 2))}
+"#;
+    let file = std::path::PathBuf::from("forms.py");
+    let big = |v: i128| Value::from(v);
+    let audio = |n: usize| Value::Audio(nodehost::AudioFrame { samples: (0..n).map(|i| i as f32 * 0.25 - 3.0).collect(), sample_rate: 48_000, channels: 2 });
+    let ints = Value::List((0..100).map(Value::Int).collect());
+    let nested = json(r#"{"id": 7, "name": "sensor-ü", "tags": ["a", "b"], "reading": {"value": 21.5, "unit": "C"}, "raw": null, "ok": true}"#);
+    let inputs = vec![
+        ints.clone(),
+        nested.clone(),
+        Value::List(vec![big(1 << 64), big(-(1 << 70)), Value::Int(i64::MIN), Value::Bytes(vec![0, 255])]),
+        audio(48_000),
+        Value::List(vec![audio(4), Value::from("beside")]),
+        Value::Array(nodehost::NumArray { data: nodehost::ArrayData::F32(vec![1.5, -2.0]), shape: vec![2] }),
+        Value::Array(nodehost::NumArray { data: nodehost::ArrayData::I64(vec![i64::MIN, 0, i64::MAX]), shape: vec![3, 1] }),
+        Value::Map(Default::default()),
+        Value::List(vec![]),
+        "tag".into(),
+    ];
+    let params = json(r#"{"tag": {"deep": [[1, 2], [3, 4.5]], "s": "x"}}"#);
+    let spec = nodehost::NodeSpec::python("echo", &file, source, "Echo", Runtime::WasmCpython).with_params(params);
+    let run = run_node(&spec, inputs.clone()).unwrap();
+    let mut want: Vec<Vec<Value>> = inputs[..inputs.len() - 1].iter().map(|v| vec![v.clone()]).collect();
+    want.push(vec![json(r#"{"deep": [[1, 2], [3, 4.5]], "s": "x"}"#)]);
+    for (i, (got, want)) in run.items.iter().zip(&want).enumerate() {
+        assert_eq!(got.as_ref().unwrap(), want, "input {i}");
+    }
+
+    let spec = nodehost::NodeSpec::python("shared", &file, source, "Shared", Runtime::WasmCpython);
+    let run = run_node(&spec, vec![Value::Int(1)]).unwrap();
+    let part = json(r#"[1, "two", {"three": 3.5}]"#);
+    let frame = Value::Audio(nodehost::AudioFrame { samples: vec![0.5, -0.5], sample_rate: 8000, channels: 1 });
+    let grid = Value::Array(nodehost::NumArray { data: nodehost::ArrayData::I64(vec![1, 2, 3, 4]), shape: vec![2, 2] });
+    let want = Value::Map(
+        [
+            ("twice", Value::List(vec![part.clone(), part])),
+            ("big", Value::List(vec![big(1 << 64), big(-(1 << 70))])),
+            ("framed", Value::List(vec![frame])),
+            ("grid", grid),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    assert_eq!(run.items[0].as_ref().unwrap(), &vec![want]);
+}

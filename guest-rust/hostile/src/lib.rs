@@ -15,7 +15,8 @@ wit_bindgen::generate!({
 
 use exports::nodehost::node::runtime::{Guest, GuestNode, Node as NodeHandle};
 use nodehost::node::types::{
-    AudioFrame, ErrorKind, MapEntry, NodeError, NodeTypeInfo, Outputs, Settings, Value, ValueNode,
+    AudioFrame, ErrorKind, MapEntry, NodeError, NodeTypeInfo, NumberKind, Outputs, PackedAudioFrame, PackedBytes, PackedNumArray,
+    Settings, Value, ValueForms, ValueNode,
 };
 
 /// Every misbehaviour, by node type name.
@@ -35,6 +36,8 @@ const KINDS: &[(&str, &str)] = &[
     ("bad-table", "sends a value table with a cycle"),
     ("bad-audio", "sends an audio frame whose samples do not fit its channels"),
     ("dup-keys", "sends a map with a repeated key"),
+    ("marshal-bomb", "sends 300 bytes of python-marshal data that would copy out to 2^60 items"),
+    ("marshal-cycle", "sends python-marshal data for a list that contains itself"),
     ("sleep", "sleeps for ten seconds"),
     ("env", "counts its environment variables"),
     ("files", "lists the root directory"),
@@ -60,7 +63,11 @@ struct Misbehaving {
 impl Guest for Hostile {
     type Node = Misbehaving;
 
-    fn configure(_settings: Settings) {}
+    fn configure(_settings: Settings) -> ValueForms {
+        // Every form, so `echo` sends back what the host encoded in each
+        // (and the fuzzer's round trip covers them).
+        ValueForms { python_marshal: true, packed_buffers: true }
+    }
 
     fn prepare(_modules: Vec<String>) -> Result<(), NodeError> {
         Ok(())
@@ -170,6 +177,8 @@ impl GuestNode for Misbehaving {
             }
             "bad-table" => one(Value::Nested(vec![ValueNode::List(vec![0])])),
             "bad-audio" => one(Value::Audio(AudioFrame { samples: vec![0.0; 3], sample_rate: 8000, channels: 2 })),
+            "marshal-bomb" => one(Value::PythonMarshal(PackedBytes::Raw(marshal_doubling(60)))),
+            "marshal-cycle" => one(Value::PythonMarshal(PackedBytes::Latin1("\u{db}\u{1}\0\0\0r\0\0\0\0".into()))),
             "dup-keys" => one(Value::Nested(vec![
                 ValueNode::Map(vec![
                     MapEntry { key: "a".into(), value: 1 },
@@ -295,7 +304,7 @@ impl Script<'_> {
     }
 
     fn value(&mut self) -> Value {
-        match self.byte() % 8 {
+        match self.byte() % 12 {
             0 => Value::Null,
             1 => Value::Text("x".repeat(self.size(26))),
             2 => Value::Bytes(vec![0; self.size(26)]),
@@ -312,13 +321,48 @@ impl Script<'_> {
                     (0..depth).map(|i| ValueNode::List(if i + 1 < depth { vec![i as u32 + 1] } else { vec![] })).collect(),
                 )
             }
-            _ => Value::Audio(AudioFrame {
+            7 => Value::Audio(AudioFrame {
                 samples: vec![0.0; self.size(22)],
                 sample_rate: 16_000,
                 channels: u16::from(self.byte() % 3),
             }),
+            8 => {
+                // Marshal data as the script says: mostly malformed.
+                let n = self.size(10);
+                let bytes: Vec<u8> = (0..n).map(|_| self.byte()).collect();
+                if self.byte() % 2 == 0 {
+                    Value::PythonMarshal(PackedBytes::Raw(bytes))
+                } else {
+                    // Some chars above U+00FF too.
+                    Value::PythonMarshal(PackedBytes::Latin1(bytes.iter().map(|&b| char::from_u32(u32::from(b) * 3).unwrap_or('x')).collect()))
+                }
+            }
+            9 => Value::PythonMarshal(PackedBytes::Raw(marshal_doubling(u32::from(self.byte() % 64)))),
+            10 => Value::PackedAudio(PackedAudioFrame {
+                samples: PackedBytes::Raw(vec![0; self.size(22)]),
+                sample_rate: 16_000,
+                channels: u16::from(self.byte() % 3),
+            }),
+            _ => Value::PackedArray(PackedNumArray {
+                kind: [NumberKind::F32, NumberKind::F64, NumberKind::I64][usize::from(self.byte() % 3)],
+                data: PackedBytes::Latin1("\0".repeat(self.size(20))),
+                shape: vec![u32::from(self.byte())],
+            }),
         }
     }
+}
+
+/// Marshal data for `levels` nested lists, each holding the next one twice
+/// (the second time as a reference): a few hundred bytes that would copy
+/// out to 2^levels items.
+fn marshal_doubling(levels: u32) -> Vec<u8> {
+    let mut data = b"\xdb\x02\x00\x00\x00".repeat(levels as usize);
+    data.extend_from_slice(b"NN");
+    for level in (0..levels.saturating_sub(1)).rev() {
+        data.push(b'r');
+        data.extend_from_slice(&(level + 1).to_le_bytes());
+    }
+    data
 }
 
 /// What a fuzzer's script asks for: outputs of any count, size and shape

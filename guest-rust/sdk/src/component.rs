@@ -55,10 +55,13 @@ pub fn settings() -> Settings {
 impl<C: Component> wit_rt::Guest for Exports<C> {
     type Node = NodeHandle;
 
-    fn configure(settings: wit::Settings) {
+    fn configure(settings: wit::Settings) -> wit::ValueForms {
         let settings = codec::settings_from_wit(settings);
         SETTINGS.with(|s| s.set(settings));
         C::configure(&settings);
+        // Rust reads the plain forms fastest: lists of numbers and buffers
+        // are one copy either way.
+        codec::value_forms_to_wit(crate::codec::ValueForms::default())
     }
 
     fn prepare(modules: Vec<String>) -> Result<(), wit::NodeError> {

@@ -439,7 +439,7 @@ fn sign_extend(item: &[u8]) -> i64 {
 
 // The reasons a value is refused, each written once.
 
-fn too_deep() -> String {
+pub(crate) fn too_deep() -> String {
     format!("value nested deeper than {MAX_DEPTH} levels (a list or dict that contains itself?)")
 }
 
@@ -451,11 +451,11 @@ fn element_too_wide(bits: u64) -> String {
     format!("array element: {} (numeric data is i64 or floats; a plain list carries any int)", int_too_wide(bits))
 }
 
-fn lone_surrogates(what: &str) -> String {
+pub(crate) fn lone_surrogates(what: &str) -> String {
     format!("{what} with lone surrogates is not valid UTF-8")
 }
 
-fn unsupported_type(type_name: &str) -> String {
+pub(crate) fn unsupported_type(type_name: &str) -> String {
     format!("type '{type_name}' (supported: {SUPPORTED})")
 }
 

@@ -202,12 +202,19 @@ pub fn lock(root: &Path, options: &LockOptions) -> Result<LockFile, PackageError
     Ok(lock)
 }
 
+/// The one distribution a bundle leaves out though it is locked and pure:
+/// the tz database, which every runtime has (the sandbox serves a `tzdata`
+/// package from memory; CPython reads the system's), and whose data files a
+/// bundle would not carry.
+pub const RUNTIME_PROVIDED: &str = "tzdata";
+
 /// What a wheel that cannot run in the sandbox is, and which runtime could
 /// load it.
 pub fn refusal(wheel: &LockedWheel) -> String {
     format!(
-        "{} {} is a native-extension wheel ({}), which the Python sandbox (runtimes wasm, native-rustpython) cannot \
-         load; the cpython runtime can, with the wheel installed in its environment",
+        "{} {} is a native-extension wheel ({}): RustPython (the wasm and native-rustpython runtimes) and CPython in \
+         the sandbox (wasm-cpython) cannot load it; the trusted cpython runtime can, with the wheel installed in the \
+         virtual environment its manifest names (`venv = ...`)",
         wheel.name, wheel.version, wheel.file
     )
 }
@@ -269,6 +276,12 @@ pub fn add_dependencies(root: &Path, bundle: &mut Bundle, limits: &BundleLimits)
             for name in &wheel.top_level {
                 bundle.elsewhere.insert(name.clone(), refusal(wheel));
             }
+            continue;
+        }
+        if wheel.name.eq_ignore_ascii_case(RUNTIME_PROVIDED) {
+            // The runtime's own tz database stays visible: a bundle carries
+            // modules, not the wheel's data files, so this one would hide
+            // the sandbox's `tzdata` with an empty package.
             continue;
         }
         let contents = read_wheel(&path, &bytes)?;

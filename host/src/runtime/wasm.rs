@@ -51,21 +51,29 @@ impl WasmNode {
         policy: &SandboxPolicy,
     ) -> Result<Self, NodeFailure> {
         let (store, bindings) = instantiate(component, id, policy)?;
-        let mut this = WasmNode { bindings, store, node: None, limits: CallLimits::new(policy), poisoned: false };
+        let mut this = WasmNode { bindings, store, node: None, limits: CallLimits::new(policy, ""), poisoned: false };
         let init = policy.init_timeout;
         let runtime = this.bindings.nodehost_node_runtime();
-        let type_name = match source {
+        let (type_name, origin) = match source {
             WasmSource::Python { filename, source, class } => {
                 arm(&mut this.store, None, init);
-                runtime
+                let types = runtime
                     .call_load_module(&mut this.store, filename, source)
                     .map_err(|e| classify(&this.store, e, init, policy.fuel))?
                     .map_err(|e| guest_failure(e, &this.limits))?;
-                class
+                // The class refusals name: the one given ("pkg.mod:Class"
+                // names Class), or the module's only one.
+                let origin = match (class.rsplit(':').next(), &types[..]) {
+                    (Some(""), [only]) => only.name.clone(),
+                    (Some(""), _) | (None, _) => "node".to_owned(),
+                    (Some(named), _) => named.to_owned(),
+                };
+                (class, origin)
             }
-            WasmSource::NodeType(name) => name,
+            WasmSource::NodeType(name) => (name, name.to_owned()),
         };
-        let params = codec::to_wit(params).map_err(NodeFailure::Guest)?;
+        this.limits = CallLimits::new(policy, &origin);
+        let params = codec::to_wit_as(params, this.store.data().value_forms).map_err(NodeFailure::Guest)?;
         arm(&mut this.store, None, init);
         let node = runtime
             .call_create(&mut this.store, type_name, &params)
@@ -82,6 +90,7 @@ impl WasmNode {
 
     fn call(
         &mut self,
+        method: &str,
         f: impl FnOnce(&NodeComponent, &mut Store<HostState>, ResourceAny) -> wasmtime::Result<Result<types::Outputs, types::NodeError>>,
         out: &mut Vec<Value>,
     ) -> Result<(), NodeFailure> {
@@ -90,7 +99,7 @@ impl WasmNode {
         };
         self.start_call()?;
         match f(&self.bindings, &mut self.store, node) {
-            Ok(answer) => take_answer(answer, &self.limits, out),
+            Ok(answer) => take_answer(answer, &self.limits, method, out),
             Err(e) => {
                 self.poisoned = true;
                 Err(classify(&self.store, e, self.limits.timeout, self.limits.fuel))
@@ -101,8 +110,8 @@ impl WasmNode {
 
 impl Node for WasmNode {
     fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
-        let input = codec::to_wit(input).map_err(NodeFailure::Guest)?;
-        self.call(|b, store, node| b.nodehost_node_runtime().node().call_process(store, node, &input), out)
+        let input = codec::to_wit_as(input, self.store.data().value_forms).map_err(NodeFailure::Guest)?;
+        self.call("process", |b, store, node| b.nodehost_node_runtime().node().call_process(store, node, &input), out)
     }
 
     fn process_many(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
@@ -120,7 +129,7 @@ impl Node for WasmNode {
             answers.push(ItemAnswer::failed(NodeFailure::Poisoned));
             return;
         };
-        let first = match codec::to_wit(first) {
+        let first = match codec::to_wit_as(first, self.store.data().value_forms) {
             Ok(first) => first,
             Err(e) => return answers.push(ItemAnswer::failed(NodeFailure::Guest(e))),
         };
@@ -159,7 +168,7 @@ impl Node for WasmNode {
     }
 
     fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
-        self.call(|b, store, node| b.nodehost_node_runtime().node().call_flush(store, node), out)
+        self.call("flush", |b, store, node| b.nodehost_node_runtime().node().call_flush(store, node), out)
     }
 
     fn cancel_handle(&self) -> Option<CancelHandle> {

@@ -68,13 +68,14 @@ pub(crate) fn next_input(
 ) -> wasmtime::Result<Option<types::Value>> {
     let data = store.data_mut();
     let cancelled = data.cancel.is_cancelled();
+    let data_forms = data.value_forms;
     let batch = &mut data.batch;
     let (true, Some(limits), Some(started), Some(ends)) = (batch.open, batch.limits.as_ref(), batch.item_started, batch.ends)
     else {
         return Err(wasmtime::Error::new(NextInputOutOfTurn));
     };
     let before = batch.out.len();
-    let result = take_answer(answer, limits, &mut batch.out);
+    let result = take_answer(answer, limits, "process", &mut batch.out);
     let failed = result.is_err();
     // One clock read per input: its end is the next one's start.
     let now = Instant::now();
@@ -86,7 +87,7 @@ pub(crate) fn next_input(
     let Some(input) = batch.inputs.pop_front() else {
         return Ok(None);
     };
-    match codec::to_wit(input) {
+    match codec::to_wit_as(input, data_forms) {
         Ok(input) => {
             batch.open = true;
             batch.item_started = Some(now);

@@ -7,7 +7,11 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use nodehost_sdk::Value;
+use nodehost_sdk::codec::DecodeError;
+use nodehost_sdk::python::{Call, unsupported_output};
 use wasmtime::AsContextMut;
 
 use crate::error::{Limit, NodeFailure, SandboxSetup};
@@ -33,21 +37,38 @@ pub(crate) fn start_call_at(mut store: impl AsContextMut<Data = HostState>, now:
 
 /// Take a call's answer: its outputs, checked and decoded onto `out`, or
 /// its failure. Nothing is left on `out` when the answer fails.
+///
+/// `method` names the node method that answered (`process`, `flush`), for
+/// a refusal of `python-marshal` data, which reads as the Python runtimes'
+/// own ("Class.process() returned a value the pipeline cannot carry: ...").
 pub(crate) fn take_answer(
     answer: Result<types::Outputs, types::NodeError>,
     limits: &CallLimits,
+    method: &str,
     out: &mut Vec<Value>,
 ) -> Result<(), NodeFailure> {
     match answer {
         Ok(outputs) => {
             // Checked before decoding: a packed list of numbers takes
             // several times its size once decoded, so the check must
-            // come first to bound what the host holds.
+            // come first to bound what the host holds. (Marshal data can
+            // grow more, by its references; its decoder keeps to the same
+            // bound as it goes.)
             check_outputs(&outputs, limits)?;
             let start = out.len();
-            codec::outputs_from_wit(outputs, out).map_err(|e| {
+            codec::outputs_from_wit_within(outputs, out, limits.max_output_bytes).map_err(|e| {
                 out.truncate(start);
-                NodeFailure::InvalidValue(format!("the node sent back a malformed value: {}", e.message))
+                match e {
+                    DecodeError::Invalid(e) => {
+                        NodeFailure::InvalidValue(format!("the node sent back a malformed value: {}", e.message))
+                    }
+                    DecodeError::Refused(why) => {
+                        NodeFailure::Guest(unsupported_output(Call { class: &limits.origin, method }, &why))
+                    }
+                    DecodeError::TooLarge { limit } => {
+                        NodeFailure::LimitExceeded(Limit::OutputBytes { limit, type_name: "list or map" })
+                    }
+                }
             })
         }
         Err(e) => Err(guest_failure(e, limits)),
@@ -65,10 +86,13 @@ pub(crate) struct CallLimits {
     pub(crate) fuel: Option<u64>,
     max_outputs: u32,
     max_output_bytes: u64,
+    /// Who answers, as refusals name it: a Python node's class, or the
+    /// component's node type.
+    pub(crate) origin: Arc<str>,
 }
 
 impl CallLimits {
-    pub(crate) fn new(policy: &SandboxPolicy) -> Self {
+    pub(crate) fn new(policy: &SandboxPolicy, origin: &str) -> Self {
         let soft = policy.interruptible.then(|| policy.soft_deadline());
         CallLimits {
             timeout: policy.timeout,
@@ -76,6 +100,7 @@ impl CallLimits {
             fuel: policy.fuel,
             max_outputs: policy.max_outputs,
             max_output_bytes: policy.max_output_bytes,
+            origin: origin.into(),
         }
     }
 }
@@ -116,6 +141,10 @@ fn decoded_size(v: &types::Value) -> u64 {
         types::Value::Audio(a) => SLOT + 4 * a.samples.len() as u64,
         types::Value::Array(a) => SLOT + array_bytes(a),
         types::Value::BigInteger(b) => SLOT + big_int_bytes(b),
+        types::Value::PackedAudio(a) => SLOT + packed_bytes(&a.samples),
+        types::Value::PackedArray(a) => SLOT + packed_array_bytes(a),
+        // At least this; its decoder counts the rest as it goes.
+        types::Value::PythonMarshal(data) => SLOT + packed_bytes(data),
         types::Value::Nested(nodes) => nodes.iter().map(node_size).sum(),
         types::Value::Null | types::Value::Boolean(_) | types::Value::Integer(_) | types::Value::Float(_) => SLOT,
     }
@@ -128,6 +157,8 @@ fn node_size(n: &types::ValueNode) -> u64 {
         types::ValueNode::Audio(a) => SLOT + 4 * a.samples.len() as u64,
         types::ValueNode::Array(a) => SLOT + array_bytes(a),
         types::ValueNode::BigInteger(b) => SLOT + big_int_bytes(b),
+        types::ValueNode::PackedAudio(a) => SLOT + packed_bytes(&a.samples),
+        types::ValueNode::PackedArray(a) => SLOT + packed_array_bytes(a),
         types::ValueNode::IntList(v) => SLOT * (1 + v.len() as u64),
         types::ValueNode::FloatList(v) => SLOT * (1 + v.len() as u64),
         types::ValueNode::Map(entries) => {
@@ -157,6 +188,19 @@ fn array_bytes(a: &types::NumArray) -> u64 {
     (data + 4 * a.shape.len()) as u64
 }
 
+fn packed_array_bytes(a: &types::PackedNumArray) -> u64 {
+    packed_bytes(&a.data) + 4 * a.shape.len() as u64
+}
+
+/// Bytes a `packed-bytes` holds once decoded (a `latin1` char is at least
+/// one byte of its text, so its text's length bounds them).
+fn packed_bytes(p: &types::PackedBytes) -> u64 {
+    match p {
+        types::PackedBytes::Raw(bytes) => bytes.len() as u64,
+        types::PackedBytes::Latin1(text) => text.len() as u64,
+    }
+}
+
 /// The name of the type `v` decodes to, for messages.
 fn wit_type_name(v: &types::Value) -> &'static str {
     match v {
@@ -166,8 +210,11 @@ fn wit_type_name(v: &types::Value) -> &'static str {
         types::Value::Float(_) => "float",
         types::Value::Text(_) => "str",
         types::Value::Bytes(_) => "bytes",
-        types::Value::Audio(_) => "audio",
-        types::Value::Array(_) => "array",
+        types::Value::Audio(_) | types::Value::PackedAudio(_) => "audio",
+        types::Value::Array(_) | types::Value::PackedArray(_) => "array",
+        types::Value::PythonMarshal(types::PackedBytes::Raw(data)) if data.first().is_some_and(|c| c & 0x7f == b'{') => "map",
+        types::Value::PythonMarshal(types::PackedBytes::Latin1(text)) if text.starts_with(['{', '\u{fb}']) => "map",
+        types::Value::PythonMarshal(_) => "list",
         types::Value::Nested(nodes) => match nodes.first() {
             Some(types::ValueNode::Map(_)) => "map",
             _ => "list",

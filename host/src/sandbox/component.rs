@@ -60,13 +60,16 @@ pub(crate) fn instantiate(
     Ok((store, bindings))
 }
 
-/// Give a new instance the policy's settings.
+/// Give a new instance the policy's settings, and keep the value forms it
+/// asks for.
 pub(crate) fn configure(store: &mut Store<HostState>, bindings: &NodeComponent, policy: &SandboxPolicy) -> Result<(), NodeFailure> {
     let settings = types::Settings { max_outputs: policy.max_outputs, interruptible: policy.interruptible };
-    bindings
+    let forms = bindings
         .nodehost_node_runtime()
         .call_configure(&mut *store, settings)
-        .map_err(|e| classify(store, e, policy.init_timeout, policy.fuel))
+        .map_err(|e| classify(store, e, policy.init_timeout, policy.fuel))?;
+    store.data_mut().value_forms = codec::value_forms_from_wit(forms);
+    Ok(())
 }
 
 /// The node types a component describes: those built in, or, for the

@@ -14,6 +14,7 @@ use crate::log::GuestLog;
 use crate::node::CancelHandle;
 use crate::policy::SandboxPolicy;
 use crate::sandbox::batch::Batch;
+use nodehost_sdk::codec::ValueForms;
 use crate::sandbox::imports::stdio::GuestStream;
 use crate::sandbox::scratch::{self, Scratch};
 
@@ -58,6 +59,9 @@ pub struct HostState {
     pub(crate) clock: MonotonicClock,
     /// The running `process-many` call's inputs and answers.
     pub(crate) batch: Batch,
+    /// The value forms the component asked for when configured: how the
+    /// host encodes what it sends.
+    pub(crate) value_forms: ValueForms,
     /// The node's private `/tmp`, when its policy gives one. Last, so the
     /// directory is removed after everything that has it open is dropped.
     pub(crate) scratch: Option<Scratch>,
@@ -230,6 +234,7 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
         cancel: CancelHandle::default(),
         clock,
         batch: Batch::default(),
+        value_forms: ValueForms::default(),
         scratch,
     };
     let mut store = Store::new(engine, state);

@@ -24,10 +24,185 @@
 //! The encoder sends a [`Value::BigInt`] that fits as an `integer`; the
 //! decoder turns a `big-integer` that fits back into a [`Value::Int`] (and
 //! takes a magnitude with trailing zero bytes, which changes nothing).
+//!
+//! Some components read other forms faster and ask for them ([`ValueForms`]):
+//! a list or map as CPython `marshal` data ([`python_marshal`], which does
+//! recurse, to at most [`MAX_DEPTH`] levels), audio and arrays as packed
+//! little-endian bytes ([`pack`], [`unpack`]), raw or as Latin-1 text
+//! ([`latin1_bytes`]).
 
 use num_bigint::{BigInt, BigUint, Sign};
 
 use crate::{ArrayData, AudioFrame, Map, NodeError, NumArray, Value, MAX_DEPTH};
+
+pub mod python_marshal;
+
+pub use python_marshal::MarshalError;
+
+/// The value forms a component asks to be sent (the WIT `value-forms` it
+/// answers `configure` with). Plain forms are always understood; these
+/// are faster for some guests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValueForms {
+    /// Lists and maps as CPython `marshal` data (`python-marshal`).
+    pub python_marshal: bool,
+    /// Audio frames and arrays with their numbers as one block of bytes
+    /// (`packed-audio`, `packed-array`).
+    pub packed_buffers: bool,
+}
+
+/// Why a value from the other side did not decode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecodeError {
+    /// It is malformed (a bad table, buffer or marshal data); the error says
+    /// where.
+    Invalid(NodeError),
+    /// It is well formed but the Python rules refuse it; the text is their
+    /// reason (only `python-marshal` data can say this: a table cannot hold
+    /// a set).
+    Refused(String),
+    /// Decoded, it would take more than `limit` bytes.
+    TooLarge {
+        /// The budget it went past.
+        limit: u64,
+    },
+}
+
+impl DecodeError {
+    /// The error as one node error of kind `unsupported-value`.
+    pub fn into_node_error(self) -> NodeError {
+        match self {
+            DecodeError::Invalid(e) => e,
+            DecodeError::Refused(why) => NodeError::unsupported_value(why),
+            DecodeError::TooLarge { limit } => MarshalError::TooLarge { limit }.into_node_error(),
+        }
+    }
+}
+
+impl From<NodeError> for DecodeError {
+    fn from(e: NodeError) -> Self {
+        DecodeError::Invalid(e)
+    }
+}
+
+impl From<MarshalError> for DecodeError {
+    fn from(e: MarshalError) -> Self {
+        match e {
+            MarshalError::Refused(why) => DecodeError::Refused(why),
+            MarshalError::TooLarge { limit } => DecodeError::TooLarge { limit },
+            malformed @ MarshalError::Malformed(_) => DecodeError::Invalid(malformed.into_node_error()),
+        }
+    }
+}
+
+/// Numbers as little-endian bytes (the packed forms).
+pub fn pack<T: PackedNumber>(numbers: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(numbers.len() * T::SIZE);
+    for n in numbers {
+        n.put(&mut out);
+    }
+    out
+}
+
+/// Numbers back from little-endian bytes; `what` names the buffer in the
+/// error when the length is not a whole number of them.
+///
+/// # Errors
+/// A length that is not a multiple of the element size.
+pub fn unpack<T: PackedNumber>(bytes: &[u8], what: &str) -> Result<Vec<T>, NodeError> {
+    if bytes.len() % T::SIZE != 0 {
+        return Err(NodeError::unsupported_value(format!(
+            "packed {what} of {} bytes is not a whole number of {}-byte {}",
+            bytes.len(),
+            T::SIZE,
+            T::NAME
+        )));
+    }
+    Ok(bytes.chunks_exact(T::SIZE).map(T::get).collect())
+}
+
+/// A number the packed forms carry (f32, f64, i64).
+pub trait PackedNumber: Copy {
+    /// Bytes per number.
+    const SIZE: usize;
+    /// Its name in messages.
+    const NAME: &'static str;
+    /// Append it, little-endian.
+    fn put(&self, out: &mut Vec<u8>);
+    /// Read it from exactly [`Self::SIZE`] little-endian bytes.
+    fn get(bytes: &[u8]) -> Self;
+}
+
+macro_rules! packed_number {
+    ($t:ty, $name:literal) => {
+        impl PackedNumber for $t {
+            const SIZE: usize = size_of::<$t>();
+            const NAME: &'static str = $name;
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(bytes: &[u8]) -> Self {
+                let mut raw = [0u8; size_of::<$t>()];
+                raw.copy_from_slice(bytes);
+                <$t>::from_le_bytes(raw)
+            }
+        }
+    };
+}
+
+packed_number!(f32, "f32");
+packed_number!(f64, "f64");
+packed_number!(i64, "i64");
+
+/// The bytes of a WIT `packed-bytes` sent as `latin1` text: each char one
+/// byte.
+///
+/// # Errors
+/// A char above U+00FF.
+pub fn latin1_bytes(text: &str) -> Result<Vec<u8>, NodeError> {
+    if text.is_ascii() {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let byte = u8::try_from(u32::from(c))
+            .map_err(|_| NodeError::unsupported_value("latin1 packed bytes with a char above U+00FF"))?;
+        out.push(byte);
+    }
+    Ok(out)
+}
+
+/// Array data from packed bytes of a kind (0: f32, 1: f64, 2: i64).
+///
+/// # Errors
+/// A length that is not a whole number of elements.
+pub fn unpack_array(kind: NumberKind, bytes: &[u8]) -> Result<ArrayData, NodeError> {
+    Ok(match kind {
+        NumberKind::F32 => ArrayData::F32(unpack(bytes, "array data")?),
+        NumberKind::F64 => ArrayData::F64(unpack(bytes, "array data")?),
+        NumberKind::I64 => ArrayData::I64(unpack(bytes, "array data")?),
+    })
+}
+
+/// Array data as its kind and packed bytes.
+pub fn pack_array(data: &ArrayData) -> (NumberKind, Vec<u8>) {
+    match data {
+        ArrayData::F32(v) => (NumberKind::F32, pack(v)),
+        ArrayData::F64(v) => (NumberKind::F64, pack(v)),
+        ArrayData::I64(v) => (NumberKind::I64, pack(v)),
+    }
+}
+
+/// The element type of packed array data (the WIT `number-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberKind {
+    /// 4-byte floats.
+    F32,
+    /// 8-byte floats.
+    F64,
+    /// 8-byte signed ints.
+    I64,
+}
 
 /// An integer as the wire carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,10 +375,18 @@ impl TableDecoder {
 ///   `table_from_wit` for a bare table; lists of two or more ints (or
 ///   floats) travel packed as `int-list` (`float-list`), unless one of the
 ///   ints is a big one (the list is then a plain `%list`);
+/// - `to_wit_as(Value, ValueForms)`: the same in the forms a component
+///   asked for ([`ValueForms`]: `python-marshal` for a list or map without
+///   audio or arrays, `packed-audio` / `packed-array`), and
+///   `from_wit_within(wit::Value, max_bytes)`, which reads every form and
+///   holds marshal data (which can grow by its references) to `max_bytes`
+///   decoded, saying why it did not decode with a [`DecodeError`];
 /// - `outputs_to_wit(&mut Vec<Value>)` (drains the vector) and
-///   `outputs_from_wit(wit::Outputs, &mut Vec<Value>)` (appends);
+///   `outputs_from_wit(wit::Outputs, &mut Vec<Value>)` (appends), and
+///   `outputs_from_wit_within` with a budget per value;
 /// - `error_to_wit` / `error_from_wit`, `type_info_to_wit` /
-///   `type_info_from_wit` and `settings_to_wit` / `settings_from_wit`.
+///   `type_info_from_wit`, `settings_to_wit` / `settings_from_wit` and
+///   `value_forms_to_wit` / `value_forms_from_wit`.
 ///
 /// Each side uses what its direction needs; the rest is allowed to go
 /// unused. The expansion also defines private helpers (`encode`,
@@ -213,10 +396,21 @@ macro_rules! wit_codec {
     ($types:path) => {
         use $types as wit;
 
-        /// A value as a WIT value: scalars and buffers as they are, lists
-        /// and maps as a table, root first.
+        /// A value as a WIT value in the plain forms: scalars and buffers as
+        /// they are, lists and maps as a table, root first.
         #[allow(dead_code)]
         pub fn to_wit(value: $crate::Value) -> ::std::result::Result<wit::Value, $crate::NodeError> {
+            to_wit_as(value, $crate::codec::ValueForms::default())
+        }
+
+        /// A value as a WIT value in the forms a component asked for: a list
+        /// or map as `python-marshal` data when it holds no audio or array,
+        /// audio and arrays packed.
+        #[allow(dead_code)]
+        pub fn to_wit_as(
+            value: $crate::Value,
+            forms: $crate::codec::ValueForms,
+        ) -> ::std::result::Result<wit::Value, $crate::NodeError> {
             use $crate::Value as V;
             Ok(match value {
                 V::Null => wit::Value::Null,
@@ -231,14 +425,75 @@ macro_rules! wit_codec {
                 V::Float(x) => wit::Value::Float(x),
                 V::Str(s) => wit::Value::Text(s),
                 V::Bytes(b) => wit::Value::Bytes(b),
+                V::Audio(a) if forms.packed_buffers => wit::Value::PackedAudio(packed_audio_to_wit(&a)),
+                V::Array(a) if forms.packed_buffers => wit::Value::PackedArray(packed_array_to_wit(&a)),
                 V::Audio(a) => wit::Value::Audio(audio_to_wit(a)),
                 V::Array(a) => wit::Value::Array(array_to_wit(a)),
                 nested @ (V::List(_) | V::Map(_)) => {
+                    if forms.python_marshal
+                        && let Some(data) = $crate::codec::python_marshal::encode(&nested)?
+                    {
+                        return Ok(wit::Value::PythonMarshal(wit::PackedBytes::Raw(data)));
+                    }
                     let mut nodes = ::std::vec::Vec::new();
-                    encode(nested, &mut nodes, 1)?;
+                    encode(nested, &mut nodes, 1, forms.packed_buffers)?;
                     wit::Value::Nested(nodes)
                 }
             })
+        }
+
+        fn packed_audio_to_wit(a: &$crate::AudioFrame) -> wit::PackedAudioFrame {
+            wit::PackedAudioFrame {
+                samples: wit::PackedBytes::Raw($crate::codec::pack(&a.samples)),
+                sample_rate: a.sample_rate,
+                channels: a.channels,
+            }
+        }
+
+        fn packed_array_to_wit(a: &$crate::NumArray) -> wit::PackedNumArray {
+            let (kind, data) = $crate::codec::pack_array(&a.data);
+            let kind = match kind {
+                $crate::codec::NumberKind::F32 => wit::NumberKind::F32,
+                $crate::codec::NumberKind::F64 => wit::NumberKind::F64,
+                $crate::codec::NumberKind::I64 => wit::NumberKind::I64,
+            };
+            wit::PackedNumArray { kind, data: wit::PackedBytes::Raw(data), shape: a.shape.clone() }
+        }
+
+        /// The bytes of a WIT `packed-bytes`, whichever way they came.
+        fn packed_bytes_from_wit(
+            p: wit::PackedBytes,
+        ) -> ::std::result::Result<::std::vec::Vec<u8>, $crate::NodeError> {
+            match p {
+                wit::PackedBytes::Raw(bytes) => Ok(bytes),
+                wit::PackedBytes::Latin1(text) => $crate::codec::latin1_bytes(&text),
+            }
+        }
+
+        fn packed_audio_from_wit(a: wit::PackedAudioFrame) -> ::std::result::Result<$crate::Value, $crate::NodeError> {
+            let samples = $crate::codec::unpack(&packed_bytes_from_wit(a.samples)?, "audio samples")?;
+            $crate::codec::audio_value(samples, a.sample_rate, a.channels)
+        }
+
+        fn packed_array_from_wit(a: wit::PackedNumArray) -> ::std::result::Result<$crate::Value, $crate::NodeError> {
+            let kind = match a.kind {
+                wit::NumberKind::F32 => $crate::codec::NumberKind::F32,
+                wit::NumberKind::F64 => $crate::codec::NumberKind::F64,
+                wit::NumberKind::I64 => $crate::codec::NumberKind::I64,
+            };
+            $crate::codec::array_value($crate::codec::unpack_array(kind, &packed_bytes_from_wit(a.data)?)?, a.shape)
+        }
+
+        /// The SDK's value forms as the WIT record.
+        #[allow(dead_code)]
+        pub fn value_forms_to_wit(forms: $crate::codec::ValueForms) -> wit::ValueForms {
+            wit::ValueForms { python_marshal: forms.python_marshal, packed_buffers: forms.packed_buffers }
+        }
+
+        /// The WIT record as the SDK's value forms.
+        #[allow(dead_code)]
+        pub fn value_forms_from_wit(forms: wit::ValueForms) -> $crate::codec::ValueForms {
+            $crate::codec::ValueForms { python_marshal: forms.python_marshal, packed_buffers: forms.packed_buffers }
         }
 
         fn audio_to_wit(a: $crate::AudioFrame) -> wit::AudioFrame {
@@ -261,6 +516,7 @@ macro_rules! wit_codec {
             value: $crate::Value,
             nodes: &mut ::std::vec::Vec<wit::ValueNode>,
             depth: usize,
+            packed: bool,
         ) -> ::std::result::Result<(), $crate::NodeError> {
             use $crate::Value as V;
             if depth > $crate::MAX_DEPTH {
@@ -279,6 +535,8 @@ macro_rules! wit_codec {
                 V::Float(x) => wit::ValueNode::Float(x),
                 V::Str(s) => wit::ValueNode::Text(s),
                 V::Bytes(b) => wit::ValueNode::Bytes(b),
+                V::Audio(a) if packed => wit::ValueNode::PackedAudio(packed_audio_to_wit(&a)),
+                V::Array(a) if packed => wit::ValueNode::PackedArray(packed_array_to_wit(&a)),
                 V::Audio(a) => wit::ValueNode::Audio(audio_to_wit(a)),
                 V::Array(a) => wit::ValueNode::Array(array_to_wit(a)),
                 // Packed only where its items may still nest one level deeper.
@@ -291,7 +549,7 @@ macro_rules! wit_codec {
                         let mut children = ::std::vec::Vec::with_capacity(items.len());
                         for item in items {
                             children.push($crate::codec::index(nodes.len())?);
-                            encode(item, nodes, depth + 1)?;
+                            encode(item, nodes, depth + 1, packed)?;
                         }
                         nodes[at] = wit::ValueNode::List(children);
                         return Ok(());
@@ -303,7 +561,7 @@ macro_rules! wit_codec {
                     let mut entries = ::std::vec::Vec::with_capacity(map.len());
                     for (key, item) in map {
                         entries.push(wit::MapEntry { key, value: $crate::codec::index(nodes.len())? });
-                        encode(item, nodes, depth + 1)?;
+                        encode(item, nodes, depth + 1, packed)?;
                     }
                     nodes[at] = wit::ValueNode::Map(entries);
                     return Ok(());
@@ -316,8 +574,24 @@ macro_rules! wit_codec {
         /// A WIT value as a value, checked (see `table_from_wit`).
         #[allow(dead_code)]
         pub fn from_wit(value: wit::Value) -> ::std::result::Result<$crate::Value, $crate::NodeError> {
+            from_wit_within(value, u64::MAX).map_err($crate::codec::DecodeError::into_node_error)
+        }
+
+        /// A WIT value as a value, checked, with `python-marshal` data held
+        /// to `max_bytes` once decoded (its shared parts are copied; the
+        /// other forms cannot grow, and a caller bounds them by their size).
+        #[allow(dead_code)]
+        pub fn from_wit_within(
+            value: wit::Value,
+            max_bytes: u64,
+        ) -> ::std::result::Result<$crate::Value, $crate::codec::DecodeError> {
             use $crate::Value as V;
             Ok(match value {
+                wit::Value::PythonMarshal(data) => {
+                    $crate::codec::python_marshal::decode(&packed_bytes_from_wit(data)?, max_bytes)?
+                }
+                wit::Value::PackedAudio(a) => packed_audio_from_wit(a)?,
+                wit::Value::PackedArray(a) => packed_array_from_wit(a)?,
                 wit::Value::Null => V::Null,
                 wit::Value::Boolean(b) => V::Bool(b),
                 wit::Value::Integer(x) => V::Int(x),
@@ -359,6 +633,8 @@ macro_rules! wit_codec {
                     wit::ValueNode::Bytes(b) => (V::Bytes(b), 1),
                     wit::ValueNode::Audio(a) => ($crate::codec::audio_value(a.samples, a.sample_rate, a.channels)?, 1),
                     wit::ValueNode::Array(a) => (array_from_wit(a)?, 1),
+                    wit::ValueNode::PackedAudio(a) => (packed_audio_from_wit(a)?, 1),
+                    wit::ValueNode::PackedArray(a) => (packed_array_from_wit(a)?, 1),
                     wit::ValueNode::IntList(v) => (V::List(v.into_iter().map(V::Int).collect()), 2),
                     wit::ValueNode::FloatList(v) => (V::List(v.into_iter().map(V::Float).collect()), 2),
                     wit::ValueNode::List(children) => table.list(at, children)?,
@@ -388,13 +664,24 @@ macro_rules! wit_codec {
             outputs: wit::Outputs,
             out: &mut ::std::vec::Vec<$crate::Value>,
         ) -> ::std::result::Result<(), $crate::NodeError> {
+            outputs_from_wit_within(outputs, out, u64::MAX).map_err($crate::codec::DecodeError::into_node_error)
+        }
+
+        /// Everything one call gave, appended to `out`, each value held to
+        /// `max_bytes` (see `from_wit_within`).
+        #[allow(dead_code)]
+        pub fn outputs_from_wit_within(
+            outputs: wit::Outputs,
+            out: &mut ::std::vec::Vec<$crate::Value>,
+            max_bytes: u64,
+        ) -> ::std::result::Result<(), $crate::codec::DecodeError> {
             match outputs {
                 wit::Outputs::None => {}
-                wit::Outputs::One(value) => out.push(from_wit(value)?),
+                wit::Outputs::One(value) => out.push(from_wit_within(value, max_bytes)?),
                 wit::Outputs::Many(values) => {
                     out.reserve(values.len());
                     for value in values {
-                        out.push(from_wit(value)?);
+                        out.push(from_wit_within(value, max_bytes)?);
                     }
                 }
             }
@@ -501,7 +788,7 @@ mod tests {
         crate::wit_codec!(super::bindings::nodehost::node::types);
     }
 
-    use guest::{from_wit, outputs_from_wit, outputs_to_wit, table_from_wit, to_wit};
+    use guest::{from_wit, from_wit_within, outputs_from_wit, outputs_to_wit, table_from_wit, to_wit, to_wit_as};
     use bindings::nodehost::node::types as wit;
 
     use crate::{ArrayData, AudioFrame, BigInt, ErrorKind, Map, NumArray, Value, MAX_DEPTH};
@@ -528,6 +815,35 @@ mod tests {
         for v in [Value::Null, Value::Int(-3), Value::Str("x".into()), sample()] {
             assert_eq!(from_wit(to_wit(v.clone()).unwrap()).unwrap(), v);
         }
+    }
+
+    #[test]
+    fn the_fast_forms_come_back_the_same() {
+        let all = super::ValueForms { python_marshal: true, packed_buffers: true };
+        let buffers = super::ValueForms { python_marshal: false, packed_buffers: true };
+        for forms in [all, buffers] {
+            for v in [sample(), Value::List((0..100).map(Value::Int).collect()), Value::Map(Map::new())] {
+                assert_eq!(from_wit(to_wit_as(v.clone(), forms).unwrap()).unwrap(), v, "{forms:?}");
+            }
+        }
+        // A list or map without audio or arrays is marshal data; with one
+        // it is a table whose buffers are packed.
+        let ints = Value::List((0..3).map(Value::Int).collect());
+        assert!(matches!(to_wit_as(ints, all).unwrap(), wit::Value::PythonMarshal(wit::PackedBytes::Raw(_))));
+        let wit::Value::Nested(nodes) = to_wit_as(sample(), all).unwrap() else { panic!("a table") };
+        assert!(nodes.iter().any(|n| matches!(n, wit::ValueNode::PackedAudio(_))));
+        assert!(nodes.iter().any(|n| matches!(n, wit::ValueNode::PackedArray(_))));
+        // Latin-1 text carries the same bytes; a char above U+00FF is refused.
+        let frame = |samples| wit::Value::PackedAudio(wit::PackedAudioFrame { samples, sample_rate: 8000, channels: 1 });
+        let bytes = [0.5f32, -1.0].iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+        let want = Value::Audio(AudioFrame { samples: vec![0.5, -1.0], sample_rate: 8000, channels: 1 });
+        assert_eq!(from_wit(frame(wit::PackedBytes::Latin1(text))).unwrap(), want);
+        assert!(from_wit(frame(wit::PackedBytes::Latin1("\u{100}xyz".into()))).unwrap_err().message.contains("U+00FF"));
+        assert!(from_wit(frame(wit::PackedBytes::Raw(vec![0; 6]))).unwrap_err().message.contains("whole number"));
+        // Marshal data is held to the budget it is given.
+        let big = to_wit_as(Value::List(vec![Value::Str("x".repeat(1000))]), all).unwrap();
+        assert_eq!(from_wit_within(big, 100), Err(super::DecodeError::TooLarge { limit: 100 }));
     }
 
     #[test]
