@@ -417,6 +417,26 @@ class _BundleFinder:
         return None if entry is None else entry[2]
 
 
+def _check_native(native):
+    """The trusted cpython runtime imports a locked native-extension
+    dependency from its environment: warn when the version there is not the
+    locked one, or there is none. (The sandboxes cannot load one at all.)"""
+    if not native or sys.implementation.name != "cpython" or sys.platform == "wasi":
+        return
+    import importlib.metadata as metadata
+    log = logging.getLogger("nodehost")
+    for name, locked in sorted(native.items()):
+        try:
+            have = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            log.warning("locked native-extension dependency %s %s is not installed in this runtime's environment:"
+                        " install the locked wheel in the venv the manifest names", name, locked)
+            continue
+        if have != locked:
+            log.warning("locked native-extension dependency %s %s: this runtime's environment has %s, which the"
+                        " node imports (install the locked wheel in its venv to match the lock)", name, locked, have)
+
+
 def _install_bundle(text):
     """Put a bundle's finder first on ``sys.meta_path``; return the bundle.
     Where one interpreter loads several nodes (CPython), a module an earlier
@@ -425,6 +445,7 @@ def _install_bundle(text):
     import json
     bundle = json.loads(text[len(_BUNDLE_HEADER):])
     finder = _BundleFinder(bundle["modules"], bundle.get("elsewhere") or {}, bundle.get("dists"))
+    _check_native(bundle.get("native"))
     for name, module in list(sys.modules.items()):
         loader = getattr(getattr(module, "__spec__", None), "loader", None)
         if name in finder.modules and isinstance(loader, _BundleFinder):

@@ -300,6 +300,11 @@ fn run(cli: Cli) -> Result<()> {
             for refused in &report.refused {
                 eprintln!("refused for the sandbox: {refused}");
             }
+            eprintln!(
+                "bundle: {} modules, {} KiB (what the node carries into the sandbox, in memory)",
+                report.bundle_modules,
+                report.bundle_bytes.div_ceil(1024)
+            );
             let root = if path.is_dir() { path.as_path() } else { path.parent().unwrap_or(std::path::Path::new(".")) };
             eprintln!("wrote {}", root.join(nodehost::package::lock::LOCK_FILE).display());
             Ok(())

@@ -271,6 +271,8 @@ fn a_locked_pure_python_dependency_runs_on_every_runtime() {
 
     let report = nodehost::tools::lock::lock(&engine(), &project, &local_index(&wheels)).expect("lock");
     assert!(report.refused.is_empty());
+    // The node's module and the dependency's, and their size, reported.
+    assert!(report.bundle_modules >= 2 && report.bundle_bytes > 100, "{report:?}");
     let lock = LockFile::read(&project).unwrap().expect("nodehost.lock");
     assert_eq!(lock.requirements, ["tinydep==1.0"]);
     let [wheel] = lock.wheels.as_slice() else { panic!("{lock:?}") };
@@ -325,6 +327,12 @@ fn a_native_wheel_is_refused_for_the_sandbox_naming_cpython() {
     // On cpython itself, the wheel is simply not installed there.
     let text = failure_text("nat", &project, "", Runtime::Cpython);
     assert!(text.contains("No module named 'natdep'") && text.contains("not installed") && text.contains("venv"), "{text}");
+    // And it says so as it loads the node, before the import fails.
+    let spec = NodeSpec::python_path("nat", &project, "", Runtime::Cpython).expect("the node's files read");
+    let engine = engine();
+    let (created, logs) = nodehost::on_node_thread(|| capture_logs(|| spec.create(&engine).is_ok()));
+    assert!(!created);
+    assert!(logs.contains("locked native-extension dependency natdep 1.0 is not installed"), "{logs}");
 }
 
 /// The wheel tag pip accepts for this host's CPython.

@@ -276,6 +276,7 @@ pub fn add_dependencies(root: &Path, bundle: &mut Bundle, limits: &BundleLimits)
             for name in &wheel.top_level {
                 bundle.elsewhere.insert(name.clone(), refusal(wheel));
             }
+            bundle.native.insert(wheel.name.clone(), wheel.version.clone());
             continue;
         }
         if wheel.name.eq_ignore_ascii_case(RUNTIME_PROVIDED) {

@@ -146,6 +146,10 @@ pub struct Bundle {
     /// wheel's `*.dist-info` directory name, with its text files
     /// (`METADATA`, `entry_points.txt`, ...) by name.
     pub dists: BTreeMap<String, BTreeMap<String, String>>,
+    /// The locked native-extension dependencies, name and version: the
+    /// trusted `cpython` runtime imports them from its environment and
+    /// warns when the version there is another.
+    pub native: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -159,6 +163,8 @@ struct Encoded<'a> {
     elsewhere: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     dists: &'a BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    native: &'a BTreeMap<String, String>,
 }
 
 impl Bundle {
@@ -176,6 +182,7 @@ impl Bundle {
                 .collect(),
             elsewhere: &self.elsewhere,
             dists: &self.dists,
+            native: &self.native,
         };
         let mut text = String::from(BUNDLE_HEADER);
         text.push_str(&serde_json::to_string(&encoded).expect("a bundle is plain JSON"));
@@ -273,7 +280,7 @@ pub fn bundle_with(path: &Path, limits: &BundleLimits) -> Result<Bundle, Package
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
         });
     };
-    let mut bundle = Bundle { entry, entry_file, modules: reader.modules, elsewhere: BTreeMap::new(), dists: BTreeMap::new() };
+    let mut bundle = Bundle { entry, entry_file, modules: reader.modules, elsewhere: BTreeMap::new(), dists: BTreeMap::new(), native: BTreeMap::new() };
     lock::add_dependencies(&project_root, &mut bundle, limits)?;
     Ok(bundle)
 }

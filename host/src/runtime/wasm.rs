@@ -65,7 +65,7 @@ impl WasmNode {
                 // names Class), or the module's only one.
                 let origin = match (class.rsplit(':').next(), &types[..]) {
                     (Some(""), [only]) => only.name.clone(),
-                    (Some(""), _) | (None, _) => "node".to_owned(),
+                    (Some("") | None, _) => "node".to_owned(),
                     (Some(named), _) => named.to_owned(),
                 };
                 (class, origin)

@@ -26,6 +26,11 @@ pub struct LockReport {
     /// import there, cannot run in the sandbox, and which runtime could
     /// take it.
     pub refused: Vec<String>,
+    /// Modules in the bundle the node now carries into the sandbox (its
+    /// own and its pure-Python dependencies').
+    pub bundle_modules: usize,
+    /// The bundle's size in bytes, as the host passes it to the guest.
+    pub bundle_bytes: usize,
 }
 
 /// Lock the dependencies of the Python node at `path` (a package or
@@ -57,7 +62,9 @@ pub fn lock(engine: &WasmEngine, path: &Path, options: &LockOptions) -> Result<L
             }
         }
     }
-    Ok(LockReport { lock, refused })
+    let bundle = package::bundle_with(path, &package::BundleLimits::default())
+        .map_err(|source: PackageError| Error::Package { path: path.to_owned(), source })?;
+    Ok(LockReport { lock, refused, bundle_modules: bundle.modules.len(), bundle_bytes: bundle.encode().len() })
 }
 
 /// Import `modules` in the sandbox with the bundle of the node at `path`:

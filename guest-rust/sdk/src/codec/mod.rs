@@ -110,7 +110,7 @@ pub fn pack<T: PackedNumber>(numbers: &[T]) -> Vec<u8> {
 /// # Errors
 /// A length that is not a multiple of the element size.
 pub fn unpack<T: PackedNumber>(bytes: &[u8], what: &str) -> Result<Vec<T>, NodeError> {
-    if bytes.len() % T::SIZE != 0 {
+    if !bytes.len().is_multiple_of(T::SIZE) {
         return Err(NodeError::unsupported_value(format!(
             "packed {what} of {} bytes is not a whole number of {}-byte {}",
             bytes.len(),
