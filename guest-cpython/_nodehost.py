@@ -67,3 +67,24 @@ def tick(code, *_):
         return None
     raise sys.modules["nodehost"].DeadlineExceeded(
         "the call ran past its soft deadline and was interrupted here")
+
+
+def _read_tzdata():
+    """The pinned tzdata wheel the build put beside this module, read at
+    build time so that the snapshot holds it (the component has no files
+    at run time); b"" when the build had none."""
+    import os
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "_nodehost_tzdata.whl"), "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+_TZDATA = _read_tzdata()
+
+
+def tzdata_wheel():
+    """The embedded ``tzdata`` wheel, which ``nodehost`` serves as the
+    ``tzdata`` package for ``zoneinfo`` (as the RustPython guest does)."""
+    return _TZDATA

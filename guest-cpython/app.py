@@ -47,6 +47,15 @@ runtime._own_files.add(__file__)
 # Carry the standard library's sources for modules nodes import later.
 _nodehost_stdlib.install(os.path.dirname(traceback.__file__))
 
+# zoneinfo's search path, fixed now in the snapshot: empty. The component
+# has no /usr/share/zoneinfo, and sysconfig, which zoneinfo asks when
+# PYTHONTZPATH is unset, has no build data in it (the import failed looking
+# for `_sysconfigdata__wasi_wasm32-wasi`). The zones then come from the
+# embedded tzdata package (`_nodehost.tzdata_wheel`), as on RustPython.
+os.environ["PYTHONTZPATH"] = ""
+import zoneinfo  # noqa: E402,F401
+del os.environ["PYTHONTZPATH"]
+
 
 def _keep_source(module):
     """Keep a module's source for tracebacks (its file is gone at run time)."""

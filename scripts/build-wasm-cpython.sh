@@ -39,6 +39,30 @@ if ! { [[ -x $componentize ]] && "$componentize" --version 2>/dev/null | grep -q
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
 fi
 
+# The IANA tz database for `zoneinfo`, as the RustPython guest has it: the
+# tzdata wheel pinned in guest-python/build_tzdata.rs (one pin for both),
+# checked by SHA-256 ($NODEHOST_TZDATA_WHEEL names a local copy). Without it
+# the build goes on and zoneinfo finds no zones.
+tz_rs="$root/guest-python/build_tzdata.rs"
+tz_url=$(sed -n 's/^const URL: &str = "\(.*\)";$/\1/p' "$tz_rs")
+tz_sha=$(sed -n 's/^const SHA256: &str = "\(.*\)";$/\1/p' "$tz_rs")
+tz_wheel="$(dirname "$out")/tzdata.whl"
+tz_ok() { [[ -s $1 ]] && [[ $(sha256sum "$1" | cut -d' ' -f1) == "$tz_sha" ]]; }
+mkdir -p "$(dirname "$out")"
+if ! tz_ok "$tz_wheel"; then
+    if [[ -n ${NODEHOST_TZDATA_WHEEL:-} ]] && tz_ok "$NODEHOST_TZDATA_WHEEL"; then
+        cp "$NODEHOST_TZDATA_WHEEL" "$tz_wheel"
+    elif curl --fail --silent --show-error --location --retry 2 --max-time 120 --output "$tz_wheel.download" "$tz_url" \
+        && tz_ok "$tz_wheel.download"; then
+        mv "$tz_wheel.download" "$tz_wheel"
+    else
+        rm -f "$tz_wheel.download"
+        echo "warning: no tzdata wheel (zoneinfo in wasm-cpython will find no zones); set NODEHOST_TZDATA_WHEEL to a copy of $tz_url" >&2
+    fi
+fi
+inputs+=("$tz_rs")
+[[ -f $tz_wheel ]] && inputs+=("$tz_wheel")
+
 # Up to date: the component is newer than every input (componentize-py too).
 inputs+=("$venv/lib/python"*/site-packages/componentize_py/*.so)
 if [[ $force == 0 && -f $out ]]; then
@@ -62,6 +86,10 @@ trap 'rm -rf "$stage"' EXIT
 for f in "$root"/guest-cpython/*.py; do
     [[ $(basename "$f") == check.py ]] || cp "$f" "$stage/"
 done
+# Read into the snapshot at build time (_nodehost.tzdata_wheel).
+if tz_ok "$tz_wheel"; then
+    cp "$tz_wheel" "$stage/_nodehost_tzdata.whl"
+fi
 mkdir -p "$(dirname "$out")"
 
 start=$(date +%s)
