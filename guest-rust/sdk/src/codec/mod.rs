@@ -39,6 +39,11 @@ pub mod python_marshal;
 
 pub use python_marshal::MarshalError;
 
+/// Most bytes a parameter's default may take once decoded: a node type's
+/// description comes from the guest, and marshal data can grow by its
+/// references.
+pub const MAX_DEFAULT_BYTES: u64 = 1 << 20;
+
 /// The value forms a component asks to be sent (the WIT `value-forms` it
 /// answers `configure` with). Plain forms are always understood; these
 /// are faster for some guests.
@@ -745,7 +750,9 @@ macro_rules! wit_codec {
         }
 
         /// A WIT `node-type-info` in the SDK's terms (a default that does
-        /// not decode is left out).
+        /// not decode, or would take more than
+        /// [`MAX_DEFAULT_BYTES`](crate::codec::MAX_DEFAULT_BYTES) decoded,
+        /// is left out).
         #[allow(dead_code)]
         pub fn type_info_from_wit(info: wit::NodeTypeInfo) -> $crate::NodeTypeInfo {
             let params = info
@@ -754,7 +761,7 @@ macro_rules! wit_codec {
                 .map(|p| $crate::ParamInfo {
                     name: p.name,
                     required: p.required,
-                    default: p.default.and_then(|d| from_wit(d).ok()),
+                    default: p.default.and_then(|d| from_wit_within(d, $crate::codec::MAX_DEFAULT_BYTES).ok()),
                     description: p.description,
                 })
                 .collect();
@@ -844,6 +851,28 @@ mod tests {
         // Marshal data is held to the budget it is given.
         let big = to_wit_as(Value::List(vec![Value::Str("x".repeat(1000))]), all).unwrap();
         assert_eq!(from_wit_within(big, 100), Err(super::DecodeError::TooLarge { limit: 100 }));
+    }
+
+    /// A parameter default is the guest's word too: marshal data that would
+    /// copy out past the bound is left out, not decoded.
+    #[test]
+    fn a_default_that_grows_past_its_bound_is_left_out() {
+        let mut bomb = b"\xdb\x02\x00\x00\x00".repeat(40);
+        bomb.extend_from_slice(b"NN");
+        for level in (0..39u32).rev() {
+            bomb.push(b'r');
+            bomb.extend_from_slice(&(level + 1).to_le_bytes());
+        }
+        let param = |default| wit::ParamInfo { name: "p".into(), required: false, default: Some(default), description: String::new() };
+        let info = wit::NodeTypeInfo {
+            name: "N".into(),
+            description: String::new(),
+            params: vec![param(wit::Value::PythonMarshal(wit::PackedBytes::Raw(bomb))), param(wit::Value::Integer(3))],
+            streaming: false,
+        };
+        let info = guest::type_info_from_wit(info);
+        assert_eq!(info.params[0].default, None);
+        assert_eq!(info.params[1].default, Some(Value::Int(3)));
     }
 
     #[test]
