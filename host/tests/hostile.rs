@@ -234,7 +234,7 @@ async fn hostile_rust_nodes_fail_alone_with_the_right_error() {
         ("dup-keys", tight(), Expect::InvalidValue("map key \"a\" appears twice")),
         // 300 bytes of marshal data that would copy out to 2^60 items: the
         // decoder stops at the output limit, the host holds no more.
-        ("marshal-bomb", tight(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "list or map" })),
+        ("marshal-bomb", tight(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "list" })),
         ("marshal-cycle", tight(), Expect::Unsupported("marshal-cycle.process() returned a value the pipeline cannot carry: value nested deeper than 128 levels")),
         ("sleep", tight(), Expect::Timeout),
         ("print-flood", slow(), Expect::Ok(|out| assert_eq!(out, [Value::Null, Value::Null, Value::Null]))),
@@ -436,7 +436,7 @@ async fn hostile_python_nodes_fail_alone_on_wasm_cpython() {
             slow(),
             Expect::OneOf(&[
                 Expect::Unsupported("does not fit in the node's memory"),
-                Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "list or map" }),
+                Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "list" }),
                 Expect::Timeout,
             ]),
         ),

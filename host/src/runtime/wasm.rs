@@ -63,10 +63,11 @@ impl WasmNode {
                     .map_err(|e| guest_failure(e, &this.limits))?;
                 // The class refusals name: the one given ("pkg.mod:Class"
                 // names Class), or the module's only one.
-                let origin = match (class.rsplit(':').next(), &types[..]) {
-                    (Some(""), [only]) => only.name.clone(),
-                    (Some("") | None, _) => "node".to_owned(),
-                    (Some(named), _) => named.to_owned(),
+                let named = class.rsplit(':').next().unwrap_or(class);
+                let origin = match (named, &types[..]) {
+                    ("", [only]) => only.name.clone(),
+                    ("", _) => "node".to_owned(),
+                    (named, _) => named.to_owned(),
                 };
                 (class, origin)
             }

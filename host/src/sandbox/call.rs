@@ -5,12 +5,11 @@
 //! policy allows. A `process` call and each input of a `process-many`
 //! batch are calls alike.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
 use nodehost_sdk::Value;
-use nodehost_sdk::codec::DecodeError;
+use nodehost_sdk::codec::{DecodeError, python_marshal};
 use nodehost_sdk::python::{Call, unsupported_output};
 use wasmtime::AsContextMut;
 
@@ -56,6 +55,7 @@ pub(crate) fn take_answer(
             // bound as it goes.)
             check_outputs(&outputs, limits)?;
             let start = out.len();
+            let first_type = first_type_name(&outputs);
             codec::outputs_from_wit_within(outputs, out, limits.max_output_bytes).map_err(|e| {
                 out.truncate(start);
                 match e {
@@ -66,7 +66,7 @@ pub(crate) fn take_answer(
                         NodeFailure::Guest(unsupported_output(Call { class: &limits.origin, method }, &why))
                     }
                     DecodeError::TooLarge { limit } => {
-                        NodeFailure::LimitExceeded(Limit::OutputBytes { limit, type_name: "list or map" })
+                        NodeFailure::LimitExceeded(Limit::OutputBytes { limit, type_name: first_type })
                     }
                 }
             })
@@ -201,6 +201,16 @@ fn packed_bytes(p: &types::PackedBytes) -> u64 {
     }
 }
 
+/// The type of a call's first output (for a limit only marshal data can
+/// pass while decoding: its kind is known from its first byte).
+fn first_type_name(outputs: &types::Outputs) -> &'static str {
+    match outputs {
+        types::Outputs::One(v) => wit_type_name(v),
+        types::Outputs::Many(vs) => vs.iter().find(|v| matches!(v, types::Value::PythonMarshal(_))).map_or("list", wit_type_name),
+        types::Outputs::None => "list",
+    }
+}
+
 /// The name of the type `v` decodes to, for messages.
 fn wit_type_name(v: &types::Value) -> &'static str {
     match v {
@@ -212,9 +222,10 @@ fn wit_type_name(v: &types::Value) -> &'static str {
         types::Value::Bytes(_) => "bytes",
         types::Value::Audio(_) | types::Value::PackedAudio(_) => "audio",
         types::Value::Array(_) | types::Value::PackedArray(_) => "array",
-        types::Value::PythonMarshal(types::PackedBytes::Raw(data)) if data.first().is_some_and(|c| c & 0x7f == b'{') => "map",
-        types::Value::PythonMarshal(types::PackedBytes::Latin1(text)) if text.starts_with(['{', '\u{fb}']) => "map",
-        types::Value::PythonMarshal(_) => "list",
+        types::Value::PythonMarshal(types::PackedBytes::Raw(data)) => python_marshal::value_type_name(data.first().copied()),
+        types::Value::PythonMarshal(types::PackedBytes::Latin1(text)) => {
+            python_marshal::value_type_name(text.chars().next().and_then(|c| u8::try_from(u32::from(c)).ok()))
+        }
         types::Value::Nested(nodes) => match nodes.first() {
             Some(types::ValueNode::Map(_)) => "map",
             _ => "list",

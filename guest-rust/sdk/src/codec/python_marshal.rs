@@ -424,6 +424,21 @@ impl Reader<'_> {
     }
 }
 
+/// The name of the [`Value`] kind marshal data decodes to, from its first
+/// byte (for messages about data not yet decoded; "list" when unknown).
+pub fn value_type_name(first: Option<u8>) -> &'static str {
+    match first.map(|c| c & !FLAG_REF) {
+        Some(b'{') => "map",
+        Some(b's') => "bytes",
+        Some(b'u' | b't' | b'a' | b'A' | b'z' | b'Z') => "str",
+        Some(b'i' | b'l') => "int",
+        Some(b'g') => "float",
+        Some(b'T' | b'F') => "bool",
+        Some(b'N') => "null",
+        _ => "list",
+    }
+}
+
 /// The Python type name of a marshal type code (without the reference flag).
 fn type_name(code: u8) -> Option<&'static str> {
     Some(match code {
