@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::error::{Error, NodeFailure};
 use crate::node::on_node_thread;
 use crate::package::lock::{self, LockFile, LockOptions, LockedWheel};
-use crate::package::{self, PackageError};
+use crate::package::{self, Bundle};
 use crate::policy::SandboxPolicy;
 use crate::sandbox::WasmEngine;
 use crate::sandbox::component::describe;
@@ -46,15 +46,18 @@ pub fn lock(engine: &WasmEngine, path: &Path, options: &LockOptions) -> Result<L
     let root = if path.is_dir() { path } else { path.parent().unwrap_or(Path::new(".")) };
     let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
     let lock = lock::lock(root, options).map_err(package_error)?;
+    // Read once (its files and wheels, hashes checked): every check and the
+    // report's size use this one.
+    let bundle = package::bundle_with(path, &package::BundleLimits::default()).map_err(package_error)?;
     let mut refused: Vec<String> = lock.wheels.iter().filter(|w| !w.pure).map(lock::refusal).collect();
     let pure: Vec<&LockedWheel> = lock.wheels.iter().filter(|w| w.pure && !w.top_level.is_empty()).collect();
     let timeout = SandboxPolicy::default().init_timeout;
     let all: Vec<&str> = pure.iter().flat_map(|w| w.top_level.iter().map(String::as_str)).collect();
-    if !all.is_empty() && check_imports(engine, path, &all, timeout)?.is_some() {
+    if !all.is_empty() && check_imports(engine, &bundle, &all, timeout)?.is_some() {
         // One at a time, to say which.
         for wheel in pure {
             let modules: Vec<&str> = wheel.top_level.iter().map(String::as_str).collect();
-            if let Some(failure) = check_imports(engine, path, &modules, timeout)? {
+            if let Some(failure) = check_imports(engine, &bundle, &modules, timeout)? {
                 refused.push(format!(
                     "{} {} does not import in the sandbox (runtime wasm): {failure}",
                     wheel.name, wheel.version
@@ -62,19 +65,13 @@ pub fn lock(engine: &WasmEngine, path: &Path, options: &LockOptions) -> Result<L
             }
         }
     }
-    let bundle = package::bundle_with(path, &package::BundleLimits::default())
-        .map_err(|source: PackageError| Error::Package { path: path.to_owned(), source })?;
     Ok(LockReport { lock, refused, bundle_modules: bundle.modules.len(), bundle_bytes: bundle.encode().len() })
 }
 
-/// Import `modules` in the sandbox with the bundle of the node at `path`:
-/// `None` when they all import, else how it failed (with the traceback).
-fn check_imports(engine: &WasmEngine, path: &Path, modules: &[&str], timeout: Duration) -> Result<Option<String>, Error> {
-    let mut bundle =
-        package::bundle_with(path, &package::BundleLimits::default()).map_err(|source: PackageError| Error::Package {
-            path: path.to_owned(),
-            source,
-        })?;
+/// Import `modules` in the sandbox with the node's `bundle`: `None` when
+/// they all import, else how it failed (with the traceback).
+fn check_imports(engine: &WasmEngine, bundle: &Bundle, modules: &[&str], timeout: Duration) -> Result<Option<String>, Error> {
+    let mut bundle = bundle.clone();
     let source: String = modules.iter().map(|m| format!("import {m}\n")).collect();
     bundle.entry = "_nodehost_lock_check".into();
     bundle.entry_file = Some(("<nodehost lock: importing the dependencies>".into(), source));
