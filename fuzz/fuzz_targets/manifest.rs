@@ -1,13 +1,8 @@
-//! Manifest parsing never panics, whatever the text: it gives a pipeline or
-//! an error naming the manifest.
+//! libFuzzer's entry for `cases/manifest.rs`, which the host's tests also
+//! run over this target's corpus (`host/tests/fuzz_corpus.rs`).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../cases/manifest.rs"]
+mod case;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(e) = nodehost::manifest::parse(text, std::path::Path::new("/fuzz/pipeline.toml")) {
-            assert!(e.to_string().starts_with("/fuzz/pipeline.toml: "), "{e}");
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| case::run(data));

@@ -17,6 +17,7 @@ mod auto;
 mod batches;
 mod bounds;
 mod corpus;
+mod fuzz_corpus;
 mod hardening;
 mod hostile;
 mod packages;
