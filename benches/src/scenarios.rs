@@ -273,7 +273,7 @@ fn pipeline_case(text: &str, python: Runtime, rust: Runtime, items: u64, copies:
                 outs.push(out_rx);
             }
             for (tx, rx) in feeds.iter().zip(outs.iter_mut()) {
-                tx.send(Ok(inputs[0].clone())).await.expect("warm-up item");
+                tx.send(vec![Ok(inputs[0].clone())]).await.expect("warm-up item");
                 rx.recv().await.expect("warm-up output");
             }
             let started = Instant::now();
@@ -282,7 +282,7 @@ fn pipeline_case(text: &str, python: Runtime, rust: Runtime, items: u64, copies:
                 let inputs = inputs.clone();
                 tokio::spawn(async move {
                     for v in inputs.iter() {
-                        tx.send(Ok(v.clone())).await.expect("input");
+                        tx.send(vec![Ok(v.clone())]).await.expect("input");
                     }
                 });
                 tasks.push(tokio::spawn(async move {

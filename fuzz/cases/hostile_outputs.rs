@@ -10,8 +10,11 @@ use std::sync::Arc;
 
 use nodehost::{EngineConfig, Node, NodeFailure, NodeSource, NodeSpec, Runtime, SandboxPolicy, Value, WasmEngine};
 
+/// The engine, how to make the node afresh, and the node.
+type Scripted = (Arc<WasmEngine>, NodeSpec, Box<dyn Node>);
+
 thread_local! {
-    static STATE: RefCell<Option<(Arc<WasmEngine>, NodeSpec, Box<dyn Node>)>> = const { RefCell::new(None) };
+    static STATE: RefCell<Option<Scripted>> = const { RefCell::new(None) };
 }
 
 fn policy() -> SandboxPolicy {
@@ -24,7 +27,7 @@ fn policy() -> SandboxPolicy {
     }
 }
 
-fn setup() -> (Arc<WasmEngine>, NodeSpec, Box<dyn Node>) {
+fn setup() -> Scripted {
     let engine = WasmEngine::new(EngineConfig { max_wasm_stack: 1 << 20, ..EngineConfig::default() }).expect("engine");
     let dir = std::env::temp_dir().join(format!("nodehost-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");

@@ -3,9 +3,9 @@
 
 /// One input: the whole check.
 pub fn run(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(e) = nodehost::manifest::parse(text, std::path::Path::new("/fuzz/pipeline.toml")) {
-            assert!(e.to_string().starts_with("/fuzz/pipeline.toml: "), "{e}");
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Err(e) = nodehost::manifest::parse(text, std::path::Path::new("/fuzz/pipeline.toml"))
+    {
+        assert!(e.to_string().starts_with("/fuzz/pipeline.toml: "), "{e}");
     }
 }

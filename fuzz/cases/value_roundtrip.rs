@@ -11,11 +11,14 @@ use nodehost::{
     Value, WasmEngine,
 };
 
+/// The pass-through nodes: Python, then Rust.
+type PassThroughs = (Box<dyn Node>, Box<dyn Node>);
+
 thread_local! {
-    static NODES: RefCell<Option<(Box<dyn Node>, Box<dyn Node>)>> = const { RefCell::new(None) };
+    static NODES: RefCell<Option<PassThroughs>> = const { RefCell::new(None) };
 }
 
-fn nodes() -> (Box<dyn Node>, Box<dyn Node>) {
+fn nodes() -> PassThroughs {
     // libFuzzer calls from its main thread: keep the wasm stack well inside it.
     let engine: Arc<WasmEngine> =
         WasmEngine::new(EngineConfig { max_wasm_stack: 1 << 20, ..EngineConfig::default() }).expect("engine");

@@ -158,6 +158,13 @@ fn parse_fuse(s: &str) -> Result<Fuse, String> {
     }
 }
 
+/// mimalloc rather than glibc's malloc: a pipeline allocates an item's
+/// values on one thread and frees them on another, and glibc's cross-thread
+/// frees cost more per item than the built-in nodes' own work (measured in
+/// `docs/bench/`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = cli

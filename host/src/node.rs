@@ -56,16 +56,16 @@ pub trait Node {
     /// other runtimes call `process` in turn.
     fn process_many(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
         // One clock read per input: each input's end is the next one's start.
-        let start = Instant::now();
-        let mut t = start;
+        let mut t = Instant::now();
+        let until = t + budget;
         while let Some(input) = inputs.pop_front() {
             let before = out.len();
             let result = self.process(input, out);
             let now = Instant::now();
             let failed = result.is_err();
-            answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: now - t });
+            answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: now.duration_since(t) });
             t = now;
-            if failed || now - start >= budget {
+            if failed || now >= until {
                 return;
             }
         }

@@ -186,7 +186,7 @@ async fn the_chain_runs_as_a_pipeline_on_every_python_runtime() {
         pipeline.set_python_runtime(runtime);
         let inputs = (1..=5).map(Value::Int).collect();
         let outputs = nodehost::run_collect(&pipeline, engine(), inputs).await.unwrap();
-        assert!(outputs.iter().all(|o| o.node == "format"));
+        assert!(outputs.iter().all(|o| &*o.node == "format"));
         let values: Vec<Value> = outputs.into_iter().map(|o| o.value).collect();
         assert_eq!(values, expected, "on {runtime}");
     }
@@ -252,7 +252,7 @@ async fn a_mixed_runtime_chain_matches_too() {
             ("shout", Runtime::Wasm),
         ]
     );
-    assert!(outputs.iter().all(|o| o.node == "shout"), "{outputs:?}");
+    assert!(outputs.iter().all(|o| &*o.node == "shout"), "{outputs:?}");
     let values: Vec<Value> = outputs.into_iter().map(|o| o.value).collect();
     let expected: Vec<Value> = (1..=5).map(|i| Value::Str(format!("RESULT: {}.5", i * 2 + 10))).collect();
     assert_eq!(values, expected);

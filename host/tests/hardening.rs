@@ -59,7 +59,7 @@ async fn failures_beside_a_good_node(source: NodeSource, policy: SandboxPolicy, 
     let started = Instant::now();
     let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), vec![1.into(), 2.into(), 3.into()]).await.unwrap();
     assert!(started.elapsed() < within, "the run took {:?}", started.elapsed());
-    let good: Vec<&Value> = outputs.iter().filter(|o| o.node == "good").map(|o| &o.value).collect();
+    let good: Vec<&Value> = outputs.iter().filter(|o| &*o.node == "good").map(|o| &o.value).collect();
     assert_eq!(good, [&Value::Int(2), &Value::Int(3), &Value::Int(4)], "the good node lost items");
     report.failures
 }

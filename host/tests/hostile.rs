@@ -110,11 +110,11 @@ async fn check_on(runtime: Runtime, name: &str, source: NodeSource, policy: Sand
     let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs)
         .await
         .map_err(|e| format!("{name}: the run stopped: {e}"))?;
-    let good: Vec<&Value> = outputs.iter().filter(|o| o.node == "good").map(|o| &o.value).collect();
+    let good: Vec<&Value> = outputs.iter().filter(|o| &*o.node == "good").map(|o| &o.value).collect();
     if good != [&Value::Int(2), &Value::Int(3), &Value::Int(4)] {
         return Err(format!("{name}: the good node lost items: {good:?}"));
     }
-    let hostile: Vec<Value> = outputs.into_iter().filter(|o| o.node == "hostile").map(|o| o.value).collect();
+    let hostile: Vec<Value> = outputs.into_iter().filter(|o| &*o.node == "hostile").map(|o| o.value).collect();
     if let Expect::Ok(check_outputs) = expect {
         if !report.failures.is_empty() {
             return Err(format!("{name}: unexpected failures: {:?}", report.failures));
@@ -255,8 +255,8 @@ async fn memory_that_grows_slowly_is_cut_off_and_the_node_restarts() {
         let pipeline = beside_a_good_node(source, SandboxPolicy { memory: 48 << 20, ..tight() });
         let inputs: Vec<Value> = (1..=12).map(Value::Int).collect();
         let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
-        assert_eq!(outputs.iter().filter(|o| o.node == "good").count(), 12, "{name}");
-        let hostile_out = outputs.iter().filter(|o| o.node == "hostile").count();
+        assert_eq!(outputs.iter().filter(|o| &*o.node == "good").count(), 12, "{name}");
+        let hostile_out = outputs.iter().filter(|o| &*o.node == "hostile").count();
         assert!(!report.failures.is_empty(), "{name}: never ran out of memory");
         // The Rust node traps at the limit and loses its instance; Python
         // (RustPython 0.6) raises MemoryError, as CPython would, and keeps
@@ -371,7 +371,7 @@ async fn on_error_fail_stops_and_restart_resets_state() {
     let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), good_inputs).await.unwrap();
     let counts: Vec<i64> = outputs
         .iter()
-        .filter(|o: &&Output| o.node == "hostile")
+        .filter(|o: &&Output| &*o.node == "hostile")
         .filter_map(|o| o.value.get("count").and_then(Value::as_i64))
         .collect();
     assert_eq!(counts, [1, 1], "the count starts over after the restart");

@@ -192,10 +192,10 @@ inputs = ["double"]
     sinks.sort();
     assert_eq!(sinks, ["merge", "side"]);
     let outputs = nodehost::run_collect(&pipeline, engine(), vec![1.into(), 2.into(), 3.into()]).await.unwrap();
-    let mut merged: Vec<i64> = outputs.iter().filter(|o| o.node == "merge").map(|o| o.value.as_i64().unwrap()).collect();
+    let mut merged: Vec<i64> = outputs.iter().filter(|o| &*o.node == "merge").map(|o| o.value.as_i64().unwrap()).collect();
     merged.sort();
     assert_eq!(merged, [2, 4, 6, 101, 102, 103]);
-    let side: Vec<&Value> = outputs.iter().filter(|o| o.node == "side").map(|o| &o.value).collect();
+    let side: Vec<&Value> = outputs.iter().filter(|o| &*o.node == "side").map(|o| &o.value).collect();
     assert_eq!(side.len(), 4, "three counts and the flush");
     assert_eq!(side[3], &json(r#"{"final_count": 3, "final_total": 12}"#));
 }
@@ -288,7 +288,7 @@ async fn a_slow_item_sends_its_outputs_without_waiting_for_the_rest_of_its_batch
     let pipeline = manifest::parse(&text, &probes.with_file_name("slow.toml")).unwrap();
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(16);
     for n in 0..5 {
-        in_tx.send(Ok(Value::Int(n))).await.unwrap();
+        in_tx.send(vec![Ok(Value::Int(n))]).await.unwrap();
     }
     drop(in_tx);
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(16);

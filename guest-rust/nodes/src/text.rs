@@ -127,7 +127,10 @@ fn parse_template(template: &str) -> Result<Vec<Segment>, NodeError> {
 }
 
 fn render(segments: &[Segment], input: &Value) -> Result<String, NodeError> {
-    let mut s = String::new();
+    // The literal text, and room for a typical field: one allocation for
+    // most renders.
+    let literal: usize = segments.iter().map(|s| if let Segment::Literal(l) = s { l.len() } else { 24 }).sum();
+    let mut s = String::with_capacity(literal);
     for segment in segments {
         match segment {
             Segment::Literal(l) => s.push_str(l),
@@ -140,6 +143,7 @@ fn render(segments: &[Segment], input: &Value) -> Result<String, NodeError> {
                 };
                 match (v, precision) {
                     (Value::Str(t), _) => s.push_str(t),
+                    (Value::Int(i), None) => s.push_str(itoa::Buffer::new().format(*i)),
                     (v, Some(p)) => {
                         let x = v.as_f64().ok_or_else(|| NodeError::expected("a number for ':.N'", v))?;
                         let _ = write!(s, "{x:.p$}");
@@ -186,6 +190,9 @@ mod tests {
             "{kick} -12.3 dB True {\"name\": \"kick\", \"db\": -12.3456, \"on\": True}"
         );
         assert_eq!(run(&[("operation", "format"), ("template", "n={}")], 5.into()).unwrap(), "n=5");
+        // Ints as Python's str() writes them, at the edges too.
+        assert_eq!(run(&[("operation", "format"), ("template", "{} |")], Value::Int(i64::MIN)).unwrap(), "-9223372036854775808 |");
+        assert_eq!(run(&[("operation", "format"), ("template", "{}")], Value::Int(-7)).unwrap(), "-7");
     }
 
     #[test]

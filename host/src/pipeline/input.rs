@@ -18,31 +18,43 @@ use tokio::sync::mpsc;
 use crate::error::Error;
 use crate::manifest::{AudioSource, FrameSize, InputSpec, PcmFormat};
 use crate::pipeline::CHANNEL_CAPACITY;
+
+/// Inputs read together: the items a source had ready at once (a sequence
+/// or a list of values in runs of [`CHANNEL_CAPACITY`], JSON lines already
+/// in the read buffer, one audio frame). An error ends the input.
+pub type InputBatch = Vec<Result<Value, Error>>;
+
+/// How many [`InputBatch`]es wait between the reader and the pipeline.
+const INPUT_BATCHES: usize = 4;
 use crate::value::pcm::PcmReader;
 use crate::value::wav::{WavError, WavReader};
 
 /// Read the pipeline's input as described by `spec` into a channel.
-pub fn spawn_input(spec: &InputSpec) -> mpsc::Receiver<Result<Value, Error>> {
-    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+pub fn spawn_input(spec: &InputSpec) -> mpsc::Receiver<InputBatch> {
+    let (tx, rx) = mpsc::channel(INPUT_BATCHES);
     let spec = spec.clone();
     tokio::spawn(async move {
-        let send_all = |values: Vec<Result<Value, Error>>| {
-            let tx = tx.clone();
-            async move {
-                for v in values {
-                    if tx.send(v).await.is_err() {
+        match spec {
+            InputSpec::Values(values) => {
+                let mut values = values.into_iter().map(Ok).peekable();
+                while values.peek().is_some() {
+                    if tx.send(values.by_ref().take(CHANNEL_CAPACITY).collect()).await.is_err() {
                         break;
                     }
                 }
             }
-        };
-        match spec {
-            InputSpec::Values(values) => send_all(values.into_iter().map(Ok).collect()).await,
             InputSpec::Sequence { start, count, step } => {
-                for k in 0..count as i64 {
-                    let v = k.checked_mul(step).and_then(|x| x.checked_add(start));
-                    let item = v.map(Value::Int).ok_or_else(|| Error::Input("sequence overflows 64-bit ints".into()));
-                    if tx.send(item).await.is_err() {
+                let mut k = 0i64;
+                while (k as u64) < count {
+                    let n = (count - k as u64).min(CHANNEL_CAPACITY as u64) as i64;
+                    let batch: InputBatch = (k..k + n)
+                        .map(|k| {
+                            let v = k.checked_mul(step).and_then(|x| x.checked_add(start));
+                            v.map(Value::Int).ok_or_else(|| Error::Input("sequence overflows 64-bit ints".into()))
+                        })
+                        .collect();
+                    k += n;
+                    if tx.send(batch).await.is_err() {
                         break;
                     }
                 }
@@ -55,13 +67,13 @@ pub fn spawn_input(spec: &InputSpec) -> mpsc::Receiver<Result<Value, Error>> {
                 // A panic would be a bug in the reader: say so rather than
                 // end the input as if the audio had ended.
                 if let Err(e) = reading.await {
-                    let _ = tx.send(Err(Error::Input(format!("reading audio from {}: {e}", source.describe())))).await;
+                    let _ = tx.send(vec![Err(Error::Input(format!("reading audio from {}: {e}", source.describe())))]).await;
                 }
             }
             InputSpec::JsonLines(path) => match tokio::fs::File::open(&path).await {
                 Ok(file) => read_json_lines(tokio::io::BufReader::new(file), &path.display().to_string(), &tx).await,
                 Err(e) => {
-                    let _ = tx.send(Err(Error::io(format!("opening {}", path.display()), e))).await;
+                    let _ = tx.send(vec![Err(Error::io(format!("opening {}", path.display()), e))]).await;
                 }
             },
             InputSpec::Stdin => read_json_lines(tokio::io::BufReader::new(tokio::io::stdin()), "stdin", &tx).await,
@@ -72,7 +84,7 @@ pub fn spawn_input(spec: &InputSpec) -> mpsc::Receiver<Result<Value, Error>> {
 
 /// Send the audio of `source` as frames of `frame`, each as soon as it is
 /// read; an error ends the input after the frames before it.
-fn send_audio(source: &AudioSource, frame: FrameSize, tx: &mpsc::Sender<Result<Value, Error>>) {
+fn send_audio(source: &AudioSource, frame: FrameSize, tx: &mpsc::Sender<InputBatch>) {
     let frames_at = |rate: u32| match frame {
         FrameSize::Samples(n) => n,
         FrameSize::Millis(ms) => ((f64::from(rate) * ms / 1000.0).round() as usize).max(1),
@@ -81,19 +93,19 @@ fn send_audio(source: &AudioSource, frame: FrameSize, tx: &mpsc::Sender<Result<V
         AudioSource::WavFile(path) => match WavReader::open(path) {
             Ok(reader) => send_wav(reader, frames_at, path, false, tx),
             Err(e) => {
-                let _ = tx.blocking_send(Err(Error::Wav { path: path.clone(), source: e }));
+                let _ = tx.blocking_send(vec![Err(Error::Wav { path: path.clone(), source: e })]);
             }
         },
         AudioSource::WavStdin => match WavReader::new(std::io::stdin().lock()) {
             Ok(reader) => send_wav(reader, frames_at, Path::new("stdin"), true, tx),
             Err(e) => {
-                let _ = tx.blocking_send(Err(Error::Wav { path: "stdin".into(), source: e }));
+                let _ = tx.blocking_send(vec![Err(Error::Wav { path: "stdin".into(), source: e })]);
             }
         },
         AudioSource::Pcm { path: Some(path), format } => match std::fs::File::open(path) {
             Ok(file) => send_pcm(std::io::BufReader::new(file), *format, frames_at, &source.describe(), tx),
             Err(e) => {
-                let _ = tx.blocking_send(Err(Error::io(format!("opening {}", path.display()), e)));
+                let _ = tx.blocking_send(vec![Err(Error::io(format!("opening {}", path.display()), e))]);
             }
         },
         AudioSource::Pcm { path: None, format } => send_pcm(std::io::stdin().lock(), *format, frames_at, "stdin", tx),
@@ -108,7 +120,7 @@ fn send_wav<R: Read>(
     frames_at: impl Fn(u32) -> usize,
     path: &Path,
     stream: bool,
-    tx: &mpsc::Sender<Result<Value, Error>>,
+    tx: &mpsc::Sender<InputBatch>,
 ) {
     let frames = frames_at(reader.sample_rate());
     for item in reader.frames(frames) {
@@ -121,7 +133,7 @@ fn send_wav<R: Read>(
             Err(e) => Err(Error::Wav { path: path.to_owned(), source: e }),
         };
         let failed = item.is_err();
-        if tx.blocking_send(item).is_err() || failed {
+        if tx.blocking_send(vec![item]).is_err() || failed {
             break;
         }
     }
@@ -134,7 +146,7 @@ fn send_pcm<R: Read>(
     format: PcmFormat,
     frames_at: impl Fn(u32) -> usize,
     name: &str,
-    tx: &mpsc::Sender<Result<Value, Error>>,
+    tx: &mpsc::Sender<InputBatch>,
 ) {
     let frames = frames_at(format.sample_rate);
     let mut reader = PcmReader::new(reader, format);
@@ -145,7 +157,7 @@ fn send_pcm<R: Read>(
             Err(e) => Err(Error::io(format!("reading raw PCM from {name}"), e)),
         };
         let failed = item.is_err();
-        if tx.blocking_send(item).is_err() || failed {
+        if tx.blocking_send(vec![item]).is_err() || failed {
             return;
         }
     }
@@ -154,35 +166,44 @@ fn send_pcm<R: Read>(
     }
 }
 
-async fn read_json_lines<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: R,
+async fn read_json_lines<R: tokio::io::AsyncRead + Unpin>(
+    reader: tokio::io::BufReader<R>,
     name: &str,
-    tx: &mpsc::Sender<Result<Value, Error>>,
+    tx: &mpsc::Sender<InputBatch>,
 ) {
     let mut lines = reader.lines();
     let mut number = 0u64;
+    let mut batch = Vec::new();
     loop {
         let line = match lines.next_line().await {
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(e) => {
-                let _ = tx.send(Err(Error::io(format!("reading {name}"), e))).await;
+                batch.push(Err(Error::io(format!("reading {name}"), e)));
                 break;
             }
         };
         number += 1;
-        if line.trim().is_empty() {
-            continue;
+        if !line.trim().is_empty() {
+            let item = crate::value::json::from_json_str(&line).map_err(|source| Error::JsonLine {
+                input: name.to_owned(),
+                line: number,
+                source,
+            });
+            let failed = item.is_err();
+            batch.push(item);
+            if failed {
+                break;
+            }
         }
-        let item = crate::value::json::from_json_str(&line).map_err(|source| Error::JsonLine {
-            input: name.to_owned(),
-            line: number,
-            source,
-        });
-        let failed = item.is_err();
-        if tx.send(item).await.is_err() || failed {
-            break;
+        // Lines already read in go together; never wait for more.
+        let more_ready = lines.get_ref().buffer().contains(&b'\n');
+        if !batch.is_empty() && (!more_ready || batch.len() >= CHANNEL_CAPACITY) && tx.send(std::mem::take(&mut batch)).await.is_err() {
+            return;
         }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch).await;
     }
 }
 

@@ -25,7 +25,7 @@ use nodehost_sdk::Value;
 use tokio::sync::{mpsc, oneshot};
 
 pub use self::channel::{CHANNEL_BYTES, host_size};
-pub use self::input::spawn_input;
+pub use self::input::{InputBatch, spawn_input};
 pub use self::output::{format_output, write_output};
 use self::stats::{NodeStats, RunReport};
 use self::worker::{GroupWorker, Member};
@@ -45,8 +45,9 @@ pub const CHANNEL_CAPACITY: usize = 64;
 /// One item leaving the pipeline: which sink node gave it, and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
-    /// The id of the sink node that gave the value.
-    pub node: String,
+    /// The id of the sink node that gave the value (shared by all its
+    /// outputs).
+    pub node: Arc<str>,
     /// The value.
     pub value: Value,
 }
@@ -86,13 +87,14 @@ impl RunState {
     }
 }
 
-/// Run `pipeline` with inputs from `inputs` and outputs, in batches, into
+/// Run `pipeline` with inputs from `inputs` (in batches, as [`spawn_input`]
+/// reads them) and outputs, in batches, into
 /// `outputs`. Returns when every node has finished (or the first one
 /// failed).
 pub async fn run(
     pipeline: &Pipeline,
     engine: Arc<WasmEngine>,
-    inputs: mpsc::Receiver<Result<Value, Error>>,
+    inputs: mpsc::Receiver<InputBatch>,
     outputs: mpsc::Sender<Vec<Output>>,
 ) -> Result<RunReport, Error> {
     let started = Instant::now();
@@ -197,26 +199,28 @@ pub async fn run(
 
 /// Feed the pipeline's input to the threads its first nodes run on: what
 /// is ready goes as one batch. Returns how many inputs were fed.
-async fn feed(mut inputs: mpsc::Receiver<Result<Value, Error>>, targets: &[channel::Sender], state: &RunState) -> u64 {
+async fn feed(mut inputs: mpsc::Receiver<InputBatch>, targets: &[channel::Sender], state: &RunState) -> u64 {
     let mut fed = 0u64;
     let mut batch: Vec<(Value, u64)> = Vec::new();
     let mut end = false;
     while !end {
         let Some(first) = inputs.recv().await else { break };
         let mut next = Some(first);
-        while let Some(item) = next.take() {
-            match item {
-                Ok(value) => {
-                    let size = host_size(&value);
-                    batch.push((value, size));
-                }
-                Err(e) => {
-                    state.fail(e);
-                    end = true;
-                    break;
+        while let Some(items) = next.take() {
+            for item in items {
+                match item {
+                    Ok(value) => {
+                        let size = host_size(&value);
+                        batch.push((value, size));
+                    }
+                    Err(e) => {
+                        state.fail(e);
+                        end = true;
+                        break;
+                    }
                 }
             }
-            if batch.len() < CHANNEL_CAPACITY {
+            if !end && batch.len() < CHANNEL_CAPACITY {
                 next = inputs.try_recv().ok();
             }
         }
@@ -311,10 +315,11 @@ pub async fn run_with_report(
     engine: Arc<WasmEngine>,
     inputs: Vec<Value>,
 ) -> Result<(Vec<Output>, RunReport), Error> {
-    let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let (in_tx, in_rx) = mpsc::channel(4);
     tokio::spawn(async move {
-        for v in inputs {
-            if in_tx.send(Ok(v)).await.is_err() {
+        let mut values = inputs.into_iter().map(Ok).peekable();
+        while values.peek().is_some() {
+            if in_tx.send(values.by_ref().take(CHANNEL_CAPACITY).collect()).await.is_err() {
                 break;
             }
         }

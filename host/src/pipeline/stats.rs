@@ -22,9 +22,11 @@ const SIGNIFICANT_FIGURES: u8 = 3;
 pub struct LatencyHistogram {
     histogram: Histogram<u64>,
     count: u64,
-    total: Duration,
-    min: Duration,
-    max: Duration,
+    /// Nanoseconds: recording is on every item's path, and plain integers
+    /// cost less there than `Duration`'s normalizing arithmetic.
+    total_ns: u128,
+    min_ns: u64,
+    max_ns: u64,
 }
 
 impl Default for LatencyHistogram {
@@ -32,9 +34,9 @@ impl Default for LatencyHistogram {
         LatencyHistogram {
             histogram: Histogram::new(SIGNIFICANT_FIGURES).expect("3 significant figures is a valid histogram precision"),
             count: 0,
-            total: Duration::ZERO,
-            min: Duration::MAX,
-            max: Duration::ZERO,
+            total_ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
         }
     }
 }
@@ -49,9 +51,9 @@ impl LatencyHistogram {
             self.histogram.saturating_record(ns);
         }
         self.count += 1;
-        self.total += d;
-        self.min = self.min.min(d);
-        self.max = self.max.max(d);
+        self.total_ns += u128::from(ns);
+        self.min_ns = self.min_ns.min(ns);
+        self.max_ns = self.max_ns.max(ns);
     }
 
     /// Number of calls recorded.
@@ -61,17 +63,17 @@ impl LatencyHistogram {
 
     /// Sum of all calls.
     pub fn total(&self) -> Duration {
-        self.total
+        duration_ns(self.total_ns)
     }
 
     /// Shortest call (zero when none was recorded).
     pub fn min(&self) -> Duration {
-        if self.count == 0 { Duration::ZERO } else { self.min }
+        if self.count == 0 { Duration::ZERO } else { Duration::from_nanos(self.min_ns) }
     }
 
     /// Longest call.
     pub fn max(&self) -> Duration {
-        self.max
+        Duration::from_nanos(self.max_ns)
     }
 
     /// Mean call time (exact: the total over the count).
@@ -79,7 +81,7 @@ impl LatencyHistogram {
         if self.count == 0 {
             return Duration::ZERO;
         }
-        Duration::from_nanos(u64::try_from(self.total.as_nanos() / u128::from(self.count)).unwrap_or(u64::MAX))
+        duration_ns(self.total_ns / u128::from(self.count))
     }
 
     /// The latency below which `q` (0..=1) of the calls fall (nearest rank,
@@ -88,8 +90,13 @@ impl LatencyHistogram {
         if self.count == 0 {
             return Duration::ZERO;
         }
-        Duration::from_nanos(self.histogram.value_at_quantile(q.clamp(0.0, 1.0))).clamp(self.min, self.max)
+        Duration::from_nanos(self.histogram.value_at_quantile(q.clamp(0.0, 1.0)).clamp(self.min_ns, self.max_ns))
     }
+}
+
+/// `ns` nanoseconds, or the longest `Duration` of whole nanoseconds past it.
+fn duration_ns(ns: u128) -> Duration {
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
 /// A duration for people, to about three significant digits: `435 ns`,

@@ -114,7 +114,7 @@ impl GroupWorker {
         let mut input = Vec::new();
         let mut chain = Chain { pending: Vec::new(), held_since: None };
         while self.input.recv_batch(&mut input) {
-            let mut items: VecDeque<Value> = input.drain(..).collect();
+            let mut items = VecDeque::from(std::mem::take(&mut input));
             self.pass(running, 0, &mut items, Instant::now(), &mut chain)?;
             self.send(&mut chain.pending)?;
             chain.held_since = None;
@@ -177,24 +177,35 @@ impl GroupWorker {
                 answers.push(ItemAnswer::failed(failure));
             }
             // Each input's outputs, in order; a failed input's are none.
-            let mut kept = VecDeque::with_capacity(out.len());
-            let mut outputs = out.drain(..);
-            for answer in answers.drain(..) {
+            let mut kept;
+            if answers.iter().all(|a| a.result.is_ok()) {
+                // The common case: every output goes on, in one move.
                 let r = &mut running[k];
-                r.stats.items_in += 1;
-                r.stats.latency.record(answer.elapsed);
-                match answer.result {
-                    Ok(()) => {
-                        r.stats.items_out += answer.outputs as u64;
-                        kept.extend(outputs.by_ref().take(answer.outputs));
-                    }
-                    Err(failure) => {
-                        let item = r.stats.items_in;
-                        self.recover(running, k, Stage::Item(item), failure)?;
+                r.stats.items_in += answers.len() as u64;
+                r.stats.items_out += out.len() as u64;
+                for answer in answers.drain(..) {
+                    r.stats.latency.record(answer.elapsed);
+                }
+                kept = VecDeque::from(std::mem::take(&mut out));
+            } else {
+                kept = VecDeque::with_capacity(out.len());
+                let mut outputs = out.drain(..);
+                for answer in answers.drain(..) {
+                    let r = &mut running[k];
+                    r.stats.items_in += 1;
+                    r.stats.latency.record(answer.elapsed);
+                    match answer.result {
+                        Ok(()) => {
+                            r.stats.items_out += answer.outputs as u64;
+                            kept.extend(outputs.by_ref().take(answer.outputs));
+                        }
+                        Err(failure) => {
+                            let item = r.stats.items_in;
+                            self.recover(running, k, Stage::Item(item), failure)?;
+                        }
                     }
                 }
             }
-            drop(outputs);
             // Outputs wait as long as the first member's batch that made them.
             let origin = if k == 0 { batch_started } else { started };
             self.pass(running, k + 1, &mut kept, origin, chain)?;
@@ -245,8 +256,8 @@ impl GroupWorker {
             return Ok(());
         }
         if let Some(sink) = &self.sink {
-            let id = &self.members[self.members.len() - 1].spec.id;
-            let batch = out.drain(..).map(|value| Output { node: id.clone(), value }).collect();
+            let id: Arc<str> = Arc::from(self.members[self.members.len() - 1].spec.id.as_str());
+            let batch = out.drain(..).map(|value| Output { node: Arc::clone(&id), value }).collect();
             return sink.blocking_send(batch).map_err(|_| Stop);
         }
         let Some((last, rest)) = self.downstream.split_last() else {
