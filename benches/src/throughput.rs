@@ -31,19 +31,23 @@ pub struct Config {
     manifest: Option<&'static str>,
     python: Runtime,
     rust: Runtime,
+    /// Python nodes as `runtime = "auto"` (`python` is where the choice
+    /// is expected to land, for availability).
+    auto: bool,
 }
 
 /// Every configuration, the plain CPython script first (the reference).
-pub const CONFIGS: [Config; 9] = [
-    Config { name: "plain CPython script", manifest: None, python: Runtime::Cpython, rust: Runtime::Native },
-    Config { name: "native-rust", manifest: Some("chain_rust.toml"), python: Runtime::Wasm, rust: Runtime::Native },
-    Config { name: "wasm-rust", manifest: Some("chain_rust.toml"), python: Runtime::Wasm, rust: Runtime::Wasm },
-    Config { name: "native-rustpython", manifest: Some("chain_python.toml"), python: Runtime::NativeRustpython, rust: Runtime::Native },
-    Config { name: "wasm-rustpython", manifest: Some("chain_python.toml"), python: Runtime::Wasm, rust: Runtime::Wasm },
-    Config { name: "cpython", manifest: Some("chain_python.toml"), python: Runtime::Cpython, rust: Runtime::Native },
-    Config { name: "wasm-cpython", manifest: Some("chain_python.toml"), python: Runtime::WasmCpython, rust: Runtime::Wasm },
-    Config { name: "mixed: native Rust + wasm-rustpython", manifest: Some("chain_mixed.toml"), python: Runtime::Wasm, rust: Runtime::Native },
-    Config { name: "mixed: all sandboxed", manifest: Some("chain_mixed.toml"), python: Runtime::Wasm, rust: Runtime::Wasm },
+pub const CONFIGS: [Config; 10] = [
+    Config { name: "plain CPython script", manifest: None, python: Runtime::Cpython, rust: Runtime::Native, auto: false },
+    Config { name: "native-rust", manifest: Some("chain_rust.toml"), python: Runtime::Wasm, rust: Runtime::Native, auto: false },
+    Config { name: "wasm-rust", manifest: Some("chain_rust.toml"), python: Runtime::Wasm, rust: Runtime::Wasm, auto: false },
+    Config { name: "native-rustpython", manifest: Some("chain_python.toml"), python: Runtime::NativeRustpython, rust: Runtime::Native, auto: false },
+    Config { name: "wasm-rustpython", manifest: Some("chain_python.toml"), python: Runtime::Wasm, rust: Runtime::Wasm, auto: false },
+    Config { name: "cpython", manifest: Some("chain_python.toml"), python: Runtime::Cpython, rust: Runtime::Native, auto: false },
+    Config { name: "wasm-cpython", manifest: Some("chain_python.toml"), python: Runtime::WasmCpython, rust: Runtime::Wasm, auto: false },
+    Config { name: "auto", manifest: Some("chain_python.toml"), python: Runtime::Wasm, rust: Runtime::Wasm, auto: true },
+    Config { name: "mixed: native Rust + wasm-rustpython", manifest: Some("chain_mixed.toml"), python: Runtime::Wasm, rust: Runtime::Native, auto: false },
+    Config { name: "mixed: all sandboxed", manifest: Some("chain_mixed.toml"), python: Runtime::Wasm, rust: Runtime::Wasm, auto: false },
 ];
 
 /// One configuration, measured.
@@ -235,10 +239,22 @@ pub fn child(spec: &str) {
     let manifest = example(&format!("throughput/{}", config.manifest.expect("a manifest configuration")));
     let permissions = nodehost::manifest::HostPermissions { allow_unsandboxed: true, ..Default::default() };
     let mut pipeline = nodehost::manifest::load_with(&manifest, &permissions).expect("throughput manifest");
-    pipeline.set_python_runtime(config.python);
     pipeline.set_rust_runtime(config.rust);
     pipeline.input = nodehost::manifest::InputSpec::Sequence { start: 1, count: items, step: 1 };
     let engine = nodehost::WasmEngine::shared().expect("engine");
+    if config.auto {
+        // As `runtime = "auto"` on every Python node: chosen, trial loads
+        // included, before the run, as `nodehost run` does.
+        let auto = nodehost::manifest::AutoRuntime { prefer_speed: false, trusted: false };
+        for node in &mut pipeline.nodes {
+            if matches!(node.spec.source, nodehost::NodeSource::Python { .. }) {
+                node.auto = Some(auto);
+            }
+        }
+        nodehost::manifest::auto::choose_runtimes(&mut pipeline, &engine, &permissions).expect("auto's choice");
+    } else {
+        pipeline.set_python_runtime(config.python);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(nodehost::run_pipeline(&pipeline, engine, &pipeline.output, false)).expect("throughput run");
 }

@@ -48,6 +48,12 @@ struct Cli {
     child_runtime: Option<String>,
 }
 
+/// The allocator the `nodehost` program runs with (see its `main.rs`), so
+/// the pipelines measured here, the throughput children included, allocate
+/// as a `nodehost run` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(which) = cli.child {
