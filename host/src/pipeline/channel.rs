@@ -227,6 +227,11 @@ impl Receiver {
         }
     }
 
+    /// Whether nothing is queued now (more may come).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.shared.lock().queue.is_empty()
+    }
+
     /// The most bytes that were in the channel at once.
     pub(crate) fn peak_bytes(&self) -> u64 {
         self.shared.lock().peak

@@ -2,9 +2,9 @@
 //! thread that runs it, so runtimes that are not `Send` work), a linear
 //! chain of nodes fused onto one thread ([`groups`]), the threads connected
 //! by channels that carry batches and are bounded by items and by bytes
-//! (backpressure). The input is fed by an async task and the outputs
-//! written in batches, flushed whenever the pipeline has nothing more
-//! ready.
+//! (backpressure). The input is fed by an async task; the outputs are
+//! written by the sink nodes' own threads ([`output`]), flushed whenever
+//! the thread that wrote has nothing more queued.
 //! At end of stream every node is flushed, upstream before downstream. The
 //! first node to fail stops the run, and the error names the node, the item
 //! and the failure.
@@ -16,10 +16,9 @@ mod output;
 pub mod stats;
 mod worker;
 
-use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nodehost_sdk::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use self::channel::{CHANNEL_BYTES, host_size};
 pub use self::input::{InputBatch, spawn_input};
 pub use self::output::{format_output, write_output};
+use self::output::{OutputWriter, Written};
 use self::stats::{NodeStats, RunReport};
 use self::worker::{GroupWorker, Member};
 use crate::error::{Error, NodeFailure, Stage};
@@ -50,6 +50,23 @@ pub struct Output {
     pub node: Arc<str>,
     /// The value.
     pub value: Value,
+}
+
+/// Where the sink nodes' outputs go.
+pub(crate) enum Sink {
+    /// In batches, to whoever holds the receiver ([`run`]).
+    Channel(mpsc::Sender<Vec<Output>>),
+    /// Written as lines by the sink nodes' threads ([`run_pipeline`]).
+    Writer(Arc<OutputWriter>),
+}
+
+impl Clone for Sink {
+    fn clone(&self) -> Self {
+        match self {
+            Sink::Channel(tx) => Sink::Channel(tx.clone()),
+            Sink::Writer(w) => Sink::Writer(Arc::clone(w)),
+        }
+    }
 }
 
 /// Shared by the node threads of one run: the first error, and whether the
@@ -96,6 +113,16 @@ pub async fn run(
     engine: Arc<WasmEngine>,
     inputs: mpsc::Receiver<InputBatch>,
     outputs: mpsc::Sender<Vec<Output>>,
+) -> Result<RunReport, Error> {
+    run_into(pipeline, engine, inputs, Sink::Channel(outputs)).await
+}
+
+/// [`run`], with the outputs going to `outputs`.
+async fn run_into(
+    pipeline: &Pipeline,
+    engine: Arc<WasmEngine>,
+    inputs: mpsc::Receiver<InputBatch>,
+    outputs: Sink,
 ) -> Result<RunReport, Error> {
     let started = Instant::now();
     let n = pipeline.nodes.len();
@@ -244,10 +271,11 @@ async fn feed(mut inputs: mpsc::Receiver<InputBatch>, targets: &[channel::Sender
 }
 
 /// Run a pipeline with the input and output its manifest names. Outputs are
-/// tagged with their node when the pipeline has several sinks. They are
-/// written through a buffer, flushed whenever no more outputs are waiting
-/// (so a line appears as soon as the pipeline has nothing newer ready), or
-/// after every line when `line_buffered`.
+/// tagged with their node when the pipeline has several sinks. The sink
+/// nodes' threads write them, through one buffer, flushed whenever the
+/// thread that wrote has no more input queued (so a line appears as soon
+/// as that node has nothing newer to do), or after every line when
+/// `line_buffered`.
 pub async fn run_pipeline(
     pipeline: &Pipeline,
     engine: Arc<WasmEngine>,
@@ -255,49 +283,22 @@ pub async fn run_pipeline(
     line_buffered: bool,
 ) -> Result<RunReport, Error> {
     let started = Instant::now();
-    let inputs = spawn_input(&pipeline.input);
-    let (tx, mut rx) = mpsc::channel::<Vec<Output>>(CHANNEL_CAPACITY);
+    let sink: Box<dyn std::io::Write + Send> = match &output.file {
+        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?),
+        None => Box::new(std::io::stdout()),
+    };
     let tag = pipeline.sinks().len() > 1;
-    let format = output.format;
-    let path = output.file.clone();
-    let writer = tokio::task::spawn_blocking(move || -> Result<(u64, Option<Duration>), Error> {
-        let mut sink: Box<dyn std::io::Write> = match &path {
-            Some(p) => Box::new(std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?),
-            None => Box::new(std::io::stdout().lock()),
-        };
-        let mut sink = std::io::BufWriter::with_capacity(64 << 10, &mut sink);
-        let write_error = |e| Error::io("writing output", e);
-        let (mut count, mut first) = (0u64, None);
-        let mut line = Vec::new();
-        while let Some(mut batch) = rx.blocking_recv() {
-            first.get_or_insert_with(|| started.elapsed());
-            loop {
-                for out in &batch {
-                    count += 1;
-                    line.clear();
-                    write_output(&mut line, out, format, tag);
-                    line.push(b'\n');
-                    sink.write_all(&line).map_err(write_error)?;
-                    if line_buffered {
-                        sink.flush().map_err(write_error)?;
-                    }
-                }
-                match rx.try_recv() {
-                    Ok(more) => batch = more,
-                    Err(_) => break,
-                }
-            }
-            sink.flush().map_err(write_error)?;
-        }
-        sink.flush().map_err(write_error)?;
-        Ok((count, first))
-    });
-    let result = run(pipeline, engine, inputs, tx).await;
-    let written = writer.await.map_err(|e| Error::io("output writer", std::io::Error::other(e.to_string())))?;
+    let writer = Arc::new(OutputWriter::new(sink, output.format, tag, line_buffered, started));
+    let inputs = spawn_input(&pipeline.input);
+    let result = run_into(pipeline, engine, inputs, Sink::Writer(Arc::clone(&writer))).await;
+    // Every node thread has ended (and dropped its handle) by now, unless
+    // the run could not start them all; then it failed, and that is the
+    // error to give.
+    let written = Arc::try_unwrap(writer).map_or_else(|_| Ok(Written::default()), OutputWriter::finish);
     let mut report = result?;
-    let (count, first) = written?;
-    report.outputs = count;
-    report.first_output = first;
+    let written = written?;
+    report.outputs = written.count;
+    report.first_output = written.first;
     report.elapsed = started.elapsed();
     Ok(report)
 }

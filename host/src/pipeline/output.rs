@@ -1,7 +1,14 @@
-//! How outputs are written: one line per output, JSON or text.
+//! How outputs are written: one line per output, JSON or text, by the
+//! threads of the sink nodes themselves ([`OutputWriter`]), through one
+//! shared buffer.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use nodehost_sdk::Value;
 
+use crate::error::Error;
 use crate::manifest::OutputFormat;
 use crate::pipeline::Output;
 use crate::value::json::{write_json, write_str};
@@ -20,25 +27,103 @@ pub fn format_output(output: &Output, format: OutputFormat, tag: bool) -> String
 /// Append one output line (without its newline) to `line`, as
 /// [`format_output`] gives it.
 pub fn write_output(line: &mut Vec<u8>, output: &Output, format: OutputFormat, tag: bool) {
+    write_line(line, &output.node, &output.value, format, tag);
+}
+
+/// [`write_output`] for `value` from node `node`.
+fn write_line(line: &mut Vec<u8>, node: &str, value: &Value, format: OutputFormat, tag: bool) {
     if tag {
         match format {
             OutputFormat::Text => {
-                line.extend_from_slice(output.node.as_bytes());
+                line.extend_from_slice(node.as_bytes());
                 line.extend_from_slice(b": ");
             }
             OutputFormat::Jsonl => {
                 line.extend_from_slice(b"{\"node\":");
-                write_str(line, &output.node);
+                write_str(line, node);
                 line.extend_from_slice(b",\"value\":");
             }
         }
     }
-    match (&output.value, format) {
+    match (value, format) {
         (Value::Str(s), OutputFormat::Text) => line.extend_from_slice(escape_controls(s, false).as_bytes()),
         (v, _) => write_json(line, v),
     }
     if tag && format == OutputFormat::Jsonl {
         line.push(b'}');
+    }
+}
+
+/// The pipeline's output file or standard output, written by the sink
+/// nodes' threads as their batches are ready (no writer thread for the
+/// outputs to wait for), through a 64 KiB buffer flushed whenever the
+/// thread that wrote last has nothing more queued, or after every line
+/// when `line_buffered`.
+pub(crate) struct OutputWriter {
+    state: Mutex<WriterState>,
+    format: OutputFormat,
+    /// Lines carry their sink node's id (the pipeline has several sinks).
+    tag: bool,
+    line_buffered: bool,
+    started: Instant,
+}
+
+struct WriterState {
+    sink: std::io::BufWriter<Box<dyn Write + Send>>,
+    line: Vec<u8>,
+    count: u64,
+    first: Option<Duration>,
+}
+
+/// What an [`OutputWriter`] wrote: how many lines, and when the first
+/// left, from the writer's `started`.
+#[derive(Default)]
+pub(crate) struct Written {
+    pub(crate) count: u64,
+    pub(crate) first: Option<Duration>,
+}
+
+impl OutputWriter {
+    /// Write to `sink`; lines formatted as `format`, tagged with their
+    /// node when `tag`.
+    pub(crate) fn new(sink: Box<dyn Write + Send>, format: OutputFormat, tag: bool, line_buffered: bool, started: Instant) -> Self {
+        OutputWriter {
+            state: Mutex::new(WriterState { sink: std::io::BufWriter::with_capacity(64 << 10, sink), line: Vec::new(), count: 0, first: None }),
+            format,
+            tag,
+            line_buffered,
+            started,
+        }
+    }
+
+    /// Write node `node`'s `values`, a line each, and flush unless
+    /// `more_ready` (the caller has more queued to write soon).
+    pub(crate) fn write(&self, node: &str, values: impl Iterator<Item = Value>, more_ready: bool) -> Result<(), Error> {
+        let write_error = |e| Error::io("writing output", e);
+        let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let state = &mut *guard;
+        state.first.get_or_insert_with(|| self.started.elapsed());
+        for value in values {
+            state.count += 1;
+            state.line.clear();
+            write_line(&mut state.line, node, &value, self.format, self.tag);
+            state.line.push(b'\n');
+            state.sink.write_all(&state.line).map_err(write_error)?;
+            if self.line_buffered {
+                state.sink.flush().map_err(write_error)?;
+            }
+        }
+        if !more_ready {
+            state.sink.flush().map_err(write_error)?;
+        }
+        Ok(())
+    }
+
+    /// Flush what is left; how much was written.
+    pub(crate) fn finish(self) -> Result<Written, Error> {
+        let mut state = self.state.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.sink.flush().map_err(|e| Error::io("writing output", e))?;
+        Ok(Written { count: state.count, first: state.first })
     }
 }
 

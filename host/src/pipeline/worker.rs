@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use nodehost_sdk::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::error::{Error, NodeFailure, Stage};
 use crate::factory::NodeSpec;
@@ -22,7 +22,7 @@ use crate::manifest::OnError;
 use crate::node::{ItemAnswer, Node, catch_panic};
 use crate::pipeline::channel::{self, host_size};
 use crate::pipeline::stats::{LatencyHistogram, NodeStats};
-use crate::pipeline::{Output, RunState};
+use crate::pipeline::{Output, RunState, Sink};
 use crate::sandbox::WasmEngine;
 
 /// How long outputs may wait on a thread for the rest of their input batch
@@ -48,7 +48,7 @@ pub(crate) struct GroupWorker {
     /// Where the last node's outputs go: downstream channels, or...
     pub(crate) downstream: Vec<channel::Sender>,
     /// ...the pipeline's output when the last node is a sink.
-    pub(crate) sink: Option<mpsc::Sender<Vec<Output>>>,
+    pub(crate) sink: Option<Sink>,
     pub(crate) state: Arc<RunState>,
 }
 
@@ -256,9 +256,20 @@ impl GroupWorker {
             return Ok(());
         }
         if let Some(sink) = &self.sink {
-            let id: Arc<str> = Arc::from(self.members[self.members.len() - 1].spec.id.as_str());
-            let batch = out.drain(..).map(|value| Output { node: Arc::clone(&id), value }).collect();
-            return sink.blocking_send(batch).map_err(|_| Stop);
+            let id = &self.members[self.members.len() - 1].spec.id;
+            return match sink {
+                Sink::Channel(tx) => {
+                    let id: Arc<str> = Arc::from(id.as_str());
+                    let batch = out.drain(..).map(|value| Output { node: Arc::clone(&id), value }).collect();
+                    tx.blocking_send(batch).map_err(|_| Stop)
+                }
+                // Flushed unless this thread has more input queued: its
+                // outputs follow soon.
+                Sink::Writer(writer) => writer.write(id, out.drain(..), !self.input.is_empty()).map_err(|e| {
+                    self.state.fail(e);
+                    Stop
+                }),
+            };
         }
         let Some((last, rest)) = self.downstream.split_last() else {
             out.clear();
