@@ -40,7 +40,7 @@ pub const MAX_KEPT_FAILURES: usize = 1000;
 /// How many items wait in each channel between nodes (and at most
 /// [`CHANNEL_BYTES`] of them): also the largest batch a thread takes at
 /// once.
-pub const CHANNEL_CAPACITY: usize = 64;
+pub const CHANNEL_CAPACITY: usize = 256;
 
 /// One item leaving the pipeline: which sink node gave it, and the value.
 #[derive(Debug, Clone, PartialEq)]
