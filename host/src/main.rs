@@ -105,6 +105,10 @@ enum Command {
         /// Where to write the component.
         #[arg(long, short)]
         output: PathBuf,
+        /// Which sandbox's interpreter to bake: wasm (RustPython) or
+        /// wasm-cpython (CPython).
+        #[arg(long, default_value = "wasm")]
+        runtime: Runtime,
     },
     /// Resolve a Python node's pyproject.toml dependencies with pip into
     /// nodehost.lock (wheels with their SHA-256, kept in .nodehost/wheels),
@@ -283,10 +287,14 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bake { file, output } => {
+        Command::Bake { file, output, runtime } => {
             let started = std::time::Instant::now();
             let engine = WasmEngine::shared()?;
-            let size = nodehost::tools::bake::bake(&engine, &file, &output)?;
+            anyhow::ensure!(
+                runtime.is_sandboxed(),
+                "--runtime {runtime}: bake makes a sandboxed component; use wasm (RustPython) or wasm-cpython (CPython)"
+            );
+            let size = nodehost::tools::bake::bake_for(&engine, runtime, &file, &output)?;
             eprintln!(
                 "baked {} into {} ({} MB) in {:.1} s",
                 file.display(),

@@ -166,3 +166,49 @@ class Shared:
     );
     assert_eq!(run.items[0].as_ref().unwrap(), &vec![want]);
 }
+
+/// `nodehost bake --runtime wasm-cpython`: CPython's component with the
+/// node's module already loaded runs the node as its source does (state
+/// kept between items), and says where a failure came from.
+#[test]
+fn a_node_baked_onto_cpython_runs_like_its_source() {
+    if !available() {
+        return;
+    }
+    let scratch = scratch_dir("bake-cpython");
+    let dir = scratch.path();
+    let baked = dir.join("counter.wasm");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nodehost"))
+        .args(["bake", "--runtime", "wasm-cpython"])
+        .arg(example("corpus/counter.py"))
+        .arg("-o")
+        .arg(&baked)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = |node: String, name: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("[input]\nvalues = [\"a\", \"b\", \"a\"]\n\n[[node]]\nid = \"count\"\n{node}\n")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nodehost")).arg("run").arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_bake = run("component = \"counter.wasm\"\ntype = \"Counter\"".into(), "baked.toml");
+    let source = example("corpus/counter.py").display().to_string();
+    let from_source = run(format!("python = {source:?}\nclass = \"Counter\"\nruntime = \"wasm-cpython\""), "source.toml");
+    assert_eq!(from_bake, from_source);
+    // Three items and the flush, the count kept across them.
+    assert_eq!(from_bake.lines().count(), 4, "{from_bake}");
+    assert!(from_bake.lines().last().unwrap().contains("\"final_count\":3"), "{from_bake}");
+
+    // Only a sandbox's interpreter can be baked.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_nodehost"))
+        .args(["bake", "--runtime", "cpython"])
+        .arg(example("corpus/counter.py"))
+        .arg("-o")
+        .arg(dir.join("no.wasm"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("use wasm (RustPython) or wasm-cpython"), "{refused:?}");
+}
