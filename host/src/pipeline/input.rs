@@ -207,3 +207,47 @@ async fn read_json_lines<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything `read_json_lines` sends for `text`, batch by batch.
+    fn batches(text: String) -> Vec<InputBatch> {
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        rt.block_on(async move {
+            let (tx, mut rx) = mpsc::channel(1 << 12);
+            read_json_lines(tokio::io::BufReader::new(std::io::Cursor::new(text.into_bytes())), "test", &tx).await;
+            drop(tx);
+            let mut all = Vec::new();
+            while let Some(batch) = rx.recv().await {
+                all.push(batch);
+            }
+            all
+        })
+    }
+
+    #[test]
+    fn json_lines_read_in_go_in_batches_in_order() {
+        let text: String = (0..1000).map(|n| format!("{n}\n")).collect();
+        let all = batches(text);
+        // Everything was in the buffer at once: full batches, not one each.
+        assert!(all.len() < 1000 / 8, "{} batches", all.len());
+        assert!(all.iter().all(|b| !b.is_empty() && b.len() <= CHANNEL_CAPACITY));
+        let values: Vec<i64> = all.into_iter().flatten().map(|v| v.expect("a value").as_i64().expect("an int")).collect();
+        assert_eq!(values, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_bad_line_ends_the_input_after_the_lines_before_it() {
+        let mut text: String = (0..300).map(|n| format!("{n}\n\n")).collect();
+        text.push_str("{not json\n7\n");
+        let items: Vec<Result<Value, Error>> = batches(text).into_iter().flatten().collect();
+        assert_eq!(items.len(), 301);
+        assert!(items[..300].iter().all(Result::is_ok));
+        match &items[300] {
+            Err(Error::JsonLine { input, line, .. }) => assert_eq!((input.as_str(), *line), ("test", 601)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
