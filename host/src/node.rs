@@ -55,26 +55,39 @@ pub trait Node {
     /// The sandbox answers a whole batch in one crossing of its boundary;
     /// other runtimes call `process` in turn.
     fn process_many(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
-        // One clock read per input: each input's end is the next one's start.
-        let mut t = Instant::now();
-        let until = t + budget;
-        while let Some(input) = inputs.pop_front() {
-            let before = out.len();
-            let result = self.process(input, out);
-            let now = Instant::now();
-            let failed = result.is_err();
-            answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: now.duration_since(t) });
-            t = now;
-            if failed || now >= until {
-                return;
-            }
-        }
+        answer_each(inputs, budget, out, answers, |input, out| self.process(input, out));
     }
 
     /// A handle another thread can use to stop this node's running call,
     /// for runtimes that can be stopped from outside (the sandboxed ones).
     fn cancel_handle(&self) -> Option<CancelHandle> {
         None
+    }
+}
+
+/// [`Node::process_many`] one input at a time through `process`: each
+/// input's answer and time, until the inputs run out, one fails, or
+/// `budget` has passed.
+pub(crate) fn answer_each(
+    inputs: &mut VecDeque<Value>,
+    budget: Duration,
+    out: &mut Vec<Value>,
+    answers: &mut Vec<ItemAnswer>,
+    mut process: impl FnMut(Value, &mut Vec<Value>) -> Result<(), NodeFailure>,
+) {
+    // One clock read per input: each input's end is the next one's start.
+    let mut t = Instant::now();
+    let until = t + budget;
+    while let Some(input) = inputs.pop_front() {
+        let before = out.len();
+        let result = process(input, out);
+        let now = Instant::now();
+        let failed = result.is_err();
+        answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: now.duration_since(t) });
+        t = now;
+        if failed || now >= until {
+            return;
+        }
     }
 }
 

@@ -281,3 +281,38 @@ async fn a_pipeline_loses_nothing_around_traps_in_a_batch() {
         .collect();
     assert_eq!(failed, (1..=200u64).filter(|i| i.is_multiple_of(7)).collect::<Vec<_>>());
 }
+
+/// On the trusted CPython runtime a batch runs under one hold of the GIL,
+/// and each input keeps its own deadline and its own failure: four inputs
+/// of 60% of the timeout each pass; a slow one times out alone, and one
+/// that raises fails alone, each leaving the inputs after it.
+#[test]
+fn a_cpython_batch_keeps_each_inputs_deadline_and_failure() {
+    if !Runtime::Cpython.is_available() {
+        eprintln!("skipped: built without the cpython runtime");
+        return;
+    }
+    let source = "import time\n\nclass Node:\n    def process(self, ms):\n        if ms < 0:\n            raise ValueError(f'negative: {ms}')\n        end = time.monotonic() + ms / 1000\n        while time.monotonic() < end:\n            pass\n        return ms\n";
+    let policy = SandboxPolicy { timeout: Duration::from_millis(500), ..SandboxPolicy::default() };
+    let spec = NodeSpec::python("spin", "spin.py", source, "Node", Runtime::Cpython).with_policy(policy);
+    let mut node = spec.create(&engine()).unwrap();
+    let batch = process_many(&mut *node, vec![Value::Int(300); 4], LONG);
+    let got: Vec<_> = batch.per_input().into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(got, vec![vec![Value::Int(300)]; 4]);
+
+    // Interrupted where it ran (CPython's watchdog), with its traceback.
+    let batch = process_many(&mut *node, vec![Value::Int(1), Value::Int(5000), Value::Int(1)], LONG);
+    let got = batch.per_input();
+    assert_eq!(got[0].as_ref().ok(), Some(&vec![Value::Int(1)]));
+    assert!(matches!(got[1], Err(NodeFailure::TimeoutInterrupted { .. })), "{:?}", got[1]);
+    assert_eq!((got.len(), batch.left.len()), (2, 1), "the input after the timeout is left");
+
+    let batch = process_many(&mut *node, vec![Value::Int(2), Value::Int(-1), Value::Int(3)], LONG);
+    let got = batch.per_input();
+    assert_eq!(got[0].as_ref().ok(), Some(&vec![Value::Int(2)]));
+    match &got[1] {
+        Err(NodeFailure::Guest(e)) => assert!(e.message.contains("negative: -1") && e.traceback.is_some(), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(batch.left, VecDeque::from(vec![Value::Int(3)]));
+}

@@ -19,6 +19,7 @@ use std::ffi::{CString, c_long};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use nodehost_sdk::python::{self, Call, Failure, Int, Interpreter, NumberBuffer, Text};
@@ -29,7 +30,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::error::NodeFailure;
-use crate::node::Node;
+use crate::node::{ItemAnswer, Node, answer_each};
 use crate::policy::SandboxPolicy;
 use crate::runtime::watchdog::{self, Slot, Watchdog};
 
@@ -281,22 +282,47 @@ impl CPythonNode {
     }
 }
 
-impl Node for CPythonNode {
-    fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
+impl CPythonNode {
+    /// `process(input)`, holding the GIL; nothing is left on `out` when it
+    /// fails.
+    fn process_one(&self, py: Python<'_>, h: &Helpers, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
         let before = out.len();
-        let result = Python::attach(|py| {
-            let h = helpers(py).map_err(NodeFailure::from)?;
-            self.deadline.run(py, self.timeout, || {
-                let arg =
-                    python::to_python(&CPy { py, h }, input).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
-                let result = self.process.bind(py).call1((arg,));
-                self.call_and_collect(py, h, result, "process", out)
-            })
+        let result = self.deadline.run(py, self.timeout, || {
+            let arg = python::to_python(&CPy { py, h }, input).map_err(|e| exception_to_error(py, h, ErrorKind::Internal, e))?;
+            let result = self.process.bind(py).call1((arg,));
+            self.call_and_collect(py, h, result, "process", out)
         });
         if result.is_err() {
             out.truncate(before);
         }
         result
+    }
+}
+
+impl Node for CPythonNode {
+    fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
+        Python::attach(|py| {
+            let h = helpers(py).map_err(NodeFailure::from)?;
+            self.process_one(py, h, input, out)
+        })
+    }
+
+    /// The batch under one hold of the GIL (taking it costs more than a
+    /// trivial node's call); each input still has its own deadline, and
+    /// other threads get the GIL as they do while Python code runs.
+    fn process_many(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
+        Python::attach(|py| {
+            let h = match helpers(py) {
+                Ok(h) => h,
+                Err(e) => {
+                    if inputs.pop_front().is_some() {
+                        answers.push(ItemAnswer::failed(NodeFailure::from(e)));
+                    }
+                    return;
+                }
+            };
+            answer_each(inputs, budget, out, answers, |input, out| self.process_one(py, h, input, out));
+        });
     }
 
     fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
