@@ -26,6 +26,11 @@ pub type InputBatch = Vec<Result<Value, Error>>;
 
 /// How many [`InputBatch`]es wait between the reader and the pipeline.
 const INPUT_BATCHES: usize = 4;
+
+/// JSON lines of more than this many bytes in all go as a batch of their
+/// own, so what waits between the reader and the pipeline stays bounded by
+/// bytes too (a few batches of this, plus one line each).
+const JSON_BATCH_BYTES: usize = 1 << 20;
 use crate::value::pcm::PcmReader;
 use crate::value::wav::{WavError, WavReader};
 
@@ -174,6 +179,7 @@ async fn read_json_lines<R: tokio::io::AsyncRead + Unpin>(
     let mut lines = reader.lines();
     let mut number = 0u64;
     let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     loop {
         let line = match lines.next_line().await {
             Ok(Some(line)) => line,
@@ -184,6 +190,7 @@ async fn read_json_lines<R: tokio::io::AsyncRead + Unpin>(
             }
         };
         number += 1;
+        batch_bytes += line.len();
         if !line.trim().is_empty() {
             let item = crate::value::json::from_json_str(&line).map_err(|source| Error::JsonLine {
                 input: name.to_owned(),
@@ -198,8 +205,12 @@ async fn read_json_lines<R: tokio::io::AsyncRead + Unpin>(
         }
         // Lines already read in go together; never wait for more.
         let more_ready = lines.get_ref().buffer().contains(&b'\n');
-        if !batch.is_empty() && (!more_ready || batch.len() >= CHANNEL_CAPACITY) && tx.send(std::mem::take(&mut batch)).await.is_err() {
-            return;
+        let full = batch.len() >= CHANNEL_CAPACITY || batch_bytes >= JSON_BATCH_BYTES;
+        if !batch.is_empty() && (!more_ready || full) {
+            batch_bytes = 0;
+            if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                return;
+            }
         }
     }
     if !batch.is_empty() {
@@ -217,7 +228,9 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         rt.block_on(async move {
             let (tx, mut rx) = mpsc::channel(1 << 12);
-            read_json_lines(tokio::io::BufReader::new(std::io::Cursor::new(text.into_bytes())), "test", &tx).await;
+            // A buffer that holds all of it: every line is ready at once.
+            let reader = tokio::io::BufReader::with_capacity(16 << 20, std::io::Cursor::new(text.into_bytes()));
+            read_json_lines(reader, "test", &tx).await;
             drop(tx);
             let mut all = Vec::new();
             while let Some(batch) = rx.recv().await {
@@ -236,6 +249,15 @@ mod tests {
         assert!(all.iter().all(|b| !b.is_empty() && b.len() <= CHANNEL_CAPACITY));
         let values: Vec<i64> = all.into_iter().flatten().map(|v| v.expect("a value").as_i64().expect("an int")).collect();
         assert_eq!(values, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn big_json_lines_go_in_smaller_batches() {
+        // 64 KiB strings: a batch stops at about 1 MiB, not at 256 lines.
+        let line = format!("\"{}\"\n", "x".repeat(64 << 10));
+        let all = batches(line.repeat(100));
+        assert_eq!(all.iter().map(Vec::len).sum::<usize>(), 100);
+        assert!(all.iter().all(|b| b.len() <= JSON_BATCH_BYTES / (64 << 10) + 1), "{:?}", all.iter().map(Vec::len).collect::<Vec<_>>());
     }
 
     #[test]
