@@ -897,7 +897,7 @@ impl Report {
         }
         self.plain_loop_table(&mut s);
         if !self.throughput.is_empty() {
-            let _ = writeln!(s, "\n## Throughput: the chain as whole processes\n\nThe corpus chain Double -> Add(10) -> Format over {} integers, JSON lines out to a pipe, start-up included; each row the median of {} runs, next to the plain CPython script (`examples/throughput/plain_chain.py`: the same node classes called in one loop, `json.dumps` per output) measured in the same run. Context switches (voluntary and involuntary) count the thread wake-ups and hand-overs.\n\n| configuration | wall | items/s | vs plain script | CPU per item | context switches per item |\n| --- | ---: | ---: | ---: | ---: | ---: |", self.throughput[0].items, 3);
+            let _ = writeln!(s, "\n## Throughput: the chain as whole processes\n\nThe corpus chain Double -> Add(10) -> Format over {} integers, JSON lines out to a pipe, start-up included; each row the median of {} runs, the configurations taking turns (one run of each per round, so a drift in the machine's speed falls on all alike), next to the plain CPython script (`examples/throughput/plain_chain.py`: the same node classes called in one loop, `json.dumps` per output) measured in the same rounds. Context switches (voluntary and involuntary) count the thread wake-ups and hand-overs.\n\n| configuration | wall | items/s | vs plain script | CPU per item | context switches per item |\n| --- | ---: | ---: | ---: | ---: | ---: |", self.throughput[0].items, crate::throughput::RUNS);
             for row in &self.throughput {
                 match &row.error {
                     None => {

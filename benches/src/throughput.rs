@@ -19,8 +19,8 @@ use crate::example;
 /// Items per run when the report is not told otherwise.
 pub const ITEMS: u64 = 200_000;
 
-/// Runs per configuration (the median counts).
-const RUNS: usize = 3;
+/// Measured runs per configuration (the median counts).
+pub const RUNS: usize = 5;
 
 /// One way to run the chain.
 #[derive(Debug, Clone, Copy)]
@@ -183,16 +183,28 @@ fn command(config: &Config, items: u64) -> Command {
     }
 }
 
-/// Measure every available configuration over `items` items.
+/// Measure every available configuration over `items` items: one
+/// unmeasured run of each (it fills the compiled-code cache), then [`RUNS`]
+/// rounds that run each configuration once, so a drift in this machine's
+/// speed falls on all of them alike rather than on whichever ran then.
 pub fn measure(items: u64, mut progress: impl FnMut(&str)) -> Vec<ThroughputRow> {
+    let configs: Vec<&Config> = CONFIGS.iter().filter(|c| c.python.is_available() && c.rust.is_available()).collect();
+    let mut runs: Vec<Result<Vec<ProcessRun>, String>> = configs.iter().map(|_| Ok(Vec::new())).collect();
+    for round in 0..=RUNS {
+        for (config, result) in configs.iter().zip(&mut runs) {
+            let Ok(done) = result else { continue };
+            progress(&format!("{} (round {round} of {RUNS})", config.name));
+            match run_process(command(config, items)) {
+                Ok(run) if round > 0 => done.push(run),
+                Ok(_) => {}
+                Err(e) => *result = Err(e),
+            }
+        }
+    }
     let mut rows: Vec<ThroughputRow> = Vec::new();
     let mut plain: Option<f64> = None;
     let mut expected_bytes = None;
-    for config in CONFIGS.iter().filter(|c| c.python.is_available() && c.rust.is_available()) {
-        progress(config.name);
-        // One run first, unmeasured: it fills the compiled-code cache.
-        let runs: Result<Vec<ProcessRun>, String> =
-            (0..=RUNS).map(|_| run_process(command(config, items))).collect::<Result<Vec<_>, _>>().map(|mut r| r.split_off(1));
+    for (config, runs) in configs.into_iter().zip(runs) {
         let row = match runs {
             Ok(mut runs) => {
                 runs.sort_by_key(|r| r.wall);
