@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 use crate::error::Error;
 use crate::manifest::{AudioSource, FrameSize, InputSpec, PcmFormat};
 use crate::pipeline::CHANNEL_CAPACITY;
+use crate::value::pcm::PcmReader;
+use crate::value::wav::{WavError, WavReader};
 
 /// Inputs read together: the items a source had ready at once (a sequence
 /// or a list of values in runs of [`CHANNEL_CAPACITY`], JSON lines already
@@ -31,13 +33,15 @@ const INPUT_BATCHES: usize = 4;
 /// own, so what waits between the reader and the pipeline stays bounded by
 /// bytes too (a few batches of this, plus one line each).
 const JSON_BATCH_BYTES: usize = 1 << 20;
-use crate::value::pcm::PcmReader;
-use crate::value::wav::{WavError, WavReader};
 
 /// Read the pipeline's input as described by `spec` into a channel.
 pub fn spawn_input(spec: &InputSpec) -> mpsc::Receiver<InputBatch> {
+    spawn_owned_input(spec.clone())
+}
+
+/// [`spawn_input`], taking the spec (in-memory values are not copied).
+pub(crate) fn spawn_owned_input(spec: InputSpec) -> mpsc::Receiver<InputBatch> {
     let (tx, rx) = mpsc::channel(INPUT_BATCHES);
-    let spec = spec.clone();
     tokio::spawn(async move {
         match spec {
             InputSpec::Values(values) => {

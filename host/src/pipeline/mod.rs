@@ -30,7 +30,7 @@ use self::output::{OutputWriter, Written};
 use self::stats::{NodeStats, RunReport};
 use self::worker::{GroupWorker, Member};
 use crate::error::{Error, NodeFailure, Stage};
-use crate::manifest::{OutputSpec, Pipeline, Upstream};
+use crate::manifest::{InputSpec, OutputSpec, Pipeline, Upstream};
 use crate::node::NODE_THREAD_STACK;
 use crate::sandbox::WasmEngine;
 
@@ -53,20 +53,12 @@ pub struct Output {
 }
 
 /// Where the sink nodes' outputs go.
+#[derive(Clone)]
 pub(crate) enum Sink {
     /// In batches, to whoever holds the receiver ([`run`]).
     Channel(mpsc::Sender<Vec<Output>>),
     /// Written as lines by the sink nodes' threads ([`run_pipeline`]).
     Writer(Arc<OutputWriter>),
-}
-
-impl Clone for Sink {
-    fn clone(&self) -> Self {
-        match self {
-            Sink::Channel(tx) => Sink::Channel(tx.clone()),
-            Sink::Writer(w) => Sink::Writer(Arc::clone(w)),
-        }
-    }
 }
 
 /// Shared by the node threads of one run: the first error, and whether the
@@ -105,9 +97,8 @@ impl RunState {
 }
 
 /// Run `pipeline` with inputs from `inputs` (in batches, as [`spawn_input`]
-/// reads them) and outputs, in batches, into
-/// `outputs`. Returns when every node has finished (or the first one
-/// failed).
+/// reads them) and outputs, in batches, into `outputs`. Returns when every
+/// node has finished (or the first one failed).
 pub async fn run(
     pipeline: &Pipeline,
     engine: Arc<WasmEngine>,
@@ -316,15 +307,7 @@ pub async fn run_with_report(
     engine: Arc<WasmEngine>,
     inputs: Vec<Value>,
 ) -> Result<(Vec<Output>, RunReport), Error> {
-    let (in_tx, in_rx) = mpsc::channel(4);
-    tokio::spawn(async move {
-        let mut values = inputs.into_iter().map(Ok).peekable();
-        while values.peek().is_some() {
-            if in_tx.send(values.by_ref().take(CHANNEL_CAPACITY).collect()).await.is_err() {
-                break;
-            }
-        }
-    });
+    let in_rx = input::spawn_owned_input(InputSpec::Values(inputs));
     let (tx, mut rx) = mpsc::channel::<Vec<Output>>(CHANNEL_CAPACITY);
     let collector = tokio::spawn(async move {
         let mut all = Vec::new();
