@@ -13,9 +13,8 @@
 //! warning and an empty file, and `zoneinfo` finds no zones.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use sha2::{Digest, Sha256};
+use crate::fetch::{download_verified, read_verified};
 
 /// The pinned release of the `tzdata` package (IANA 2026f).
 const VERSION: &str = "2026.6";
@@ -28,45 +27,17 @@ pub fn prepare() {
     println!("cargo:rerun-if-env-changed=NODEHOST_TZDATA_WHEEL");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("tzdata.whl");
     let wheel = match std::env::var_os("NODEHOST_TZDATA_WHEEL") {
-        Some(path) => read_verified(Path::new(&path)),
-        None => read_verified(&out).or_else(|_| download(&out)),
+        Some(path) => read_verified(Path::new(&path), SHA256),
+        None => read_verified(&out, SHA256).or_else(|_| download_verified(URL, SHA256, &out)),
     };
     match wheel {
         Ok(bytes) => std::fs::write(&out, bytes).expect("writing tzdata.whl"),
         Err(why) => {
             println!(
-                "cargo:warning=no time zone data for the Python runtimes (zoneinfo will find no zones): {why}; \
+                "cargo:warning=no time zone data (tzdata {VERSION}) for the Python runtimes (zoneinfo will find no zones): {why}; \
                  set NODEHOST_TZDATA_WHEEL to a copy of {URL} to build with it"
             );
             std::fs::write(&out, b"").expect("writing tzdata.whl");
         }
     }
-}
-
-fn read_verified(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    if digest != SHA256 {
-        return Err(format!("{} has SHA-256 {digest}, not tzdata {VERSION}'s {SHA256}", path.display()));
-    }
-    Ok(bytes)
-}
-
-fn download(out: &Path) -> Result<Vec<u8>, String> {
-    if std::env::var_os("CARGO_NET_OFFLINE").is_some_and(|v| v == "true") {
-        return Err("cargo is offline".into());
-    }
-    let partial = out.with_extension("download");
-    let status = Command::new("curl")
-        .args(["--fail", "--silent", "--show-error", "--location", "--retry", "2", "--max-time", "120", "--output"])
-        .arg(&partial)
-        .arg(URL)
-        .status()
-        .map_err(|e| format!("could not run curl: {e}"))?;
-    if !status.success() {
-        return Err(format!("downloading {URL} failed ({status})"));
-    }
-    let bytes = read_verified(&partial);
-    let _ = std::fs::remove_file(&partial);
-    bytes
 }

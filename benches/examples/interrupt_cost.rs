@@ -12,7 +12,7 @@ fn main() {
     nodehost::on_node_thread(|| {
         println!("{:<14} {:>12} {:>12} {:>8}", "kernel", "off", "on", "cost");
         for k in KERNELS {
-            let policy = |on| SandboxPolicy { interruptible: on, timeout: Duration::from_secs(60), ..SandboxPolicy::default() };
+            let policy = |on| SandboxPolicy { interruptible: Some(on), timeout: Duration::from_secs(60), ..SandboxPolicy::default() };
             let mut off = create(&k.spec(Runtime::Wasm).with_policy(policy(false)));
             let mut on = create(&k.spec(Runtime::Wasm).with_policy(policy(true)));
             let mut out = Vec::new();

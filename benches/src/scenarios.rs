@@ -583,22 +583,33 @@ pub fn all() -> Vec<Scenario> {
             .slow(),
         );
     }
-    // What Python-level interruption (`interruptible = true`) costs: the same
-    // kernels with the hook on and a deadline far enough away never to fire.
-    let rustpython = [Rt::NativeRustpython, Rt::WasmRustpython];
-    for kernel in crate::kernels::KERNELS {
-        all.push(
-            Scenario::new(
-                format!("kernel_interruptible/{}", kernel.name),
-                "the kernel with `interruptible = true` (its deadline never reached): against kernel/ it is what interruption costs",
-                &rustpython,
-                move |rt| {
-                    let policy = SandboxPolicy { interruptible: true, timeout: Duration::from_secs(60), ..SandboxPolicy::default() };
+    // What Python-level interruption costs: the same kernels with it on and
+    // a deadline far enough away never to fire, and in the RustPython
+    // sandbox (where it is on by default) also with it off.
+    let interruptible = [Rt::NativeRustpython, Rt::WasmRustpython, Rt::WasmCpython];
+    for (group, on, runtimes, about) in [
+        (
+            "kernel_interruptible",
+            true,
+            &interruptible[..],
+            "the kernel with `interruptible = true` (its deadline never reached): against kernel_uninterruptible/, or kernel/ where it is off by default, it is what interruption costs",
+        ),
+        (
+            "kernel_uninterruptible",
+            false,
+            &interruptible[1..2],
+            "the kernel with `interruptible = false`: against kernel/ (on by default in the RustPython sandbox) it is what the default interruption checkpoint costs",
+        ),
+    ] {
+        for kernel in crate::kernels::KERNELS {
+            all.push(
+                Scenario::new(format!("{group}/{}", kernel.name), about, runtimes, move |rt| {
+                    let policy = SandboxPolicy { interruptible: Some(on), timeout: Duration::from_secs(60), ..SandboxPolicy::default() };
                     node_case(kernel.spec(rt.runtime()).with_policy(policy), kernel.input())
-                },
-            )
-            .slow(),
-        );
+                })
+                .slow(),
+            );
+        }
     }
     all
 }

@@ -4,6 +4,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 use rustpython_vm::signal::UserSignalSender;
+use rustpython_vm::builtins::PyBaseExceptionRef;
 use rustpython_vm::{Interpreter, InterpreterBuilder, VirtualMachine, common::rc::PyRc};
 
 /// A fresh interpreter with the standard library and the node helpers.
@@ -12,6 +13,7 @@ use rustpython_vm::{Interpreter, InterpreterBuilder, VirtualMachine, common::rc:
 /// only the frozen standard library, whatever the host process has around it.
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn new_interpreter() -> Interpreter {
+    checkpoint::install();
     builder().build()
 }
 
@@ -59,6 +61,66 @@ fn set_frozen_stdlib_dir(vm: &mut VirtualMachine) {
     }
 }
 
+/// A `nodehost.DeadlineExceeded` to raise where the code runs: made by
+/// calling the class (an `OSError` subclass) so its fields are set up, as
+/// `raise DeadlineExceeded(...)` would.
+fn deadline_exceeded(vm: &VirtualMachine) -> PyBaseExceptionRef {
+    let made = vm
+        .import("nodehost", 0)
+        .and_then(|m| m.get_attr("DeadlineExceeded", vm))
+        .and_then(|class| class.call(("the call ran past its soft deadline and was interrupted here",), vm));
+    match made {
+        Ok(exception) => {
+            exception.downcast().unwrap_or_else(|_| vm.new_type_error("DeadlineExceeded() did not give an exception"))
+        }
+        Err(e) => e,
+    }
+}
+
+/// In the component: the hook RustPython calls at each interruption
+/// checkpoint (every backward jump and function start; added to RustPython
+/// by the build, see `host/artifacts/rustpython_patch.rs`). While a node is
+/// interruptible, every [`checkpoint::POLL_EVERY`]th checkpoint asks the host
+/// whether the call's soft deadline has passed, and once it has, raises
+/// `nodehost.DeadlineExceeded` there. Natively the same is done by the
+/// user-signal channel, which RustPython checks at every instruction.
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod checkpoint {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+
+    use rustpython_vm::{PyResult, VirtualMachine};
+
+    /// Ask the host at one checkpoint in this many: a host call costs about
+    /// as much as a short loop iteration.
+    pub(crate) const POLL_EVERY: u32 = 128;
+
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    static PASSED: AtomicU32 = AtomicU32::new(0);
+
+    /// Set the hook (once; the interpreter's state, hook included, is what
+    /// a snapshot keeps).
+    pub(crate) fn install() {
+        rustpython_vm::nodehost_checkpoint::set_hook(reached);
+    }
+
+    /// Let the hook interrupt running code, or stop letting it.
+    pub(crate) fn arm(on: bool) {
+        ARMED.store(on, Relaxed);
+    }
+
+    fn reached(vm: &VirtualMachine) -> PyResult<()> {
+        if !ARMED.load(Relaxed) {
+            return Ok(());
+        }
+        let n = PASSED.load(Relaxed).wrapping_add(1);
+        PASSED.store(n, Relaxed);
+        if !n.is_multiple_of(POLL_EVERY) || !nodehost_sdk::interrupt::requested() {
+            return Ok(());
+        }
+        Err(super::deadline_exceeded(vm))
+    }
+}
+
 /// The native half of the `nodehost` helper module.
 #[rustpython_vm::pymodule]
 mod _nodehost {
@@ -89,15 +151,7 @@ mod _nodehost {
         if !n.is_multiple_of(POLL_EVERY) || !nodehost_sdk::interrupt::requested() {
             return Ok(());
         }
-        // Call the class (an OSError subclass) so its fields are set up, as
-        // `raise DeadlineExceeded(...)` would.
-        let exception = vm
-            .import("nodehost", 0)
-            .and_then(|m| m.get_attr("DeadlineExceeded", vm))
-            .and_then(|class| class.call(("the call ran past its soft deadline and was interrupted here",), vm))?;
-        Err(exception
-            .downcast()
-            .map_err(|_| vm.new_type_error("DeadlineExceeded() did not give an exception"))?)
+        Err(super::deadline_exceeded(vm))
     }
 
     /// remember_source(filename, source): keep a module's source to show

@@ -46,7 +46,11 @@ struct Helpers {
     unknown_type: PyObjectRef,
     invalid_params: PyObjectRef,
     deadline_exceeded: PyObjectRef,
+    /// `sys.monitoring`-based interruption (native builds; the component
+    /// uses RustPython's checkpoint).
+    #[cfg(not(target_arch = "wasm32"))]
     set_interruptible: PyObjectRef,
+    #[cfg(not(target_arch = "wasm32"))]
     tick: PyObjectRef,
 }
 
@@ -74,7 +78,9 @@ impl PythonRuntime {
                     unknown_type: get("_UnknownNodeType")?,
                     invalid_params: get("_InvalidParams")?,
                     deadline_exceeded: get("DeadlineExceeded")?,
+                    #[cfg(not(target_arch = "wasm32"))]
                     set_interruptible: get("_set_interruptible")?,
+                    #[cfg(not(target_arch = "wasm32"))]
                     tick: vm.import("_nodehost", 0)?.get_attr("tick", vm)?,
                 })
             };
@@ -97,14 +103,24 @@ impl PythonRuntime {
     }
 
     /// Let the host interrupt running code (or stop letting it): with this
-    /// on, every loop iteration and function start polls
-    /// [`nodehost_sdk::interrupt::requested`] (every 32nd event asks), and
-    /// the running code gets a `nodehost.DeadlineExceeded` exception once it
-    /// says yes. It costs speed on loop-heavy code.
+    /// on, loop iterations and function starts poll
+    /// [`nodehost_sdk::interrupt::requested`] now and then, and the running
+    /// code gets a `nodehost.DeadlineExceeded` exception once it says yes.
+    /// In the component this is RustPython's interruption checkpoint (see
+    /// `interp::checkpoint`), which costs little; natively it is a
+    /// `sys.monitoring` hook, which costs speed on loop-heavy code (native
+    /// nodes are interrupted at their hard deadline through the user-signal
+    /// channel anyway).
     pub fn set_interruptible(&self, on: bool) -> Result<(), NodeError> {
         if self.interruptible.replace(on) == on {
             return Ok(());
         }
+        #[cfg(target_arch = "wasm32")]
+        {
+            crate::interp::checkpoint::arm(on);
+            Ok(())
+        }
+        #[cfg(not(target_arch = "wasm32"))]
         self.interp.enter(|vm| {
             self.helpers
                 .set_interruptible

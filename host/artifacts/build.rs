@@ -27,6 +27,10 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+#[path = "../../guest-python/build_fetch.rs"]
+mod fetch;
+mod rustpython_patch;
+
 const TARGET: &str = "wasm32-wasip2";
 
 /// (const name, short name, package, library file stem)
@@ -59,6 +63,9 @@ fn main() {
     let mut generated = String::new();
     for &(const_name, name, package, stem) in GUESTS {
         let target_dir = if package == PYTHON_PACKAGE { target_root.join("guests-python") } else { guest_target.clone() };
+        if package == PYTHON_PACKAGE {
+            rustpython_patch::prepare(&workspace.join(PYTHON_WORKSPACE), &target_dir);
+        }
         build_guest(&workspace, &target_dir, package);
         let wasm = target_dir.join(TARGET).join("release").join(format!("{stem}.wasm"));
         emit_rerun_from_dep_info(&wasm.with_extension("d"));
@@ -80,6 +87,8 @@ fn main() {
     generated.push_str(&wasm_cpython(&workspace, &target_root));
     std::fs::write(out_dir.join("guests.rs"), generated).unwrap();
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=rustpython_patch.rs");
+    println!("cargo:rerun-if-changed={}", workspace.join("guest-python/build_fetch.rs").display());
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.toml").display());
@@ -193,7 +202,11 @@ fn emit_rerun_from_dep_info(dep_file: &Path) {
                 file.push(' ');
                 file.push_str(parts.next().unwrap_or_default());
             }
-            println!("cargo:rerun-if-changed={file}");
+            // A path that names no file is no input (RustPython's crate
+            // lists one outside itself), and would make every build stale.
+            if Path::new(&file).exists() {
+                println!("cargo:rerun-if-changed={file}");
+            }
         }
     }
 }

@@ -292,6 +292,17 @@ impl NodeSpec {
         self
     }
 
+    /// The policy the node runs under: the spec's, with what it leaves to
+    /// the runtime decided. `interruptible` unset is on in the RustPython
+    /// sandbox, whose interruption checkpoint costs about 1% (see
+    /// [`SandboxPolicy::interruptible`]), and off elsewhere.
+    pub fn effective_policy(&self) -> SandboxPolicy {
+        let mut policy = self.policy.clone();
+        let cheap = self.runtime == Runtime::Wasm && matches!(self.source, NodeSource::Python { .. });
+        policy.interruptible.get_or_insert(cheap);
+        policy
+    }
+
     /// Check that the runtime accepts the source and the policy makes
     /// sense, without creating anything.
     ///
@@ -330,14 +341,15 @@ impl NodeSpec {
             return Err(Error::RuntimeUnavailable { runtime: self.runtime.as_str(), reason });
         }
         let fail = |failure: NodeFailure| Error::Node { node: self.id.clone(), stage: Stage::Create, failure };
+        let policy = self.effective_policy();
         let wasm = |component: Arc<LoadedComponent>, source| -> Result<Box<dyn Node>, Error> {
-            Ok(Box::new(WasmNode::new(&component, &self.id, source, self.params.clone(), &self.policy).map_err(fail)?))
+            Ok(Box::new(WasmNode::new(&component, &self.id, source, self.params.clone(), &policy).map_err(fail)?))
         };
-        let kind = engine.kind_for(&self.policy);
+        let kind = engine.kind_for(&policy);
         match (&self.source, self.runtime) {
             (NodeSource::Python { file, source, class, .. }, Runtime::Wasm | Runtime::WasmCpython) => {
                 let component = if self.runtime == Runtime::Wasm {
-                    engine.python(&self.policy)?
+                    engine.python(&policy)?
                 } else {
                     let path = wasm_cpython_component().expect("checked available above");
                     engine.load_file(&path, kind)?
@@ -358,7 +370,7 @@ impl NodeSpec {
             (NodeSource::Python { file, source, class, venv }, runtime) => {
                 let site_packages = venv.as_deref().map(|venv| venv_site_packages(&self.id, venv)).transpose()?;
                 route_native_logs(GuestLog::new(&self.id, self.policy.max_log_bytes));
-                self.create_native_python(runtime, file, source, class, site_packages.as_deref()).map_err(fail)
+                self.create_native_python(runtime, &policy, file, source, class, site_packages.as_deref()).map_err(fail)
             }
         }
     }
@@ -368,12 +380,13 @@ impl NodeSpec {
     fn create_native_python(
         &self,
         runtime: Runtime,
+        policy: &SandboxPolicy,
         file: &Path,
         source: &str,
         class: &str,
         site_packages: Option<&Path>,
     ) -> Result<Box<dyn Node>, NodeFailure> {
-        let (params, policy) = (self.params.clone(), &self.policy);
+        let params = self.params.clone();
         match runtime {
             #[cfg(feature = "native-rustpython")]
             Runtime::NativeRustpython => {
@@ -385,5 +398,26 @@ impl NodeSpec {
             }
             other => unreachable!("runtime {other} was checked to be available and to accept Python"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interruptible_left_unset_is_on_only_where_it_is_cheap() {
+        let python = |runtime| NodeSpec::python("n", "n.py", "", "N", runtime);
+        let decided = |spec: NodeSpec| spec.effective_policy().interruptible;
+        assert_eq!(decided(python(Runtime::Wasm)), Some(true));
+        assert_eq!(decided(python(Runtime::WasmCpython)), Some(false));
+        assert_eq!(decided(python(Runtime::NativeRustpython)), Some(false));
+        assert_eq!(decided(python(Runtime::Cpython)), Some(false));
+        assert_eq!(decided(NodeSpec::builtin("n", "double", Runtime::Wasm)), Some(false));
+        // What the spec says is kept.
+        let off = SandboxPolicy { interruptible: Some(false), ..SandboxPolicy::default() };
+        assert_eq!(decided(python(Runtime::Wasm).with_policy(off)), Some(false));
+        let on = SandboxPolicy { interruptible: Some(true), ..SandboxPolicy::default() };
+        assert_eq!(decided(python(Runtime::WasmCpython).with_policy(on)), Some(true));
     }
 }

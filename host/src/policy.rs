@@ -35,8 +35,14 @@ pub struct SandboxPolicy {
     #[serde(deserialize_with = "de_opt_duration")]
     pub soft_timeout: Option<Duration>,
     /// Whether a Python node's running code may be interrupted at the soft
-    /// deadline. Costs speed on loop-heavy code (see the README).
-    pub interruptible: bool,
+    /// deadline. Unset, the runtime decides (see
+    /// [`NodeSpec::effective_policy`](crate::NodeSpec::effective_policy)):
+    /// on in the RustPython sandbox, where it costs about 1% (an
+    /// interruption checkpoint in the interpreter); off on `wasm-cpython`,
+    /// whose only hook is `sys.monitoring` (slower on loop-heavy code), and
+    /// on the un-sandboxed runtimes, whose hard deadline already raises in
+    /// the running code. Where a node is made without a spec, unset is off.
+    pub interruptible: Option<bool>,
     /// Deadline for creating the node (starting the interpreter, loading
     /// the module, running `__init__`); on the un-sandboxed Python runtimes,
     /// for loading the module and running `__init__`, as `timeout` is kept
@@ -126,7 +132,7 @@ impl Default for SandboxPolicy {
             memory: 256 << 20,
             timeout: Duration::from_secs(1),
             soft_timeout: None,
-            interruptible: false,
+            interruptible: None,
             init_timeout: Duration::from_secs(30),
             fuel: None,
             max_wasm_stack: None,
@@ -141,6 +147,14 @@ impl Default for SandboxPolicy {
 }
 
 impl SandboxPolicy {
+    /// Whether running code is to be interrupted at the soft deadline
+    /// (`interruptible` unset counts as no: a
+    /// [`NodeSpec`](crate::NodeSpec) decides it per runtime before the node
+    /// is made).
+    pub fn is_interruptible(&self) -> bool {
+        self.interruptible == Some(true)
+    }
+
     /// The soft deadline: as given, or 80% of the hard one.
     pub fn soft_deadline(&self) -> Duration {
         self.soft_timeout.unwrap_or(self.timeout * 4 / 5)

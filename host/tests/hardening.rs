@@ -167,13 +167,24 @@ fn loops_while_creating_a_node_time_out_at_init_timeout() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flush_that_loops_times_out_at_the_flush_stage() {
     warm_up();
-    let policy = tight();
+    // Not interruptible: the hard deadline stops it.
+    let policy = SandboxPolicy { interruptible: Some(false), ..tight() };
     let failures = failures_beside_a_good_node(hostile_python("loop_in_flush.py"), policy.clone(), Duration::from_secs(5)).await;
     assert_eq!(failures.len(), 1, "{failures:#?}");
     let Error::Node { stage: Stage::Flush, failure: NodeFailure::Timeout(after), .. } = &failures[0] else {
         panic!("{:?}", failures[0])
     };
     assert_eq!(*after, policy.timeout);
+    // By default in the sandbox: interrupted in the loop at the soft deadline.
+    let policy = tight();
+    let failures = failures_beside_a_good_node(hostile_python("loop_in_flush.py"), policy.clone(), Duration::from_secs(5)).await;
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    let Error::Node { stage: Stage::Flush, failure: NodeFailure::Interrupted { after, error }, .. } = &failures[0] else {
+        panic!("{:?}", failures[0])
+    };
+    assert_eq!(*after, policy.soft_deadline());
+    let traceback = error.traceback.as_deref().unwrap_or_default();
+    assert!(traceback.contains("loop_in_flush.py\", line") && traceback.contains("in flush"), "{traceback}");
 }
 
 /// Destructors that loop (a Rust node's `Drop`, a Python node's
@@ -183,8 +194,15 @@ async fn a_flush_that_loops_times_out_at_the_flush_stage() {
 #[tokio::test(flavor = "multi_thread")]
 async fn destructors_that_loop_are_stopped_at_the_timeout() {
     warm_up();
-    for source in [hostile_rust("spin-drop"), hostile_python("loop_in_cleanup.py")] {
-        let spec = sandboxed("dropping", source.clone(), tight());
+    let uninterruptible = SandboxPolicy { interruptible: Some(false), ..tight() };
+    // A Python node's cleanup() is interrupted at the soft deadline by
+    // default, and stopped at the hard one when it is not interruptible.
+    for (source, policy, stopped_at) in [
+        (hostile_rust("spin-drop"), tight(), tight().timeout),
+        (hostile_python("loop_in_cleanup.py"), tight(), tight().soft_deadline()),
+        (hostile_python("loop_in_cleanup.py"), uninterruptible.clone(), uninterruptible.timeout),
+    ] {
+        let spec = sandboxed("dropping", source.clone(), policy.clone());
         let engine = engine();
         let (took, logs) = nodehost::on_node_thread(|| {
             capture_logs(|| {
@@ -197,12 +215,18 @@ async fn destructors_that_loop_are_stopped_at_the_timeout() {
                 started.elapsed()
             })
         });
-        assert!(took >= tight().timeout && took < Duration::from_secs(2), "{source:?}: dropping took {took:?}");
+        assert!(took >= stopped_at && took < Duration::from_secs(2), "{source:?}: dropping took {took:?}");
         // The Python node's cleanup() runs when the node is closed, the
         // Rust node's Drop when it is dropped.
-        assert!(logs.contains("closing the node failed") || logs.contains("dropping the node failed"), "{source:?}: {logs}");
+        // (An interrupted cleanup() says so with its traceback.)
+        assert!(
+            logs.contains("closing the node failed")
+                || logs.contains("dropping the node failed")
+                || logs.contains("cleanup() failed: DeadlineExceeded"),
+            "{source:?}: {logs}"
+        );
         // In a pipeline: every item is fine, and the run ends.
-        let failures = failures_beside_a_good_node(source, tight(), Duration::from_secs(5)).await;
+        let failures = failures_beside_a_good_node(source, policy, Duration::from_secs(5)).await;
         assert!(failures.is_empty(), "{failures:#?}");
     }
 }

@@ -157,18 +157,27 @@ fn slow() -> SandboxPolicy {
 }
 
 fn interruptible() -> SandboxPolicy {
-    SandboxPolicy { interruptible: true, ..tight() }
+    SandboxPolicy { interruptible: Some(true), ..tight() }
+}
+
+fn uninterruptible() -> SandboxPolicy {
+    SandboxPolicy { interruptible: Some(false), ..tight() }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_python_nodes_fail_alone_with_the_right_error() {
     let cases: Vec<(&str, SandboxPolicy, Expect)> = vec![
-        ("infinite_loop.py", tight(), Expect::Timeout),
+        // Interruptible by default in the RustPython sandbox: at each loop
+        // iteration and function start (RustPython's checkpoint).
+        ("infinite_loop.py", tight(), Expect::Interrupted("DeadlineExceeded")),
         ("infinite_loop.py", interruptible(), Expect::Interrupted("DeadlineExceeded")),
+        ("infinite_loop.py", uninterruptible(), Expect::Timeout),
+        ("endless_call_tree.py", tight(), Expect::Interrupted("DeadlineExceeded")),
+        ("endless_call_tree.py", uninterruptible(), Expect::Timeout),
         // Swallows the soft deadline's exception: the hard one stops it.
-        ("loop_swallowing_everything.py", interruptible(), Expect::Timeout),
+        ("loop_swallowing_everything.py", tight(), Expect::Timeout),
         // In the regex engine, where no Python code runs to interrupt.
-        ("native_backtracking.py", interruptible(), Expect::Timeout),
+        ("native_backtracking.py", tight(), Expect::Timeout),
         ("deep_recursion.py", tight(), Expect::Raises("RecursionError", "maximum recursion depth exceeded")),
         // RustPython 0.6 raises MemoryError when the allocation fails (as
         // CPython does), and the instance lives on.
@@ -405,7 +414,7 @@ async fn hostile_python_nodes_fail_alone_on_wasm_cpython() {
         ("deep_recursion.py", slow(), Expect::Raises("RecursionError", "maximum recursion depth exceeded")),
         (
             "deep_recursion.py",
-            SandboxPolicy { interruptible: true, ..slow() },
+            SandboxPolicy { interruptible: Some(true), ..slow() },
             Expect::Raises("RecursionError", "maximum recursion depth exceeded"),
         ),
         // CPython's own recursion limit lifted: the wasm stack runs out.

@@ -79,7 +79,9 @@ const PYTHON_GROWTH: u64 = 16 << 20;
 
 fn python_instances_lost_to_traps_are_recycled() {
     let engine = engine();
-    let policy = SandboxPolicy { memory: 96 << 20, ..tight() };
+    // Not interruptible, so the loop runs into the hard deadline and the
+    // instance is lost.
+    let policy = SandboxPolicy { memory: 96 << 20, interruptible: Some(false), ..tight() };
     let spec = sandboxed("loop", hostile_python("infinite_loop.py"), policy);
     let (baseline, after) = nodehost::on_node_thread(|| {
         let trap = || {

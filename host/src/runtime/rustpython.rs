@@ -60,7 +60,7 @@ impl RustPythonNode {
     pub fn new(file: &Path, source: &str, class: &str, params: Value, policy: &SandboxPolicy) -> Result<Self, NodeFailure> {
         let runtime = PythonRuntime::new()?;
         runtime.set_max_outputs(policy.max_outputs as usize);
-        runtime.set_interruptible(policy.interruptible)?;
+        runtime.set_interruptible(policy.is_interruptible())?;
         let interrupter = runtime.interrupter();
         let wanted = Arc::new(AtomicBool::new(false));
         let interrupt = {
@@ -74,7 +74,7 @@ impl RustPythonNode {
             runtime.load_module(&file.display().to_string(), source)?;
             runtime.create(class, params)
         })?;
-        let soft = policy.interruptible.then(|| policy.soft_deadline());
+        let soft = policy.is_interruptible().then(|| policy.soft_deadline());
         Ok(RustPythonNode { node, deadline, soft, timeout: policy.timeout })
     }
 

@@ -93,7 +93,7 @@ pub(crate) struct CallLimits {
 
 impl CallLimits {
     pub(crate) fn new(policy: &SandboxPolicy, origin: &str) -> Self {
-        let soft = policy.interruptible.then(|| policy.soft_deadline());
+        let soft = policy.is_interruptible().then(|| policy.soft_deadline());
         CallLimits {
             timeout: policy.timeout,
             soft,

@@ -63,7 +63,7 @@ pub(crate) fn instantiate(
 /// Give a new instance the policy's settings, and keep the value forms it
 /// asks for.
 pub(crate) fn configure(store: &mut Store<HostState>, bindings: &NodeComponent, policy: &SandboxPolicy) -> Result<(), NodeFailure> {
-    let settings = types::Settings { max_outputs: policy.max_outputs, interruptible: policy.interruptible };
+    let settings = types::Settings { max_outputs: policy.max_outputs, interruptible: policy.is_interruptible() };
     let forms = bindings
         .nodehost_node_runtime()
         .call_configure(&mut *store, settings)
