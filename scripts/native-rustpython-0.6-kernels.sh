@@ -8,6 +8,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root/guest-python/component"
+# The guest's rustpython-vm (with nodehost's interruption checkpoint, which
+# a native build compiles in but never sets) is written by the host's build.
+if [ ! -f patched/rustpython-vm/Cargo.toml ]; then
+    echo "guest-python/component/patched/ is missing: build the host first (cargo build)" >&2
+    exit 1
+fi
 RUSTC_BOOTSTRAP=1 \
 RUSTFLAGS="-Zcrate-attr=feature(assert_matches)" \
 CARGO_TARGET_DIR="$root/target/native-rustpython-0.6" \
