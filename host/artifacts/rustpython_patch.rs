@@ -18,9 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
-use crate::fetch::{download_verified, read_verified};
+use crate::fetch::{download_verified, read_verified, sha256_hex};
 
 /// The crate patched, as published.
 const CRATE: &str = "rustpython-vm-0.6.0";
@@ -46,15 +44,12 @@ pub fn prepare(component: &Path, target_root: &Path) {
     let module_path = component.join("rustpython-patch/nodehost_checkpoint.rs");
     println!("cargo:rerun-if-changed={}", module_path.display());
     let module = std::fs::read_to_string(&module_path).unwrap_or_else(|e| panic!("reading {}: {e}", module_path.display()));
-    let stamp = {
-        let mut h = Sha256::new();
-        h.update(SHA256);
-        h.update(&module);
-        for (file, anchor, text) in EDITS {
-            h.update(format!("{file}\0{anchor}\0{text}\0").as_bytes());
-        }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    // What the copy is made from: the crate's checksum, the module, the edits.
+    let mut recipe = format!("{SHA256}{module}");
+    for (file, anchor, text) in EDITS {
+        recipe.push_str(&format!("{file}\0{anchor}\0{text}\0"));
+    }
+    let stamp = sha256_hex(recipe.as_bytes());
     let dest = component.join("patched/rustpython-vm");
     let stamp_file = dest.join(".nodehost-patch");
     if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp) {

@@ -294,7 +294,7 @@ impl NodeSpec {
 
     /// The policy the node runs under: the spec's, with what it leaves to
     /// the runtime decided. `interruptible` unset is on in the RustPython
-    /// sandbox, whose interruption checkpoint costs about 1% (see
+    /// sandbox, whose interruption checkpoint costs about 0.1% (see
     /// [`SandboxPolicy::interruptible`]), and off elsewhere.
     pub fn effective_policy(&self) -> SandboxPolicy {
         let mut policy = self.policy.clone();

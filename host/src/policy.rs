@@ -37,7 +37,7 @@ pub struct SandboxPolicy {
     /// Whether a Python node's running code may be interrupted at the soft
     /// deadline. Unset, the runtime decides (see
     /// [`NodeSpec::effective_policy`](crate::NodeSpec::effective_policy)):
-    /// on in the RustPython sandbox, where it costs about 1% (an
+    /// on in the RustPython sandbox, where it costs about 0.1% (an
     /// interruption checkpoint in the interpreter); off on `wasm-cpython`,
     /// whose only hook is `sys.monitoring` (slower on loop-heavy code), and
     /// on the un-sandboxed runtimes, whose hard deadline already raises in
