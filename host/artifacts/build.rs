@@ -77,7 +77,7 @@ fn main() {
         std::fs::write(&embedded, &bytes).unwrap();
         generated.push_str(&format!(
             "/// The `{package}` guest component.\n\
-             pub const {const_name}: GuestComponent = GuestComponent {{\n    \
+             pub static {const_name}: GuestComponent = GuestComponent {{\n    \
                  name: {name:?},\n    \
                  bytes: include_bytes!({embedded:?}),\n    \
                  sha256: {digest:?},\n\
