@@ -15,8 +15,9 @@ pub struct ItemAnswer {
     /// How many outputs it gave, pushed in order onto the batch's `out`
     /// after those of the inputs before it.
     pub outputs: usize,
-    /// Whether it failed, and how; a failed input leaves no outputs.
-    pub result: Result<(), NodeFailure>,
+    /// Whether it failed, and how; a failed input leaves no outputs. (Boxed:
+    /// a batch holds an answer per input, and failures are rare.)
+    pub result: Result<(), Box<NodeFailure>>,
     /// How long the node took on it.
     pub elapsed: Duration,
 }
@@ -24,7 +25,13 @@ pub struct ItemAnswer {
 impl ItemAnswer {
     /// An input that failed with `failure` before the node could answer it.
     pub fn failed(failure: NodeFailure) -> Self {
-        ItemAnswer { outputs: 0, result: Err(failure), elapsed: Duration::ZERO }
+        ItemAnswer { outputs: 0, result: Err(Box::new(failure)), elapsed: Duration::ZERO }
+    }
+
+    /// An input answered with `result`, having pushed `outputs` outputs in
+    /// `elapsed`.
+    pub fn new(outputs: usize, result: Result<(), NodeFailure>, elapsed: Duration) -> Self {
+        ItemAnswer { outputs, result: result.map_err(Box::new), elapsed }
     }
 }
 
@@ -83,7 +90,7 @@ pub(crate) fn answer_each(
         let result = process(input, out);
         let now = Instant::now();
         let failed = result.is_err();
-        answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: now.duration_since(t) });
+        answers.push(ItemAnswer::new(out.len() - before, result, now.duration_since(t)));
         t = now;
         if failed || now >= until {
             return;

@@ -46,7 +46,7 @@ fn a_corpus_node_runs_on_the_cpython_built_with_nodehost() {
         node.process_many(&mut inputs, Duration::from_secs(60), &mut out, &mut answers);
         assert_eq!(out, jsons("[1.0, 2.5]"));
         assert_eq!(answers.len(), 3);
-        match &answers[2].result {
+        match answers[2].result.as_ref().map_err(|f| &**f) {
             Err(NodeFailure::Guest(e)) => {
                 assert_eq!(e.kind, GuestErrorKind::Raised);
                 assert_eq!(e.exception_type.as_deref(), Some("TypeError"), "{e:?}");

@@ -148,7 +148,12 @@ impl GroupWorker {
             if items.is_empty() {
                 return Ok(());
             }
-            chain.pending.extend(items.drain(..));
+            if chain.pending.is_empty() {
+                // Take the batch's buffer rather than copying it.
+                chain.pending = Vec::from(std::mem::take(items));
+            } else {
+                chain.pending.extend(items.drain(..));
+            }
             let now = Instant::now();
             let since = *chain.held_since.get_or_insert(now);
             // Slow work (past the hold) sends at once: what comes next
@@ -159,7 +164,10 @@ impl GroupWorker {
             }
             return Ok(());
         }
-        let (mut out, mut answers) = (Vec::new(), Vec::new());
+        // Sized for one output and one answer per input up front: growing
+        // them an item at a time cost more than the nodes' own work on a
+        // chain of cheap native nodes.
+        let (mut out, mut answers) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
         while !items.is_empty() {
             if self.state.failed.load(Ordering::Relaxed) {
                 return Err(Stop);
@@ -186,7 +194,7 @@ impl GroupWorker {
                 for answer in answers.drain(..) {
                     r.stats.latency.record(answer.elapsed);
                 }
-                kept = VecDeque::from(std::mem::take(&mut out));
+                kept = VecDeque::from(std::mem::replace(&mut out, Vec::with_capacity(items.len())));
             } else {
                 kept = VecDeque::with_capacity(out.len());
                 let mut outputs = out.drain(..);
@@ -201,7 +209,7 @@ impl GroupWorker {
                         }
                         Err(failure) => {
                             let item = r.stats.items_in;
-                            self.recover(running, k, Stage::Item(item), failure)?;
+                            self.recover(running, k, Stage::Item(item), *failure)?;
                         }
                     }
                 }

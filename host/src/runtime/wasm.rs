@@ -124,7 +124,7 @@ impl Node for WasmNode {
             // call, which crosses the boundary once instead of twice.
             let (before, started) = (out.len(), Instant::now());
             let result = self.process(first, out);
-            return answers.push(ItemAnswer { outputs: out.len() - before, result, elapsed: started.elapsed() });
+            return answers.push(ItemAnswer::new(out.len() - before, result, started.elapsed()));
         }
         let (false, Some(node)) = (self.poisoned, self.node) else {
             answers.push(ItemAnswer::failed(NodeFailure::Poisoned));
@@ -160,7 +160,7 @@ impl Node for WasmNode {
                     Some(last) if last.result.is_ok() => {
                         out.truncate(out.len() - last.outputs);
                         last.outputs = 0;
-                        last.result = Err(failure);
+                        last.result = Err(Box::new(failure));
                     }
                     _ => answers.push(ItemAnswer::failed(failure)),
                 }

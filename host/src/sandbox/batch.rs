@@ -79,7 +79,7 @@ pub(crate) fn next_input(
     let failed = result.is_err();
     // One clock read per input: its end is the next one's start.
     let now = Instant::now();
-    batch.answers.push(ItemAnswer { outputs: batch.out.len() - before, result, elapsed: now - started });
+    batch.answers.push(ItemAnswer::new(batch.out.len() - before, result, now - started));
     batch.open = false;
     if failed || cancelled || now >= ends {
         return Ok(None);
