@@ -28,6 +28,11 @@ impl ItemAnswer {
         ItemAnswer { outputs: 0, result: Err(Box::new(failure)), elapsed: Duration::ZERO }
     }
 
+    /// How the input failed, if it did.
+    pub fn failure(&self) -> Option<&NodeFailure> {
+        self.result.as_ref().err().map(|f| &**f)
+    }
+
     /// An input answered with `result`, having pushed `outputs` outputs in
     /// `elapsed`.
     pub fn new(outputs: usize, result: Result<(), NodeFailure>, elapsed: Duration) -> Self {

@@ -164,7 +164,7 @@ fn output_limits_hold_per_input_and_a_failure_ends_the_batch() {
         let mut rest = batch.left;
         let (mut out, mut answers) = (Vec::new(), Vec::new());
         node.process_many(&mut rest, LONG, &mut out, &mut answers);
-        assert!(matches!(answers[0].result.as_ref().map_err(|f| &**f), Err(NodeFailure::LimitExceeded(_))));
+        assert!(matches!(answers[0].failure(), Some(NodeFailure::LimitExceeded(_))));
         let batch = process_many(&mut *node, ints(0..2), LONG);
         let got: Vec<_> = batch.per_input().into_iter().map(Result::ok).collect();
         assert_eq!(got, vec![Some(vec![]), Some(ints(0..1))]);

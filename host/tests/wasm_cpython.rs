@@ -46,8 +46,8 @@ fn a_corpus_node_runs_on_the_cpython_built_with_nodehost() {
         node.process_many(&mut inputs, Duration::from_secs(60), &mut out, &mut answers);
         assert_eq!(out, jsons("[1.0, 2.5]"));
         assert_eq!(answers.len(), 3);
-        match answers[2].result.as_ref().map_err(|f| &**f) {
-            Err(NodeFailure::Guest(e)) => {
+        match answers[2].failure() {
+            Some(NodeFailure::Guest(e)) => {
                 assert_eq!(e.kind, GuestErrorKind::Raised);
                 assert_eq!(e.exception_type.as_deref(), Some("TypeError"), "{e:?}");
                 assert!(e.traceback.as_deref().is_some_and(|t| t.contains("calculator.py")), "{e:?}");
