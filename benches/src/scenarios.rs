@@ -597,7 +597,7 @@ pub fn all() -> Vec<Scenario> {
         (
             "kernel_uninterruptible",
             false,
-            &interruptible[1..2],
+            &[Rt::WasmRustpython][..],
             "the kernel with `interruptible = false`: against kernel/ (on by default in the RustPython sandbox) it is what the default interruption checkpoint costs",
         ),
     ] {
