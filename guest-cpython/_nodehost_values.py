@@ -22,6 +22,9 @@ checks against the same rules (and names the class in a refusal); one that
 marshal refuses (an ``AudioFrame`` inside, a subclass such as ``IntEnum``
 or ``OrderedDict``, or nesting past marshal's own limit, as in a list that
 contains itself) goes out as a table, as before, and is refused there.
+Large packed blocks of a call's outputs (marshal data, samples, array
+data) are staged: written to stdout, which carries nothing else here (see
+``_packed``).
 Format 2 has no references: it copies a part the value holds twice, and
 is three times as fast to write as format 4 for a list of ints (measured
 in the sandbox: 6.5 against 23 µs for 100 ints), which would look up
@@ -36,6 +39,7 @@ into a ``node-error`` of kind ``unsupported-value``.
 
 import array as _array
 import marshal as _marshal
+import os as _os
 
 import nodehost
 from wit_world.imports import types as t
@@ -54,6 +58,7 @@ _Array = nodehost.Array
 _buffer = _array.array
 _loads = _marshal.loads
 _dumps = _marshal.dumps
+_write = _os.write
 
 
 class Unsupported(Exception):
@@ -80,19 +85,63 @@ _KIND_CODES = {t.NumberKind.F32: "f", t.NumberKind.F64: "d", t.NumberKind.I64: "
 
 _Raw = t.PackedBytes_Raw
 _Latin1 = t.PackedBytes_Latin1
+_Staged = t.PackedBytes_Staged
+_StagedRange = t.StagedRange
 
 
 def _bytes_of(packed):
-    """The bytes of a WIT ``packed-bytes``: raw, or Latin-1 text."""
-    if type(packed) is _Raw:
+    """The bytes of a WIT ``packed-bytes``: raw, or Latin-1 text (the host
+    sends nothing staged)."""
+    cls = type(packed)
+    if cls is _Raw:
         return packed.value
-    return packed.value.encode("latin-1")
+    if cls is _Latin1:
+        return packed.value.encode("latin-1")
+    raise Unsupported("packed bytes of an unexpected form (%s)" % cls.__name__)
+
+
+# Blocks of this many bytes or more are staged when one of their bytes is
+# above 0x7f, and all blocks from STAGE_ASCII_MIN on. (Measured here: 1 KiB
+# of ASCII bytes crossed in 11.6 µs as text and 15 µs staged, 1 MiB of them
+# in 1.35 ms as text and 0.7 ms staged; a 1,920-byte audio frame in 37 µs
+# as text and 32 µs staged.)
+STAGE_MIN = 1024
+STAGE_ASCII_MIN = 1 << 16
+
+
+class Staging:
+    """Whether the outputs of a call are being converted (only they may be
+    staged), and how many bytes the call has staged so far."""
+
+    on = False
+    offset = 0
+
+    @staticmethod
+    def begin():
+        Staging.on = True
+        Staging.offset = 0
+
+    @staticmethod
+    def end():
+        Staging.on = False
 
 
 def _packed(data):
-    """Bytes to send back as a ``packed-bytes``: as Latin-1 text, which
-    componentize-py frees after the call (a returned ``list<u8>`` it leaks,
-    its size on every call)."""
+    """Bytes to send back as a ``packed-bytes``. componentize-py 0.25.1
+    leaks a returned ``list<u8>`` (its size on every call) and encodes a
+    returned ``str`` as UTF-8, 5-10 ns a byte above 0x7f. So a block of
+    output with such bytes is written to stdout (the host asked for that
+    with ``staged-bytes``: one copy, a host call per 64 KiB) and named by
+    where it is in what the call wrote; the rest goes as Latin-1 text."""
+    n = len(data)
+    if Staging.on and n >= STAGE_MIN and (n >= STAGE_ASCII_MIN or not data.isascii()):
+        offset = Staging.offset
+        view = memoryview(data)
+        written = 0
+        while written < n:
+            written += _write(1, view[written:])
+        Staging.offset = offset + n
+        return _Staged(_StagedRange(offset, n))
     return _Latin1(data.decode("latin-1"))
 
 

@@ -44,6 +44,11 @@ from wit_world.imports import types as t
 
 runtime._own_files.add(__file__)
 
+# The component's stdout carries its outputs' staged bytes; text printed
+# to the original stream object would end up among them, so it goes to the
+# log like sys.stdout (which nodehost points there).
+sys.__stdout__ = sys.stdout
+
 # Carry the standard library's sources for modules nodes import later.
 _nodehost_stdlib.install(os.path.dirname(traceback.__file__))
 
@@ -114,7 +119,9 @@ def _type_info(info):
     )
 
 
-_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True)
+# Lists and maps as marshal data, audio and arrays packed, and the packed
+# blocks of outputs staged through stdout (see _nodehost_values._packed).
+_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True, staged_bytes=True)
 
 
 class Runtime(exports.Runtime):

@@ -164,7 +164,14 @@ class Node(_wit_runtime.Node):
     def _collect(self, call, args, what):
         """Call the node and gather its result as outputs: None gives none, a
         generator each item it yields (None items skipped), anything else one
-        output."""
+        output. Packed blocks of the outputs may be staged (on stdout)."""
+        values.Staging.begin()
+        try:
+            return self._gather(call, args, what)
+        finally:
+            values.Staging.end()
+
+    def _gather(self, call, args, what):
         try:
             result = call(*args)
         except BaseException as e:

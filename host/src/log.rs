@@ -70,6 +70,15 @@ impl GuestLog {
         granted
     }
 
+    /// Count `bytes` of output the node wrote as dropped without looking
+    /// at them (the next call's start warns about them).
+    pub(crate) fn count_dropped(&self, bytes: u64) {
+        if bytes > 0 {
+            self.dirty.store(true, Ordering::Relaxed);
+            self.dropped.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
     /// Emit one record, if the budget allows.
     pub fn emit(&self, level: Level, target: &str, message: &str) {
         if self.grant(message.len() + target.len()) {

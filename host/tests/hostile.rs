@@ -247,6 +247,22 @@ async fn hostile_rust_nodes_fail_alone_with_the_right_error() {
         ("marshal-cycle", tight(), Expect::Unsupported("marshal-cycle.process() returned a value the pipeline cannot carry: value nested deeper than 128 levels")),
         ("sleep", tight(), Expect::Timeout),
         ("print-flood", slow(), Expect::Ok(|out| assert_eq!(out, [Value::Null, Value::Null, Value::Null]))),
+        // Staged bytes (the hostile component asks for them): a
+        // well-behaved answer with two blocks, then blocks that name bytes
+        // never written, leave written bytes unnamed, or name more than the
+        // output limit (the host keeps none of that past the limit).
+        (
+            "staged",
+            tight(),
+            Expect::Ok(|out| {
+                let frame = Value::Audio(nodehost::AudioFrame { samples: vec![0.5, -0.25, 1.0, 0.0], sample_rate: 8000, channels: 2 });
+                let answer = [frame, Value::Bytes(vec![0xa5; 1000])];
+                assert_eq!(out, [answer.clone(), answer.clone(), answer].concat());
+            }),
+        ),
+        ("staged-beyond", tight(), Expect::InvalidValue("names staged bytes 0..1048576 but wrote 10 bytes to its stdout")),
+        ("staged-stray", tight(), Expect::InvalidValue("wrote 20 bytes to its stdout in this call and its outputs name 10")),
+        ("staged-flood", slow(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "staged bytes" })),
         ("env", tight(), Expect::Ok(|out| assert_eq!(out, [Value::Int(0), Value::Int(0), Value::Int(0)]))),
         (
             "files",

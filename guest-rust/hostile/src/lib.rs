@@ -16,7 +16,7 @@ wit_bindgen::generate!({
 use exports::nodehost::node::runtime::{Guest, GuestNode, Node as NodeHandle};
 use nodehost::node::types::{
     AudioFrame, ErrorKind, MapEntry, NodeError, NodeTypeInfo, NumberKind, Outputs, PackedAudioFrame, PackedBytes, PackedNumArray,
-    Settings, Value, ValueForms, ValueNode,
+    Settings, StagedRange, Value, ValueForms, ValueNode,
 };
 
 /// Every misbehaviour, by node type name.
@@ -49,6 +49,10 @@ const KINDS: &[(&str, &str)] = &[
     ("sleep-from-create", "subscribes to a 4 s timer while created, and blocks on it when called"),
     ("nap", "sleeps for as many milliseconds as its input says"),
     ("scripted", "gives what its input bytes say: counts, sizes, packed lists, raw tables, errors (for fuzzing)"),
+    ("staged", "stages 1000 bytes of marshal data and an audio frame through stdout (a well-behaved control)"),
+    ("staged-beyond", "writes 10 bytes to stdout and names 1 MiB of them as staged"),
+    ("staged-stray", "writes 20 bytes to stdout and names 10 of them as staged"),
+    ("staged-flood", "writes 96 MiB to stdout, a permit at a time, and names it all as staged"),
 ];
 
 struct Hostile;
@@ -65,8 +69,9 @@ impl Guest for Hostile {
 
     fn configure(_settings: Settings) -> ValueForms {
         // Every form, so `echo` sends back what the host encoded in each
-        // (and the fuzzer's round trip covers them).
-        ValueForms { python_marshal: true, packed_buffers: true }
+        // (and the fuzzer's round trip covers them), and staged bytes, so
+        // the kinds that write to stdout go through staging.
+        ValueForms { python_marshal: true, packed_buffers: true, staged_bytes: true }
     }
 
     fn prepare(_modules: Vec<String>) -> Result<(), NodeError> {
@@ -235,6 +240,35 @@ impl GuestNode for Misbehaving {
                 std::thread::sleep(std::time::Duration::from_millis(millis));
                 one(Value::Integer(millis as i64))
             }
+            "staged" => {
+                // marshal's `s` (bytes): 1000 bytes above 0x7f.
+                let mut marshal = vec![b's'];
+                marshal.extend_from_slice(&1000u32.to_le_bytes());
+                marshal.extend_from_slice(&[0xa5; 1000]);
+                let samples: Vec<u8> = [0.5f32, -0.25, 1.0, 0.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+                stage(&marshal);
+                stage(&samples);
+                let block = |offset: usize, length: usize| PackedBytes::Staged(StagedRange { offset: offset as u32, length: length as u32 });
+                Ok(Outputs::Many(vec![
+                    Value::PackedAudio(PackedAudioFrame { samples: block(marshal.len(), samples.len()), sample_rate: 8000, channels: 2 }),
+                    Value::PythonMarshal(block(0, marshal.len())),
+                ]))
+            }
+            "staged-beyond" => {
+                stage(&[0x80; 10]);
+                one(Value::PythonMarshal(PackedBytes::Staged(StagedRange { offset: 0, length: 1 << 20 })))
+            }
+            "staged-stray" => {
+                stage(&[b'x'; 20]);
+                one(Value::PythonMarshal(PackedBytes::Staged(StagedRange { offset: 0, length: 10 })))
+            }
+            "staged-flood" => {
+                let chunk = vec![0x80u8; 64 << 10];
+                for _ in 0..(96 << 20) / chunk.len() {
+                    stage(&chunk);
+                }
+                one(Value::PythonMarshal(PackedBytes::Staged(StagedRange { offset: 0, length: 96 << 20 })))
+            }
             "scripted" => match input {
                 Value::Bytes(script) => scripted(&script),
                 _ => Err(error(ErrorKind::InvalidInput, "scripted takes bytes".into())),
@@ -255,6 +289,17 @@ impl Drop for Misbehaving {
                 black_box(());
             }
         }
+    }
+}
+
+/// Write `bytes` to stdout, a `check-write` permit at a time.
+fn stage(mut bytes: &[u8]) {
+    let stdout = wasip2::cli::stdout::get_stdout();
+    while !bytes.is_empty() {
+        let permit = stdout.check_write().expect("check-write") as usize;
+        let (now, rest) = bytes.split_at(permit.clamp(1, bytes.len()));
+        stdout.write(now).expect("write");
+        bytes = rest;
     }
 }
 
@@ -304,7 +349,7 @@ impl Script<'_> {
     }
 
     fn value(&mut self) -> Value {
-        match self.byte() % 12 {
+        match self.byte() % 13 {
             0 => Value::Null,
             1 => Value::Text("x".repeat(self.size(26))),
             2 => Value::Bytes(vec![0; self.size(26)]),
@@ -343,6 +388,17 @@ impl Script<'_> {
                 sample_rate: 16_000,
                 channels: u16::from(self.byte() % 3),
             }),
+            11 => {
+                // Staged bytes: some written to stdout, a block naming any
+                // range of them (or past them).
+                stage(&vec![0x80; self.size(16)]);
+                let (offset, length) = (self.size(16) as u32, self.size(16) as u32);
+                Value::PackedAudio(PackedAudioFrame {
+                    samples: PackedBytes::Staged(StagedRange { offset, length }),
+                    sample_rate: 16_000,
+                    channels: 1,
+                })
+            }
             _ => Value::PackedArray(PackedNumArray {
                 kind: [NumberKind::F32, NumberKind::F64, NumberKind::I64][usize::from(self.byte() % 3)],
                 data: PackedBytes::Latin1("\0".repeat(self.size(20))),

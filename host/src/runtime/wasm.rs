@@ -100,7 +100,7 @@ impl WasmNode {
         };
         self.start_call()?;
         match f(&self.bindings, &mut self.store, node) {
-            Ok(answer) => take_answer(answer, &self.limits, method, out),
+            Ok(answer) => take_answer(answer, &self.limits, method, self.store.data().staging(), out),
             Err(e) => {
                 self.poisoned = true;
                 Err(classify(&self.store, e, self.limits.timeout, self.limits.fuel))

@@ -69,13 +69,14 @@ pub(crate) fn next_input(
     let data = store.data_mut();
     let cancelled = data.cancel.is_cancelled();
     let data_forms = data.value_forms;
+    let staging = data.value_forms.staged_bytes.then_some(&data.staging);
     let batch = &mut data.batch;
     let (true, Some(limits), Some(started), Some(ends)) = (batch.open, batch.limits.as_ref(), batch.item_started, batch.ends)
     else {
         return Err(wasmtime::Error::new(NextInputOutOfTurn));
     };
     let before = batch.out.len();
-    let result = take_answer(answer, limits, "process", &mut batch.out);
+    let result = take_answer(answer, limits, "process", staging, &mut batch.out);
     let failed = result.is_err();
     // One clock read per input: its end is the next one's start.
     let now = Instant::now();

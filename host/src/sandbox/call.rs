@@ -17,6 +17,7 @@ use crate::error::{Limit, NodeFailure, SandboxSetup};
 use crate::policy::SandboxPolicy;
 use crate::sandbox::bindings::types;
 use crate::sandbox::codec;
+use crate::sandbox::staging::Staging;
 use crate::sandbox::store::{HostState, arm_at};
 
 /// Arm the deadlines and fuel of one call under `limits`.
@@ -27,6 +28,9 @@ pub(crate) fn start_call(store: impl AsContextMut<Data = HostState>, limits: &Ca
 /// [`start_call`], with the call starting at `now`.
 pub(crate) fn start_call_at(mut store: impl AsContextMut<Data = HostState>, now: Instant, limits: &CallLimits) -> Result<(), NodeFailure> {
     let mut store = store.as_context_mut();
+    if let Some(staging) = store.data().staging() {
+        staging.begin_call();
+    }
     arm_at(&mut store, now, limits.soft, limits.timeout);
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel).map_err(|source| NodeFailure::Setup(SandboxSetup::Fuel { source }))?;
@@ -40,14 +44,20 @@ pub(crate) fn start_call_at(mut store: impl AsContextMut<Data = HostState>, now:
 /// `method` names the node method that answered (`process`, `flush`), for
 /// a refusal of `python-marshal` data, which reads as the Python runtimes'
 /// own ("Class.process() returned a value the pipeline cannot carry: ...").
+/// `staging` is the node's staged bytes, when its component asked for them:
+/// the answer's `staged` blocks are resolved against them first.
 pub(crate) fn take_answer(
     answer: Result<types::Outputs, types::NodeError>,
     limits: &CallLimits,
     method: &str,
+    staging: Option<&Staging>,
     out: &mut Vec<Value>,
 ) -> Result<(), NodeFailure> {
     match answer {
-        Ok(outputs) => {
+        Ok(mut outputs) => {
+            if let Some(staging) = staging {
+                staging.resolve(&mut outputs)?;
+            }
             // Checked before decoding: a packed list of numbers takes
             // several times its size once decoded, so the check must
             // come first to bound what the host holds. (Marshal data can
@@ -71,7 +81,12 @@ pub(crate) fn take_answer(
                 }
             })
         }
-        Err(e) => Err(guest_failure(e, limits)),
+        Err(e) => {
+            if let Some(staging) = staging {
+                staging.discard();
+            }
+            Err(guest_failure(e, limits))
+        }
     }
 }
 
@@ -198,6 +213,9 @@ fn packed_bytes(p: &types::PackedBytes) -> u64 {
     match p {
         types::PackedBytes::Raw(bytes) => bytes.len() as u64,
         types::PackedBytes::Latin1(text) => text.len() as u64,
+        // Resolved before the check when the component may stage; else
+        // refused when decoded.
+        types::PackedBytes::Staged(range) => u64::from(range.length),
     }
 }
 
@@ -226,6 +244,8 @@ fn wit_type_name(v: &types::Value) -> &'static str {
         types::Value::PythonMarshal(types::PackedBytes::Latin1(text)) => {
             python_marshal::value_type_name(text.chars().next().and_then(|c| u8::try_from(u32::from(c)).ok()))
         }
+        // Unresolved: refused when decoded.
+        types::Value::PythonMarshal(types::PackedBytes::Staged(_)) => "value",
         types::Value::Nested(nodes) => match nodes.first() {
             Some(types::ValueNode::Map(_)) => "map",
             _ => "list",

@@ -68,7 +68,11 @@ pub(crate) fn configure(store: &mut Store<HostState>, bindings: &NodeComponent, 
         .nodehost_node_runtime()
         .call_configure(&mut *store, settings)
         .map_err(|e| classify(store, e, policy.init_timeout, policy.fuel))?;
-    store.data_mut().value_forms = codec::value_forms_from_wit(forms);
+    let forms = codec::value_forms_from_wit(forms);
+    if forms.staged_bytes {
+        store.data().staging.enable();
+    }
+    store.data_mut().value_forms = forms;
     Ok(())
 }
 

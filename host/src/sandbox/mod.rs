@@ -9,7 +9,8 @@
 //! - `component`: a loaded component and how an instance of it is made;
 //! - `snapshot`: pre-initialized Python components;
 //! - `call`: one call's limits and how its answer is taken; `batch`: a
-//!   `process-many` call, many inputs in one crossing;
+//!   `process-many` call, many inputs in one crossing; `staging`: packed
+//!   bytes a component sends through its stdout;
 //! - `trap`: what a failed call failed with;
 //! - `codec`: the WIT value table, host side (`bindings` are the types).
 
@@ -23,6 +24,7 @@ pub(crate) mod engine;
 pub(crate) mod imports;
 pub(crate) mod scratch;
 pub(crate) mod snapshot;
+pub(crate) mod staging;
 pub(crate) mod store;
 pub(crate) mod trap;
 

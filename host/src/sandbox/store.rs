@@ -16,6 +16,7 @@ use crate::policy::SandboxPolicy;
 use crate::sandbox::batch::Batch;
 use nodehost_sdk::codec::ValueForms;
 use crate::sandbox::imports::stdio::GuestStream;
+use crate::sandbox::staging::Staging;
 use crate::sandbox::scratch::{self, Scratch};
 
 /// Most resources (pollables, streams, open files...) a node may hold on
@@ -62,9 +63,19 @@ pub struct HostState {
     /// The value forms the component asked for when configured: how the
     /// host encodes what it sends.
     pub(crate) value_forms: ValueForms,
+    /// What the node wrote to its stdout during the running call, when
+    /// its component asked for staged bytes.
+    pub(crate) staging: Staging,
     /// The node's private `/tmp`, when its policy gives one. Last, so the
     /// directory is removed after everything that has it open is dropped.
     pub(crate) scratch: Option<Scratch>,
+}
+
+impl HostState {
+    /// The node's staged bytes, when its component asked for them.
+    pub(crate) fn staging(&self) -> Option<&Staging> {
+        self.value_forms.staged_bytes.then_some(&self.staging)
+    }
 }
 
 impl WasiView for HostState {
@@ -190,10 +201,11 @@ fn first_check(soft: Option<Duration>, hard: Duration) -> u64 {
 /// stdin.
 pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Result<Store<HostState>, NodeFailure> {
     let log = GuestLog::new(id, policy.max_log_bytes);
+    let staging = Staging::new(policy.max_output_bytes, Arc::clone(&log));
     let clock = MonotonicClock { start: Instant::now() };
     let mut wasi = WasiCtxBuilder::new();
     wasi.monotonic_clock(clock)
-        .stdout(GuestStream::stdout(Arc::clone(&log)))
+        .stdout(GuestStream::stdout(Arc::clone(&log), staging.clone()))
         .stderr(GuestStream::stderr(Arc::clone(&log)))
         .allow_tcp(false)
         .allow_udp(false)
@@ -235,6 +247,7 @@ pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Re
         clock,
         batch: Batch::default(),
         value_forms: ValueForms::default(),
+        staging,
         scratch,
     };
     let mut store = Store::new(engine, state);

@@ -54,6 +54,9 @@ pub struct ValueForms {
     /// Audio frames and arrays with their numbers as one block of bytes
     /// (`packed-audio`, `packed-array`).
     pub packed_buffers: bool,
+    /// The component sends the packed bytes of its outputs through its
+    /// stdout (`staged`); the host resolves them before decoding.
+    pub staged_bytes: bool,
 }
 
 /// Why a value from the other side did not decode.
@@ -472,6 +475,12 @@ macro_rules! wit_codec {
             match p {
                 wit::PackedBytes::Raw(bytes) => Ok(bytes),
                 wit::PackedBytes::Latin1(text) => $crate::codec::latin1_bytes(&text),
+                // The host replaces these by the bytes they name before it
+                // decodes an answer; anywhere else they name nothing.
+                wit::PackedBytes::Staged(range) => Err($crate::NodeError::unsupported_value(format!(
+                    "staged bytes ({} at offset {}) where none can be: only a call's outputs may name what the component wrote to its stdout",
+                    range.length, range.offset
+                ))),
             }
         }
 
@@ -492,13 +501,21 @@ macro_rules! wit_codec {
         /// The SDK's value forms as the WIT record.
         #[allow(dead_code)]
         pub fn value_forms_to_wit(forms: $crate::codec::ValueForms) -> wit::ValueForms {
-            wit::ValueForms { python_marshal: forms.python_marshal, packed_buffers: forms.packed_buffers }
+            wit::ValueForms {
+                python_marshal: forms.python_marshal,
+                packed_buffers: forms.packed_buffers,
+                staged_bytes: forms.staged_bytes,
+            }
         }
 
         /// The WIT record as the SDK's value forms.
         #[allow(dead_code)]
         pub fn value_forms_from_wit(forms: wit::ValueForms) -> $crate::codec::ValueForms {
-            $crate::codec::ValueForms { python_marshal: forms.python_marshal, packed_buffers: forms.packed_buffers }
+            $crate::codec::ValueForms {
+                python_marshal: forms.python_marshal,
+                packed_buffers: forms.packed_buffers,
+                staged_bytes: forms.staged_bytes,
+            }
         }
 
         fn audio_to_wit(a: $crate::AudioFrame) -> wit::AudioFrame {
@@ -826,8 +843,8 @@ mod tests {
 
     #[test]
     fn the_fast_forms_come_back_the_same() {
-        let all = super::ValueForms { python_marshal: true, packed_buffers: true };
-        let buffers = super::ValueForms { python_marshal: false, packed_buffers: true };
+        let all = super::ValueForms { python_marshal: true, packed_buffers: true, staged_bytes: false };
+        let buffers = super::ValueForms { python_marshal: false, packed_buffers: true, staged_bytes: false };
         for forms in [all, buffers] {
             for v in [sample(), Value::List((0..100).map(Value::Int).collect()), Value::Map(Map::new())] {
                 assert_eq!(from_wit(to_wit_as(v.clone(), forms).unwrap()).unwrap(), v, "{forms:?}");

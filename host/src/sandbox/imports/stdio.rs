@@ -1,5 +1,6 @@
 //! A node's `wasi:cli` stdout and stderr: whole lines go to the node's log,
-//! within its per-call log budget.
+//! within its per-call log budget; stdout carries staged bytes instead when
+//! the component asked for them (see `sandbox::staging`).
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 use crate::log::{GuestLog, Stream};
+use crate::sandbox::staging::Staging;
 
 /// How many bytes one write may carry: what `check-write` permits. WASI
 /// requires writers to ask first; a write past the permit is refused (a
@@ -19,17 +21,20 @@ const WRITE_PERMIT: usize = 64 << 10;
 pub(crate) struct GuestStream {
     log: Arc<GuestLog>,
     stream: Stream,
+    /// Stdout's staged bytes, when the component asks for them.
+    staging: Option<Staging>,
 }
 
 impl GuestStream {
-    /// The node's stdout, into `log`.
-    pub(crate) fn stdout(log: Arc<GuestLog>) -> Self {
-        GuestStream { log, stream: Stream::Stdout }
+    /// The node's stdout: into `staging` once that is enabled, else into
+    /// `log`.
+    pub(crate) fn stdout(log: Arc<GuestLog>, staging: Staging) -> Self {
+        GuestStream { log, stream: Stream::Stdout, staging: Some(staging) }
     }
 
     /// The node's stderr, into `log`.
     pub(crate) fn stderr(log: Arc<GuestLog>) -> Self {
-        GuestStream { log, stream: Stream::Stderr }
+        GuestStream { log, stream: Stream::Stderr, staging: None }
     }
 }
 
@@ -62,7 +67,9 @@ impl OutputStream for GuestStream {
                 self.stream.name()
             )));
         }
-        self.log.write_stream(self.stream, &bytes);
+        if !self.staging.as_ref().is_some_and(|s| s.write(&bytes)) {
+            self.log.write_stream(self.stream, &bytes);
+        }
         Ok(())
     }
     fn flush(&mut self) -> StreamResult<()> {
