@@ -111,19 +111,11 @@ STAGE_ASCII_MIN = 1 << 16
 
 class Staging:
     """Whether the outputs of a call are being converted (only they may be
-    staged), and how many bytes the call has staged so far."""
+    staged: the runtime sets ``on`` and zeroes ``offset`` for each answer),
+    and how many bytes the answer has staged so far."""
 
     on = False
     offset = 0
-
-    @staticmethod
-    def begin():
-        Staging.on = True
-        Staging.offset = 0
-
-    @staticmethod
-    def end():
-        Staging.on = False
 
 
 def _packed(data):

@@ -93,6 +93,7 @@ def flush_io():
 
 _Generator = _types.GeneratorType
 _NONE = t.Outputs_None_()
+_Staging = values.Staging
 
 
 class Node(_wit_runtime.Node):
@@ -165,49 +166,48 @@ class Node(_wit_runtime.Node):
         """Call the node and gather its result as outputs: None gives none, a
         generator each item it yields (None items skipped), anything else one
         output. Packed blocks of the outputs may be staged (on stdout)."""
-        values.Staging.begin()
+        staging = _Staging
+        staging.on = True
+        staging.offset = 0
         try:
-            return self._gather(call, args, what)
+            try:
+                result = call(*args)
+            except BaseException as e:
+                raise raised(e)
+            if result is None:
+                return _NONE
+            if type(result) is not _Generator:
+                out = self._from_py(result, what)
+                if State.max_outputs < 1:
+                    raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
+                return t.Outputs_One(out)
+            limit = State.max_outputs
+            out = []
+            count = 0
+            try:
+                for item in result:
+                    if item is None:
+                        continue
+                    count += 1
+                    if count > limit:
+                        try:
+                            result.close()
+                        except BaseException:
+                            pass
+                        raise error(K.LIMIT_EXCEEDED, "%s.%s() yielded more than %d outputs for one input" % (
+                            self._class_name, what, limit))
+                    out.append(self._from_py(item, what))
+            except Err:
+                raise
+            except BaseException as e:
+                raise raised(e)
+            if not out:
+                return _NONE
+            if len(out) == 1:
+                return t.Outputs_One(out[0])
+            return t.Outputs_Many(out)
         finally:
-            values.Staging.end()
-
-    def _gather(self, call, args, what):
-        try:
-            result = call(*args)
-        except BaseException as e:
-            raise raised(e)
-        if result is None:
-            return _NONE
-        if type(result) is not _Generator:
-            out = self._from_py(result, what)
-            if State.max_outputs < 1:
-                raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
-            return t.Outputs_One(out)
-        limit = State.max_outputs
-        out = []
-        count = 0
-        try:
-            for item in result:
-                if item is None:
-                    continue
-                count += 1
-                if count > limit:
-                    try:
-                        result.close()
-                    except BaseException:
-                        pass
-                    raise error(K.LIMIT_EXCEEDED, "%s.%s() yielded more than %d outputs for one input" % (
-                        self._class_name, what, limit))
-                out.append(self._from_py(item, what))
-        except Err:
-            raise
-        except BaseException as e:
-            raise raised(e)
-        if not out:
-            return _NONE
-        if len(out) == 1:
-            return t.Outputs_One(out[0])
-        return t.Outputs_Many(out)
+            staging.on = False
 
     def _from_py(self, obj, what):
         try:
