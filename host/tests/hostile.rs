@@ -250,7 +250,7 @@ async fn hostile_rust_nodes_fail_alone_with_the_right_error() {
         // Staged bytes (the hostile component asks for them): a
         // well-behaved answer with two blocks, then blocks that name bytes
         // never written, leave written bytes unnamed, or name more than the
-        // output limit (the host keeps none of that past the limit).
+        // node's memory (the host keeps none of that past the limit).
         (
             "staged",
             tight(),
@@ -262,7 +262,7 @@ async fn hostile_rust_nodes_fail_alone_with_the_right_error() {
         ),
         ("staged-beyond", tight(), Expect::InvalidValue("names staged bytes 0..1048576 but wrote 10 bytes to its stdout")),
         ("staged-stray", tight(), Expect::InvalidValue("wrote 20 bytes to its stdout in this call and its outputs name 10")),
-        ("staged-flood", slow(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "staged bytes" })),
+        ("staged-flood", slow(), Expect::Limit(Limit::OutputBytes { limit: 96 << 20, type_name: "staged bytes" })),
         ("env", tight(), Expect::Ok(|out| assert_eq!(out, [Value::Int(0), Value::Int(0), Value::Int(0)]))),
         (
             "files",

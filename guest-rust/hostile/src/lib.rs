@@ -52,7 +52,7 @@ const KINDS: &[(&str, &str)] = &[
     ("staged", "stages 1000 bytes of marshal data and an audio frame through stdout (a well-behaved control)"),
     ("staged-beyond", "writes 10 bytes to stdout and names 1 MiB of them as staged"),
     ("staged-stray", "writes 20 bytes to stdout and names 10 of them as staged"),
-    ("staged-flood", "writes 96 MiB to stdout, a permit at a time, and names it all as staged"),
+    ("staged-flood", "writes 128 MiB to stdout, a permit at a time, and names it all as staged"),
 ];
 
 struct Hostile;
@@ -264,10 +264,10 @@ impl GuestNode for Misbehaving {
             }
             "staged-flood" => {
                 let chunk = vec![0x80u8; 64 << 10];
-                for _ in 0..(96 << 20) / chunk.len() {
+                for _ in 0..(128 << 20) / chunk.len() {
                     stage(&chunk);
                 }
-                one(Value::PythonMarshal(PackedBytes::Staged(StagedRange { offset: 0, length: 96 << 20 })))
+                one(Value::PythonMarshal(PackedBytes::Staged(StagedRange { offset: 0, length: 128 << 20 })))
             }
             "scripted" => match input {
                 Value::Bytes(script) => scripted(&script),

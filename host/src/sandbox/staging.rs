@@ -10,8 +10,9 @@
 //! `check-write` permit.
 //!
 //! [`Staging`] is shared by the node's stdout stream, which appends what the
-//! guest writes during a call (up to the policy's `max_output_bytes`; past
-//! that the bytes are counted, not kept), and the store, which resolves the
+//! guest writes during a call (up to the node's memory limit, what one
+//! answer through the canonical ABI could hold; past that the bytes are
+//! counted, not kept), and the store, which resolves the
 //! `staged` blocks of the call's answer into `raw` ones before the answer is
 //! checked and decoded ([`Staging::resolve`]). The blocks must cover what
 //! was written exactly: a guest cannot make the host keep bytes past the

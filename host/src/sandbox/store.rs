@@ -201,7 +201,10 @@ fn first_check(soft: Option<Duration>, hard: Duration) -> u64 {
 /// stdin.
 pub(crate) fn new_store(engine: &Engine, id: &str, policy: &SandboxPolicy) -> Result<Store<HostState>, NodeFailure> {
     let log = GuestLog::new(id, policy.max_log_bytes);
-    let staging = Staging::new(policy.max_output_bytes, Arc::clone(&log));
+    // An answer staged through stdout holds the host to what one through
+    // the canonical ABI could: the node's memory (outputs are checked one
+    // by one against `max_output_bytes` once resolved).
+    let staging = Staging::new(policy.memory.max(policy.max_output_bytes), Arc::clone(&log));
     let clock = MonotonicClock { start: Instant::now() };
     let mut wasi = WasiCtxBuilder::new();
     wasi.monotonic_clock(clock)
