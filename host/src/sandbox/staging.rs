@@ -137,7 +137,7 @@ fn to_log(staged: &mut Staged, log: &GuestLog) {
 }
 
 /// Check `blocks` against what was written and give each its bytes.
-fn fill(staged: &mut Staged, mut blocks: Vec<&mut types::PackedBytes>) -> Result<(), NodeFailure> {
+fn fill(staged: &mut Staged, mut blocks: Vec<Block<'_>>) -> Result<(), NodeFailure> {
     let written = staged.written.len() as u64;
     if staged.overflow > 0 {
         return Err(NodeFailure::LimitExceeded(Limit::OutputBytes {
@@ -146,10 +146,7 @@ fn fill(staged: &mut Staged, mut blocks: Vec<&mut types::PackedBytes>) -> Result
         }));
     }
     let mut named = 0u64;
-    for block in &blocks {
-        let types::PackedBytes::Staged(range) = &**block else {
-            unreachable!("only staged blocks are collected")
-        };
+    for (range, _) in &blocks {
         let (offset, length) = (u64::from(range.offset), u64::from(range.length));
         if offset + length > written {
             return Err(NodeFailure::InvalidValue(format!(
@@ -166,28 +163,24 @@ fn fill(staged: &mut Staged, mut blocks: Vec<&mut types::PackedBytes>) -> Result
         )));
     }
     // The usual case, one block of everything: the buffer itself.
-    if let [only] = &mut blocks[..] {
-        let types::PackedBytes::Staged(range) = &**only else {
-            unreachable!()
-        };
-        if range.offset == 0 {
-            // The next call likely stages as much: room for it now, so its
-            // writes do not grow the buffer step by step.
-            let room = Vec::with_capacity(staged.written.len());
-            **only = types::PackedBytes::Raw(std::mem::replace(&mut staged.written, room));
-            return Ok(());
-        }
+    if let [(range, only)] = &mut blocks[..]
+        && range.offset == 0
+    {
+        // The next call likely stages as much: room for it now, so its
+        // writes do not grow the buffer step by step.
+        let room = Vec::with_capacity(staged.written.len());
+        **only = types::PackedBytes::Raw(std::mem::replace(&mut staged.written, room));
+        return Ok(());
     }
-    for block in blocks {
-        let types::PackedBytes::Staged(range) = &*block else {
-            unreachable!()
-        };
+    for (range, block) in blocks {
         let start = range.offset as usize;
-        let bytes = staged.written[start..start + range.length as usize].to_vec();
-        *block = types::PackedBytes::Raw(bytes);
+        *block = types::PackedBytes::Raw(staged.written[start..start + range.length as usize].to_vec());
     }
     Ok(())
 }
+
+/// A `staged` block of an answer: where its bytes are, and the place they go.
+type Block<'a> = (types::StagedRange, &'a mut types::PackedBytes);
 
 fn values_mut(outputs: &mut types::Outputs) -> &mut [types::Value] {
     match outputs {
@@ -198,7 +191,7 @@ fn values_mut(outputs: &mut types::Outputs) -> &mut [types::Value] {
 }
 
 /// The `staged` blocks of one value, in the order they appear.
-fn collect_value<'a>(v: &'a mut types::Value, blocks: &mut Vec<&'a mut types::PackedBytes>) {
+fn collect_value<'a>(v: &'a mut types::Value, blocks: &mut Vec<Block<'a>>) {
     match v {
         types::Value::PythonMarshal(p) => collect_bytes(p, blocks),
         types::Value::PackedAudio(a) => collect_bytes(&mut a.samples, blocks),
@@ -216,9 +209,10 @@ fn collect_value<'a>(v: &'a mut types::Value, blocks: &mut Vec<&'a mut types::Pa
     }
 }
 
-fn collect_bytes<'a>(p: &'a mut types::PackedBytes, blocks: &mut Vec<&'a mut types::PackedBytes>) {
-    if matches!(p, types::PackedBytes::Staged(_)) {
-        blocks.push(p);
+fn collect_bytes<'a>(p: &'a mut types::PackedBytes, blocks: &mut Vec<Block<'a>>) {
+    if let types::PackedBytes::Staged(range) = p {
+        let range = *range;
+        blocks.push((range, p));
     }
 }
 
