@@ -54,11 +54,15 @@ fn write_line(line: &mut Vec<u8>, node: &str, value: &Value, format: OutputForma
     }
 }
 
+/// How many bytes of lines the writer gathers before it writes them out.
+const WRITE_BUFFER: usize = 64 << 10;
+
 /// The pipeline's output file or standard output, written by the sink
 /// nodes' threads as their batches are ready (no writer thread for the
-/// outputs to wait for), through a 64 KiB buffer flushed whenever the
-/// thread that wrote last has nothing more queued, or after every line
-/// when `line_buffered`.
+/// outputs to wait for). Lines are formatted straight into one buffer of
+/// [`WRITE_BUFFER`] bytes (no copy per line), written out when it is full,
+/// whenever the thread that wrote last has nothing more queued, or after
+/// every line when `line_buffered`.
 pub(crate) struct OutputWriter {
     state: Mutex<WriterState>,
     format: OutputFormat,
@@ -69,8 +73,9 @@ pub(crate) struct OutputWriter {
 }
 
 struct WriterState {
-    sink: std::io::BufWriter<Box<dyn Write + Send>>,
-    line: Vec<u8>,
+    sink: Box<dyn Write + Send>,
+    /// Lines not written out yet.
+    buffer: Vec<u8>,
     count: u64,
     first: Option<Duration>,
 }
@@ -88,7 +93,7 @@ impl OutputWriter {
     /// node when `tag`.
     pub(crate) fn new(sink: Box<dyn Write + Send>, format: OutputFormat, tag: bool, line_buffered: bool, started: Instant) -> Self {
         OutputWriter {
-            state: Mutex::new(WriterState { sink: std::io::BufWriter::with_capacity(64 << 10, sink), line: Vec::new(), count: 0, first: None }),
+            state: Mutex::new(WriterState { sink, buffer: Vec::with_capacity(WRITE_BUFFER), count: 0, first: None }),
             format,
             tag,
             line_buffered,
@@ -105,25 +110,39 @@ impl OutputWriter {
         state.first.get_or_insert_with(|| self.started.elapsed());
         for value in values {
             state.count += 1;
-            state.line.clear();
-            write_line(&mut state.line, node, &value, self.format, self.tag);
-            state.line.push(b'\n');
-            state.sink.write_all(&state.line).map_err(write_error)?;
-            if self.line_buffered {
-                state.sink.flush().map_err(write_error)?;
+            write_line(&mut state.buffer, node, &value, self.format, self.tag);
+            state.buffer.push(b'\n');
+            if self.line_buffered || state.buffer.len() >= WRITE_BUFFER {
+                state.write_out().map_err(write_error)?;
             }
         }
         if !more_ready {
-            state.sink.flush().map_err(write_error)?;
+            state.write_out().map_err(write_error)?;
         }
         Ok(())
     }
 
-    /// Flush what is left; how much was written.
+    /// Write out and flush what is left; how much was written.
     pub(crate) fn finish(self) -> Result<Written, Error> {
         let mut state = self.state.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.sink.flush().map_err(|e| Error::io("writing output", e))?;
+        state.write_out().map_err(|e| Error::io("writing output", e))?;
         Ok(Written { count: state.count, first: state.first })
+    }
+}
+
+impl WriterState {
+    /// Write the buffered lines to the sink and flush it. The buffer goes
+    /// back to its usual size if one large line grew it.
+    fn write_out(&mut self) -> std::io::Result<()> {
+        if !self.buffer.is_empty() {
+            let written = self.sink.write_all(&self.buffer);
+            self.buffer.clear();
+            if self.buffer.capacity() > 4 * WRITE_BUFFER {
+                self.buffer = Vec::with_capacity(WRITE_BUFFER);
+            }
+            written?;
+        }
+        self.sink.flush()
     }
 }
 
