@@ -31,6 +31,17 @@ impl PcmEncoding {
             PcmEncoding::F32Le => 4,
         }
     }
+
+    /// Append the samples stored in `bytes` (whole samples only: a partial
+    /// one at the end is left out) to `out`, scaled to [-1, 1).
+    pub(crate) fn decode(self, bytes: &[u8], out: &mut Vec<f32>) {
+        match self {
+            PcmEncoding::S16Le => {
+                out.extend(bytes.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0));
+            }
+            PcmEncoding::F32Le => out.extend(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        }
+    }
 }
 
 /// What a raw PCM stream holds.
@@ -113,15 +124,7 @@ impl<R: Read> PcmReader<R> {
         let frame_bytes = encoding.width() * usize::from(channels.max(1));
         let want = frames.max(1).saturating_mul(frame_bytes);
         self.buffer.resize(want, 0);
-        let mut filled = 0;
-        while filled < want {
-            match self.reader.read(&mut self.buffer[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let filled = read_fully(&mut self.reader, &mut self.buffer)?;
         if filled == 0 {
             return Ok(None);
         }
@@ -130,13 +133,8 @@ impl<R: Read> PcmReader<R> {
         if whole == 0 {
             return Ok(None);
         }
-        let bytes = &self.buffer[..whole];
-        let samples = match encoding {
-            PcmEncoding::S16Le => {
-                bytes.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect()
-            }
-            PcmEncoding::F32Le => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        };
+        let mut samples = Vec::with_capacity(whole / encoding.width());
+        encoding.decode(&self.buffer[..whole], &mut samples);
         Ok(Some(AudioFrame { samples, sample_rate, channels }))
     }
 
@@ -145,6 +143,20 @@ impl<R: Read> PcmReader<R> {
     pub fn trailing_bytes(&self) -> usize {
         self.trailing
     }
+}
+
+/// Fill `buf` from `reader` unless it ends first; how many bytes were read.
+pub(crate) fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]
