@@ -110,21 +110,9 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-        Value::Float(f) => {
-            // Formatted by serde_json's `Number`, as `to_json` does.
-            let _ = serde_json::to_writer(&mut *out, &float_to_json(*f));
-        }
+        Value::Float(f) => write_float(out, *f),
         Value::Str(s) => write_str(out, s),
-        Value::List(items) => {
-            out.push(b'[');
-            for (k, item) in items.iter().enumerate() {
-                if k > 0 {
-                    out.push(b',');
-                }
-                write_json(out, item);
-            }
-            out.push(b']');
-        }
+        Value::List(items) => write_seq(out, items, write_json),
         Value::Map(map) => {
             out.push(b'{');
             for (k, (key, item)) in map.iter().enumerate() {
@@ -137,11 +125,69 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
             }
             out.push(b'}');
         }
-        other => {
+        Value::Bytes(b) => {
+            // Base64 needs no escaping.
+            out.extend_from_slice(b"{\"$bytes\":\"");
+            out.extend_from_slice(BASE64.encode(b).as_bytes());
+            out.extend_from_slice(b"\"}");
+        }
+        Value::Audio(a) => {
+            out.extend_from_slice(b"{\"$audio\":{\"sample_rate\":");
+            out.extend_from_slice(itoa::Buffer::new().format(a.sample_rate).as_bytes());
+            out.extend_from_slice(b",\"channels\":");
+            out.extend_from_slice(itoa::Buffer::new().format(a.channels).as_bytes());
+            out.extend_from_slice(b",\"samples\":");
+            write_seq(out, &a.samples, |out, &s| write_float(out, f64::from(s)));
+            out.extend_from_slice(b"}}");
+        }
+        Value::Array(a) => {
+            out.extend_from_slice(b"{\"$array\":{\"dtype\":");
+            write_str(out, a.data.dtype());
+            out.extend_from_slice(b",\"shape\":");
+            write_seq(out, &a.shape, |out, &d| out.extend_from_slice(itoa::Buffer::new().format(d).as_bytes()));
+            out.extend_from_slice(b",\"data\":");
+            match &a.data {
+                ArrayData::F32(v) => write_seq(out, v, |out, &x| write_float(out, f64::from(x))),
+                ArrayData::F64(v) => write_seq(out, v, |out, &x| write_float(out, x)),
+                ArrayData::I64(v) => write_seq(out, v, |out, &x| out.extend_from_slice(itoa::Buffer::new().format(x).as_bytes())),
+            }
+            out.extend_from_slice(b"}}");
+        }
+        Value::BigInt(_) => {
             // Writing JSON into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, &to_json(other));
+            let _ = serde_json::to_writer(&mut *out, &to_json(value));
         }
     }
+}
+
+/// A float as [`float_to_json`] gives it: finite ones as serde_json writes
+/// an `f64` (the same digits its `Number` keeps), formatted straight into
+/// `out` (through `Number`, each costs a string and a parse of it).
+fn write_float(out: &mut Vec<u8>, f: f64) {
+    if f.is_finite() {
+        // Writing JSON into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &f);
+    } else {
+        out.extend_from_slice(if f.is_nan() {
+            b"{\"$float\":\"nan\"}"
+        } else if f > 0.0 {
+            b"{\"$float\":\"inf\"}"
+        } else {
+            b"{\"$float\":\"-inf\"}"
+        });
+    }
+}
+
+/// `items` as a JSON array, each written by `write`.
+fn write_seq<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
 }
 
 /// A string as JSON, escaped as serde_json escapes it.
@@ -505,6 +551,26 @@ mod tests {
         assert_eq!(from_json(json!({ "$int": "0x10000000000000000" })).unwrap(), Value::from(1u128 << 64));
         for bad in [json!({ "$int": "ff" }), json!({ "$int": "0x" }), json!({ "$int": "0xfg" }), json!({ "$int": 5 })] {
             assert!(from_json(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn written_arrays_and_frames_are_what_to_json_gives() {
+        use nodehost_sdk::NumArray;
+        let odd = [0.0, -0.0, 0.1, -1.5e-40, 3.4e38, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-320];
+        let values = [
+            Value::Audio(AudioFrame { samples: odd.iter().map(|&x| x as f32).collect(), sample_rate: 48_000, channels: 3 }),
+            Value::Audio(AudioFrame { samples: vec![], sample_rate: 0, channels: 0 }),
+            Value::Array(NumArray { data: ArrayData::F64(odd.to_vec()), shape: vec![3, 3] }),
+            Value::Array(NumArray { data: ArrayData::F32(odd.iter().map(|&x| x as f32).collect()), shape: vec![9] }),
+            Value::Array(NumArray { data: ArrayData::I64(vec![i64::MIN, -1, 0, i64::MAX]), shape: vec![2, 1, 2] }),
+            Value::Array(NumArray { data: ArrayData::I64(vec![]), shape: vec![] }),
+            Value::Bytes((0..=255).collect()),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            write_json(&mut out, &v);
+            assert_eq!(String::from_utf8(out).unwrap(), to_json(&v).to_string(), "{v:?}");
         }
     }
 
