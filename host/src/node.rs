@@ -131,12 +131,12 @@ impl ItemClock {
         }
         static CALIBRATION: std::sync::Once = std::sync::Once::new();
         CALIBRATION.call_once(|| {
-            let started = std::thread::Builder::new().name("nodehost-clock".into()).spawn(|| {
+            let spawned = std::thread::Builder::new().name("nodehost-clock".into()).spawn(|| {
                 let started = Instant::now();
                 COUNTER.get_or_init(quanta::Clock::new);
                 tracing::debug!("calibrated the item clock in {:?}", started.elapsed());
             });
-            if started.is_err() {
+            if spawned.is_err() {
                 tracing::debug!("could not start the clock's calibration: items are timed by the OS clock");
             }
         });

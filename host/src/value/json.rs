@@ -103,8 +103,7 @@ pub fn to_json(value: &Value) -> Json {
 
 /// Append `value` as compact JSON to `out`: the same text as
 /// [`to_json`]`(value).to_string()`, written without building a
-/// `serde_json::Value` for the common forms (scalars, strings, lists and
-/// maps of them), which is what JSON-lines output mostly is.
+/// `serde_json::Value` (only an int beyond 64 bits goes through one).
 pub fn write_json(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
