@@ -158,4 +158,49 @@ mod tests {
         assert_eq!(format_output(&output, OutputFormat::Jsonl, true), "{\"node\":\"n\",\"value\":\"a\\nb \\u001b[2J\"}");
         assert_eq!(format_output(&output, OutputFormat::Text, true), "n: a\\nb \\u{1b}[2J");
     }
+
+    /// A sink whose bytes the test can read, counting its flushes.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<Mutex<(Vec<u8>, usize)>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.0.lock().unwrap().1 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_wait_in_the_buffer_until_the_writer_has_nothing_more_ready() {
+        let sink = Shared::default();
+        let writer = OutputWriter::new(Box::new(sink.clone()), OutputFormat::Jsonl, false, false, Instant::now());
+        writer.write("n", [Value::Int(1), Value::Str("two".into())].into_iter(), true).unwrap();
+        assert!(sink.0.lock().unwrap().0.is_empty(), "more is ready: nothing is written yet");
+        writer.write("n", std::iter::once(Value::Null), false).unwrap();
+        assert_eq!(sink.0.lock().unwrap().0, b"1\n\"two\"\nnull\n");
+        assert_eq!(sink.0.lock().unwrap().1, 1);
+
+        // A line larger than the buffer goes out whole, and the buffer
+        // goes back to its size.
+        let big = "x".repeat(5 * WRITE_BUFFER);
+        writer.write("n", std::iter::once(Value::Str(big.clone())), true).unwrap();
+        assert_eq!(sink.0.lock().unwrap().0.len(), 13 + big.len() + 3);
+        assert!(writer.state.lock().unwrap().buffer.capacity() <= 4 * WRITE_BUFFER);
+        let written = writer.finish().unwrap();
+        assert_eq!(written.count, 4);
+    }
+
+    #[test]
+    fn line_buffered_output_is_flushed_after_every_line() {
+        let sink = Shared::default();
+        let writer = OutputWriter::new(Box::new(sink.clone()), OutputFormat::Text, true, true, Instant::now());
+        writer.write("node", [Value::Int(1), Value::Int(2)].into_iter(), true).unwrap();
+        let (bytes, flushes) = sink.0.lock().unwrap().clone();
+        assert_eq!(bytes, b"node: 1\nnode: 2\n");
+        assert_eq!(flushes, 2);
+    }
 }
