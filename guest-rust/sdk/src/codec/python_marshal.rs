@@ -291,8 +291,18 @@ impl Reader<'_> {
                     return Err(self.malformed(format!("a list of {n} items in {} bytes", self.data.len() - self.at)));
                 }
                 let mut items = Vec::with_capacity(n);
+                // An int of 32 bits without the reference flag (all of them
+                // in the version 2 data guests write), read in place: half
+                // the cost of a list of ints.
+                let leaf_ok = depth < MAX_DEPTH;
                 for _ in 0..n {
-                    items.push(self.value(depth + 1)?);
+                    if let Some(&[b'i', a, b, c, d]) = self.data.get(self.at..self.at.saturating_add(5)).filter(|_| leaf_ok) {
+                        self.spend(SLOT)?;
+                        self.at += 5;
+                        items.push(Value::Int(i64::from(i32::from_le_bytes([a, b, c, d]))));
+                    } else {
+                        items.push(self.value(depth + 1)?);
+                    }
                 }
                 Value::List(items)
             }
