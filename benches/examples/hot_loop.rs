@@ -1,22 +1,41 @@
-//! Calls the calculator node in a tight loop on one runtime, for profilers:
-//! `hot_loop <runtime> <calls>` with runtime cpython, native-rustpython,
-//! wasm-rustpython, native-rust or wasm-rust.
+//! Calls one node in a tight loop on one runtime, for profilers:
+//! `hot_loop <runtime> <calls> [payload]` with runtime cpython,
+//! native-rustpython, wasm-rustpython, wasm-cpython, native-rust or
+//! wasm-rust. Without a payload the node is the calculator (add 5 to an
+//! int); with one of the `marshal/` scenario's names (`list_100`,
+//! `audio_48k`, ...) it is the pass-through node given that value. With
+//! `NODEHOST_PERF_MAP=1`, `perf report` names the guest's functions.
 
 use nodehost::{Runtime, Value};
+use nodehost_benches::scenarios::marshal_values;
 use nodehost_benches::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).map_or("wasm-rustpython", String::as_str);
     let calls: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let payload = args.get(3).map(|name| {
+        marshal_values()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no marshal/ value named {name}"))
+            .1
+    });
     let params = [("operation", Value::from("add")), ("operand", Value::Int(5))];
-    let spec = match which {
-        "cpython" => python_node("corpus/calculator.py", "Calculator", &params, Runtime::Cpython),
-        "native-rustpython" => python_node("corpus/calculator.py", "Calculator", &params, Runtime::NativeRustpython),
-        "wasm-rustpython" => python_node("corpus/calculator.py", "Calculator", &params, Runtime::Wasm),
-        "native-rust" => rust_node("calculator", &params, Runtime::Native),
-        "wasm-rust" => rust_node("calculator", &params, Runtime::Wasm),
+    let (runtime, rust) = match which {
+        "cpython" => (Runtime::Cpython, false),
+        "native-rustpython" => (Runtime::NativeRustpython, false),
+        "wasm-rustpython" => (Runtime::Wasm, false),
+        "wasm-cpython" => (Runtime::WasmCpython, false),
+        "native-rust" => (Runtime::Native, true),
+        "wasm-rust" => (Runtime::Wasm, true),
         other => panic!("unknown runtime {other}"),
+    };
+    let spec = match (rust, payload.is_some()) {
+        (false, false) => python_node("corpus/calculator.py", "Calculator", &params, runtime),
+        (false, true) => python_node("corpus/pass_through.py", "PassThrough", &[], runtime),
+        (true, false) => rust_node("calculator", &params, runtime),
+        (true, true) => rust_node("pass-through", &[], runtime),
     };
     nodehost::on_node_thread(|| {
         let mut node = create(&spec);
@@ -24,7 +43,8 @@ fn main() {
         let start = std::time::Instant::now();
         for i in 0..calls as i64 {
             out.clear();
-            node.process(Value::Int(i), &mut out).unwrap();
+            let input = payload.clone().unwrap_or(Value::Int(i));
+            node.process(input, &mut out).unwrap();
         }
         let per_call = start.elapsed() / calls as u32;
         eprintln!("{which}: {per_call:?} per call over {calls} calls");

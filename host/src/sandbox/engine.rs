@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy};
 
 use crate::error::Error;
 use crate::node::on_node_thread;
@@ -54,6 +54,11 @@ pub struct EngineConfig {
     /// with [`Error::ComponentTooLarge`] before it is read or compiled.
     /// [`DEFAULT_MAX_COMPONENT_BYTES`] by default.
     pub max_component_bytes: u64,
+    /// Tell `perf` where compiled guest code is, by name (a
+    /// `/tmp/perf-PID.map` file, written as code is loaded), so `perf
+    /// report` shows the guest's own functions. Off unless
+    /// `NODEHOST_PERF_MAP=1`; it does not change the compiled code.
+    pub perf_map: bool,
 }
 
 /// The default [`EngineConfig::max_component_bytes`]: 256 MiB, seven times
@@ -69,6 +74,7 @@ impl Default for EngineConfig {
             snapshots,
             max_instances: 1000,
             max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
+            perf_map: matches!(std::env::var("NODEHOST_PERF_MAP").as_deref(), Ok("1" | "on" | "true")),
         }
     }
 }
@@ -111,8 +117,12 @@ struct Variant {
 }
 
 impl Variant {
-    fn new(kind: EngineKind, max_instances: u32) -> Result<Self, Error> {
+    fn new(kind: EngineKind, config: &EngineConfig) -> Result<Self, Error> {
+        let max_instances = config.max_instances;
         let mut wasm_config = Config::new();
+        if config.perf_map {
+            wasm_config.profiler(ProfilingStrategy::PerfMap);
+        }
         wasm_config
             .epoch_interruption(true)
             .consume_fuel(kind.fuel)
@@ -232,7 +242,7 @@ impl WasmEngine {
         if let Some(v) = variants.get(&kind) {
             return Ok(Arc::clone(v));
         }
-        let v = Arc::new(Variant::new(kind, self.config.max_instances)?);
+        let v = Arc::new(Variant::new(kind, &self.config)?);
         variants.insert(kind, Arc::clone(&v));
         Ok(v)
     }
