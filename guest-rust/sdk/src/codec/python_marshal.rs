@@ -68,11 +68,24 @@ const FLAG_REF: u8 = 0x80;
 /// A value nested deeper than [`MAX_DEPTH`], or a string or list too long
 /// for the format's 32-bit lengths.
 pub fn encode(value: &Value) -> Result<Option<Vec<u8>>, NodeError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(size_hint(value));
     if write(value, 1, &mut out)? {
         Ok(Some(out))
     } else {
         Ok(None)
+    }
+}
+
+/// About how many bytes `value` takes as marshal data, looking one level
+/// deep (a list's items as small ints): the buffer starts that large rather
+/// than growing from nothing through a run of reallocations.
+fn size_hint(value: &Value) -> usize {
+    match value {
+        Value::Str(s) => 5 + s.len(),
+        Value::Bytes(b) => 5 + b.len(),
+        Value::List(items) => 5 + 5 * items.len(),
+        Value::Map(map) => 1 + 16 * map.len(),
+        _ => 16,
     }
 }
 
@@ -93,8 +106,8 @@ fn write(value: &Value, depth: usize, out: &mut Vec<u8>) -> Result<bool, NodeErr
         Value::Bool(false) => out.push(b'F'),
         Value::Int(i) => match i32::try_from(*i) {
             Ok(small) => {
-                out.push(b'i');
-                out.extend_from_slice(&small.to_le_bytes());
+                let [a, b, c, d] = small.to_le_bytes();
+                out.extend_from_slice(&[b'i', a, b, c, d]);
             }
             Err(_) => write_long(&BigInt::from(*i), out)?,
         },
