@@ -3,7 +3,9 @@
 //! like-for-like baseline for the sandbox's RustPython 0.6, which the main
 //! workspace cannot link on rustc 1.95 (README, "Versions").
 //! `scripts/native-rustpython-0.6-kernels.sh` builds and runs it; it prints
-//! the median time per call of each kernel, as `nodehost-bench` does.
+//! the median time per call of each kernel, as `nodehost-bench` does, and
+//! in nanoseconds last on the line, which `nodehost-bench` reads to set the
+//! sandbox against it in its report.
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,7 @@ fn main() {
             times.push(call());
         }
         times.sort();
-        println!("kernel/{name} native-rustpython-0.6 median {:.2?} ({} calls)", times[times.len() / 2], times.len());
+        let median = times[times.len() / 2];
+        println!("kernel/{name} native-rustpython-0.6 median {median:.2?} ({} calls) {} ns", times.len(), median.as_nanos());
     }
 }
