@@ -433,6 +433,11 @@ fn native_rustpython_06_kernels(report: &mut Report, seconds: f64) {
     }
 }
 
+/// The geometric mean of `ratios`; `None` when there are none.
+fn geometric_mean(ratios: &[f64]) -> Option<f64> {
+    (!ratios.is_empty()).then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
+}
+
 /// A bar over the cases on stderr, with a spinner that turns while a case
 /// runs; indicatif draws nothing when stderr is not a terminal.
 fn progress_bar(cases: u64) -> ProgressBar {
@@ -588,7 +593,7 @@ impl Report {
     fn kernel_ratio(&self, a: Rt, b: Rt) -> Option<f64> {
         let ratios: Vec<f64> =
             crate::kernels::KERNELS.iter().filter_map(|k| self.ratio(&format!("kernel/{}", k.name), a, b)).collect();
-        (!ratios.is_empty()).then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
+        geometric_mean(&ratios)
     }
 
     /// Geometric mean over the kernels of the sandbox's time over RustPython
@@ -602,7 +607,7 @@ impl Report {
                 Some(self.get(&scenario, Rt::WasmRustpython)?.median.as_secs_f64() * 1e3 / native_ms)
             })
             .collect::<Option<_>>()?;
-        (!ratios.is_empty()).then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
+        geometric_mean(&ratios)
     }
 
     /// The goals from the issues, measured.
