@@ -83,6 +83,44 @@ fn strptime_and_strftime_give_what_cpython_gives() {
     }
 }
 
+/// Ints near the edges where a runtime's representation changes: one
+/// 32-bit limb (the sandbox reads those directly), two, a 64-bit word, and
+/// beyond.
+const INT_EDGES: &[&str] = &[
+    "0", "1", "-1", "7", "-7", "2147483647", "2147483648", "-2147483648", "-2147483649", "4294967295", "4294967296",
+    "-4294967295", "-4294967296", "9223372036854775807", "-9223372036854775808", "18446744073709551616",
+    "-1000000000000000000000000000000",
+];
+
+#[test]
+fn int_arithmetic_around_the_32_and_64_bit_edges_gives_what_cpython_gives() {
+    let pairs: Vec<Value> =
+        INT_EDGES.iter().flat_map(|a| INT_EDGES.iter().map(move |b| json(&format!("[{a}, {b}]")))).collect();
+    let results: Vec<(Runtime, Vec<Value>)> = PYTHON_RUNTIMES
+        .into_iter()
+        .map(|runtime| {
+            let spec = python(test_python("real_data.py"), "IntEdges", Value::Null, runtime);
+            (runtime, run_node(&spec, pairs.clone()).unwrap().outputs())
+        })
+        .collect();
+    let (_, cpython) = results.iter().find(|(r, _)| *r == Runtime::Cpython).unwrap();
+    assert_eq!(cpython.len(), pairs.len());
+    // One row checked by hand, so CPython's own answers are pinned too:
+    // 2**31 - 1 and 1.
+    assert_eq!(
+        cpython[5 * INT_EDGES.len() + 1],
+        jsons(
+            r#"[[2147483648, 2147483646, 2147483647, -2147483647, 2147483647, false, false, false, true, true, true,
+                2147483647, 0, 7, 8, 1, 2147483647, 2147483646, 268435455, 17179869176, "2147483647", true]]"#
+        )[0]
+    );
+    for (runtime, outputs) in &results {
+        for ((pair, got), want) in pairs.iter().zip(outputs).zip(cpython) {
+            assert_eq!(got, want, "{runtime}: {pair:?}");
+        }
+    }
+}
+
 #[test]
 fn tracebacks_show_the_source_line_on_every_python_runtime() {
     for runtime in PYTHON_RUNTIMES {

@@ -107,3 +107,24 @@ class Coroutines:
             return [total, sum(squared), waited]
 
         return asyncio.run(main())
+
+
+class IntEdges:
+    """Int arithmetic, comparisons and indexing, repeated so the adaptive
+    interpreter specializes them (its fast int paths), for a pair of ints
+    around the 32- and 64-bit edges."""
+
+    def process(self, pair):
+        a, b = pair
+        seq = list(range(10))
+        out = None
+        for _ in range(40):
+            out = [
+                a + b, a - b, a * b, -a, abs(a),
+                a < b, a <= b, a == b, a != b, a > b, a >= b,
+                a // b if b else None, a % b if b else None,
+                seq[a % 10], seq[-1 - b % 10],
+                a & b, a | b, a ^ b, a >> 3, a << 3,
+                str(a), float(a) == a,
+            ]
+        return out
