@@ -4,7 +4,7 @@
 # for the sandbox, which runs 0.6 while the main workspace's
 # `native-rustpython` runtime is 0.5 (README, "Versions"). Builds with the
 # same flags as the sandbox's guest build, in target/native-rustpython-0.6.
-# Usage: scripts/native-rustpython-0.6-kernels.sh [seconds per kernel]
+# Usage: scripts/native-rustpython-0.6-kernels.sh [seconds per kernel] [kernel]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root/guest-python/component"
@@ -17,4 +17,4 @@ fi
 RUSTC_BOOTSTRAP=1 \
 RUSTFLAGS="-Zcrate-attr=feature(assert_matches)" \
 CARGO_TARGET_DIR="$root/target/native-rustpython-0.6" \
-    cargo run --release --ignore-rust-version --example kernels -- "${1:-1}"
+    cargo run --release --ignore-rust-version --example kernels -- "${1:-1}" ${2:+"$2"}

@@ -51,16 +51,18 @@ pub fn native_rustpython_06_program() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/native-rustpython-0.6/release/examples/kernels")
 }
 
-/// Each kernel's median time per call on RustPython 0.6 linked natively,
-/// `seconds` of calls each, by running [`native_rustpython_06_program`];
-/// `None` when that program has not been built.
-pub fn native_rustpython_06(seconds: f64) -> Option<Result<Vec<(String, Duration)>, String>> {
+/// The median time per call on RustPython 0.6 linked natively of
+/// `kernel` (every kernel when `None`), `seconds` of calls each, by running
+/// [`native_rustpython_06_program`]; `None` when that program has not been
+/// built.
+pub fn native_rustpython_06(seconds: f64, kernel: Option<&str>) -> Option<Result<Vec<(String, Duration)>, String>> {
     let program = native_rustpython_06_program();
     if !program.is_file() {
         return None;
     }
     let measured = Command::new(&program)
         .arg(seconds.to_string())
+        .args(kernel)
         .output()
         .map_err(|e| format!("could not run {}: {e}", program.display()))
         .and_then(|out| {

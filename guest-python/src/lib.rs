@@ -15,11 +15,12 @@ mod runtime;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
-/// The guest's allocator: talc instead of wasi-libc's dlmalloc, which took
-/// about 9% of a sandboxed Python chain's time (perf, wasmtime's perf map).
-/// With it the kernels measured 2-7% faster in the sandbox (richards,
-/// fannkuch, json). It takes memory with `memory.grow` like dlmalloc, so the
-/// policy's memory limit bounds it the same way.
+/// The guest's allocator: talc instead of wasi-libc's dlmalloc. With it
+/// the allocation-heavy kernels ran 5-6% faster in the sandbox (fannkuch,
+/// json), the others within 2%; in a chain of trivial nodes it takes about
+/// the share dlmalloc did (8-9%, perf with wasmtime's perf map). It takes
+/// memory with `memory.grow` like dlmalloc, so the policy's memory limit
+/// bounds it the same way.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -2,7 +2,8 @@
 //! list in `benches/src/kernels.rs`) on RustPython 0.6 linked natively: the
 //! like-for-like baseline for the sandbox's RustPython 0.6, which the main
 //! workspace cannot link on rustc 1.95 (README, "Versions").
-//! `scripts/native-rustpython-0.6-kernels.sh` builds and runs it; it prints
+//! `scripts/native-rustpython-0.6-kernels.sh` builds and runs it
+//! (`kernels [seconds per kernel] [kernel]`, all kernels by default); it prints
 //! the median time per call of each kernel, as `nodehost-bench` does, and
 //! in nanoseconds last on the line, which `nodehost-bench` reads to set the
 //! sandbox against it in its report.
@@ -26,8 +27,9 @@ const KERNELS: &[(&str, &str, &str, i64)] = &[
 
 fn main() {
     let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let only = std::env::args().nth(2);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kernels");
-    for &(name, file, class, input) in KERNELS {
+    for &(name, file, class, input) in KERNELS.iter().filter(|k| only.as_deref().is_none_or(|o| o == k.0)) {
         let path = dir.join(file);
         let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let runtime = PythonRuntime::new().expect("an interpreter");
