@@ -34,12 +34,11 @@ const CHECKPOINT: &str = "\n                crate::nodehost_checkpoint::reached(
 
 /// Read at the start of `PyInt::try_to_i64_fast`, which the interpreter's
 /// fast paths for int `+`, `-`, `*`, indexing and small-int checks go
-/// through. On
-/// wasm32 malachite's limbs are 32 bits, and the published path (bit count,
-/// then an iterator pairing limbs into 64-bit digits) took 10% of the
-/// `spectral_norm` kernel's time in the sandbox, against under 1% natively
-/// (perf, wasmtime's perf map). An int below 2**32 in magnitude is one limb,
-/// read in constant time; larger ones take the published path.
+/// through. On wasm32 malachite's limbs are 32 bits, and the published path
+/// (bit count, then an iterator pairing limbs into 64-bit digits) took 10%
+/// of the `spectral_norm` kernel's time in the sandbox, against under 1%
+/// natively (perf, wasmtime's perf map). An int below 2**32 in magnitude is
+/// one limb, read in constant time; larger ones take the published path.
 const SMALL_INT_FAST_PATH: &str = "
         #[cfg(target_pointer_width = \"32\")]
         if let Some(small) = self.as_bigint().magnitude().to_u32() {
