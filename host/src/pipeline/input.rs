@@ -17,12 +17,12 @@ use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::manifest::{AudioSource, FrameSize, InputSpec, PcmFormat};
-use crate::pipeline::CHANNEL_CAPACITY;
+use crate::pipeline::BATCH_ITEMS;
 use crate::value::pcm::PcmReader;
 use crate::value::wav::{WavError, WavReader};
 
 /// Inputs read together: the items a source had ready at once (a sequence
-/// or a list of values in runs of [`CHANNEL_CAPACITY`], JSON lines already
+/// or a list of values in runs of [`BATCH_ITEMS`], JSON lines already
 /// in the read buffer, one audio frame). An error ends the input.
 pub type InputBatch = Vec<Result<Value, Error>>;
 
@@ -47,7 +47,7 @@ pub(crate) fn spawn_owned_input(spec: InputSpec) -> mpsc::Receiver<InputBatch> {
             InputSpec::Values(values) => {
                 let mut values = values.into_iter().map(Ok).peekable();
                 while values.peek().is_some() {
-                    if tx.send(values.by_ref().take(CHANNEL_CAPACITY).collect()).await.is_err() {
+                    if tx.send(values.by_ref().take(BATCH_ITEMS).collect()).await.is_err() {
                         break;
                     }
                 }
@@ -55,7 +55,7 @@ pub(crate) fn spawn_owned_input(spec: InputSpec) -> mpsc::Receiver<InputBatch> {
             InputSpec::Sequence { start, count, step } => {
                 let mut k = 0i64;
                 while (k as u64) < count {
-                    let n = (count - k as u64).min(CHANNEL_CAPACITY as u64) as i64;
+                    let n = (count - k as u64).min(BATCH_ITEMS as u64) as i64;
                     let batch: InputBatch = (k..k + n)
                         .map(|k| {
                             let v = k.checked_mul(step).and_then(|x| x.checked_add(start));
@@ -209,7 +209,7 @@ async fn read_json_lines<R: tokio::io::AsyncRead + Unpin>(
         }
         // Lines already read in go together; never wait for more.
         let more_ready = lines.get_ref().buffer().contains(&b'\n');
-        let full = batch.len() >= CHANNEL_CAPACITY || batch_bytes >= JSON_BATCH_BYTES;
+        let full = batch.len() >= BATCH_ITEMS || batch_bytes >= JSON_BATCH_BYTES;
         if !batch.is_empty() && (!more_ready || full) {
             batch_bytes = 0;
             if tx.send(std::mem::take(&mut batch)).await.is_err() {
@@ -250,7 +250,7 @@ mod tests {
         let all = batches(text);
         // Everything was in the buffer at once: full batches, not one each.
         assert!(all.len() < 1000 / 8, "{} batches", all.len());
-        assert!(all.iter().all(|b| !b.is_empty() && b.len() <= CHANNEL_CAPACITY));
+        assert!(all.iter().all(|b| !b.is_empty() && b.len() <= BATCH_ITEMS));
         let values: Vec<i64> = all.into_iter().flatten().map(|v| v.expect("a value").as_i64().expect("an int")).collect();
         assert_eq!(values, (0..1000).collect::<Vec<_>>());
     }
