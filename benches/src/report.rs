@@ -662,11 +662,19 @@ impl Report {
             ("cpython", "the CPython-runtime chain", 1.0 / 1.2),
             ("mixed: all sandboxed", "the mixed chain (sandboxed Rust + sandboxed Python)", 1.5),
         ] {
-            let r = self.throughput.iter().find(|r| r.config == config && r.error.is_none()).and_then(|r| r.vs_plain);
+            // Met only when it holds both for whole processes and with each
+            // side's start-up taken out.
+            let row = self.throughput.iter().find(|r| r.config == config && r.error.is_none());
+            let r = row.and_then(|r| r.vs_plain);
+            let steady = row.and_then(|r| r.vs_plain_after_startup);
             g.push(Goal {
                 goal: format!("{what} at {goal:.2}x the plain CPython script's throughput or better"),
-                measured: r.map_or("-".into(), |r| format!("{r:.2}x")),
-                met: r.map(|r| r >= goal),
+                measured: match (r, steady) {
+                    (Some(r), Some(s)) => format!("{r:.2}x ({s:.2}x start-up excluded)"),
+                    (Some(r), None) => format!("{r:.2}x"),
+                    _ => "-".into(),
+                },
+                met: r.map(|r| r >= goal && steady.is_none_or(|s| s >= goal)),
             });
         }
         let cores: usize = self.machine.get("cores").and_then(|c| c.parse().ok()).unwrap_or(1);
@@ -961,23 +969,25 @@ impl Report {
         }
         self.plain_loop_table(&mut s);
         if !self.throughput.is_empty() {
-            let _ = writeln!(s, "\n## Throughput: the chain as whole processes\n\nThe corpus chain Double -> Add(10) -> Format over {} integers, JSON lines out to a pipe, start-up included; each row the median of {} runs, the configurations taking turns (one run of each per round, so a drift in the machine's speed falls on all alike), next to the plain CPython script (`examples/throughput/plain_chain.py`: the same node classes called in one loop, `json.dumps` per output) measured in the same rounds. Context switches (voluntary and involuntary) count the thread wake-ups and hand-overs.\n\n| configuration | wall | items/s | vs plain script | CPU per item | context switches per item |\n| --- | ---: | ---: | ---: | ---: | ---: |", self.throughput[0].items, crate::throughput::RUNS);
+            let _ = writeln!(s, "\n## Throughput: the chain as whole processes\n\nThe corpus chain Double -> Add(10) -> Format over {} integers, JSON lines out to a pipe, start-up included; each row the median of {} runs, the configurations taking turns (one run of each per round, so a drift in the machine's speed falls on all alike), next to the plain CPython script (`examples/throughput/plain_chain.py`: the same node classes called in one loop, `json.dumps` per output) measured in the same rounds. Context switches (voluntary and involuntary) count the thread wake-ups and hand-overs. Start-up: the median wall time of a run of one item, taken right after each run; the last column compares throughput with each side's start-up taken out (on this machine the Python interpreter starts with a site hook that imports `certifi`, tens of milliseconds that the whole-process figure counts against the plain script).\n\n| configuration | wall | items/s | vs plain script | CPU per item | context switches per item | start-up | vs plain, start-up excluded |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", self.throughput[0].items, crate::throughput::RUNS);
             for row in &self.throughput {
                 match &row.error {
                     None => {
                         let _ = writeln!(
                             s,
-                            "| {} | {} | {:.0} | {} | {} | {:.3} |",
+                            "| {} | {} | {:.0} | {} | {} | {:.3} | {} | {} |",
                             row.config,
                             format_duration(row.wall),
                             row.items_per_s,
                             row.vs_plain.map_or("-".into(), |r| format!("{r:.2}x")),
                             format_duration(row.cpu_per_item),
-                            row.context_switches_per_item
+                            row.context_switches_per_item,
+                            if row.startup.is_zero() { "-".into() } else { format_duration(row.startup) },
+                            row.vs_plain_after_startup.map_or("-".into(), |r| format!("{r:.2}x")),
                         );
                     }
                     Some(e) => {
-                        let _ = writeln!(s, "| {} | failed: {} | | | | |", row.config, e.lines().next().unwrap_or_default());
+                        let _ = writeln!(s, "| {} | failed: {} | | | | | | |", row.config, e.lines().next().unwrap_or_default());
                     }
                 }
             }

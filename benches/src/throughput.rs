@@ -5,7 +5,11 @@
 //! same run. Per configuration: wall time (median of the runs), items per
 //! second, CPU per item (user + system, from `wait4`), and context switches
 //! per item (voluntary and involuntary: the thread wake-ups and hand-overs
-//! the pipeline costs).
+//! the pipeline costs). Each run is followed by one of a single item, whose
+//! wall time is the configuration's start-up: the throughput with it taken
+//! out compares the per-item work alone (on this machine the Python
+//! interpreter starts with a site hook that imports `certifi`, which a
+//! whole-process figure would count against the plain script).
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -21,6 +25,9 @@ pub const ITEMS: u64 = 200_000;
 
 /// Measured runs per configuration (the median counts).
 pub const RUNS: usize = 5;
+
+/// Items of the runs that measure a configuration's start-up.
+const STARTUP_ITEMS: u64 = 1;
 
 /// One way to run the chain.
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +71,23 @@ pub struct ThroughputRow {
     pub context_switches_per_item: f64,
     /// Throughput over the plain script's in the same run.
     pub vs_plain: Option<f64>,
+    /// Median wall time of a run of one item: start-up and shut-down.
+    #[serde(default, with = "crate::report::nanos", rename = "startup_ns")]
+    pub startup: Duration,
+    /// Throughput with each side's start-up taken out (`items - 1` items
+    /// over the wall time less the start-up), over the plain script's.
+    #[serde(default)]
+    pub vs_plain_after_startup: Option<f64>,
     pub error: Option<String>,
+}
+
+impl ThroughputRow {
+    /// Items per second with the start-up taken out, when the run measured
+    /// it (and the work took longer than the start-up alone).
+    fn items_per_s_after_startup(&self) -> Option<f64> {
+        let work = self.wall.checked_sub(self.startup).filter(|w| !self.startup.is_zero() && !w.is_zero())?;
+        Some((self.items.saturating_sub(STARTUP_ITEMS)) as f64 / work.as_secs_f64())
+    }
 }
 
 /// What one process did.
@@ -189,13 +212,13 @@ fn command(config: &Config, items: u64) -> Command {
 /// speed falls on all of them alike rather than on whichever ran then.
 pub fn measure(items: u64, mut progress: impl FnMut(&str)) -> Vec<ThroughputRow> {
     let configs: Vec<&Config> = CONFIGS.iter().filter(|c| c.python.is_available() && c.rust.is_available()).collect();
-    let mut runs: Vec<Result<Vec<ProcessRun>, String>> = configs.iter().map(|_| Ok(Vec::new())).collect();
+    let mut runs: Vec<Result<Vec<(ProcessRun, ProcessRun)>, String>> = configs.iter().map(|_| Ok(Vec::new())).collect();
     for round in 0..=RUNS {
         for (config, result) in configs.iter().zip(&mut runs) {
             let Ok(done) = result else { continue };
             progress(&format!("{} (round {round} of {RUNS})", config.name));
-            match run_process(command(config, items)) {
-                Ok(run) if round > 0 => done.push(run),
+            match run_process(command(config, items)).and_then(|run| Ok((run, run_process(command(config, STARTUP_ITEMS))?))) {
+                Ok(pair) if round > 0 => done.push(pair),
                 Ok(_) => {}
                 Err(e) => *result = Err(e),
             }
@@ -203,19 +226,23 @@ pub fn measure(items: u64, mut progress: impl FnMut(&str)) -> Vec<ThroughputRow>
     }
     let mut rows: Vec<ThroughputRow> = Vec::new();
     let mut plain: Option<f64> = None;
+    let mut plain_after_startup: Option<f64> = None;
     let mut expected_bytes = None;
     for (config, runs) in configs.into_iter().zip(runs) {
         let row = match runs {
-            Ok(mut runs) => {
+            Ok(runs) => {
+                let (mut runs, mut starts): (Vec<ProcessRun>, Vec<ProcessRun>) = runs.into_iter().unzip();
                 runs.sort_by_key(|r| r.wall);
+                starts.sort_by_key(|r| r.wall);
                 let median = &runs[runs.len() / 2];
+                let startup = starts[starts.len() / 2].wall;
                 let bytes = *expected_bytes.get_or_insert(median.bytes);
                 let per_item = |d: Duration| d.div_f64(items as f64);
                 let items_per_s = items as f64 / median.wall.as_secs_f64();
                 if config.manifest.is_none() {
                     plain = Some(items_per_s);
                 }
-                ThroughputRow {
+                let mut row = ThroughputRow {
                     config: config.name.into(),
                     items,
                     wall: median.wall,
@@ -223,9 +250,17 @@ pub fn measure(items: u64, mut progress: impl FnMut(&str)) -> Vec<ThroughputRow>
                     cpu_per_item: per_item(median.cpu),
                     context_switches_per_item: median.switches as f64 / items as f64,
                     vs_plain: plain.map(|p| items_per_s / p),
+                    startup,
+                    vs_plain_after_startup: None,
                     error: (median.bytes != bytes)
                         .then(|| format!("wrote {} bytes of output, the plain script {bytes}", median.bytes)),
+                };
+                let after_startup = row.items_per_s_after_startup();
+                if config.manifest.is_none() {
+                    plain_after_startup = after_startup;
                 }
+                row.vs_plain_after_startup = after_startup.zip(plain_after_startup).map(|(r, p)| r / p);
+                row
             }
             Err(e) => ThroughputRow {
                 config: config.name.into(),
@@ -235,6 +270,8 @@ pub fn measure(items: u64, mut progress: impl FnMut(&str)) -> Vec<ThroughputRow>
                 cpu_per_item: Duration::ZERO,
                 context_switches_per_item: 0.0,
                 vs_plain: None,
+                startup: Duration::ZERO,
+                vs_plain_after_startup: None,
                 error: Some(e),
             },
         };
