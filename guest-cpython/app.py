@@ -35,6 +35,7 @@ import traceback
 
 import nodehost
 import _nodehost
+import _nodehost_pbkdf2
 import _nodehost_stdlib
 import _nodehost_values as values
 import runtime
@@ -51,6 +52,9 @@ sys.__stdout__ = sys.stdout
 
 # Carry the standard library's sources for modules nodes import later.
 _nodehost_stdlib.install(os.path.dirname(traceback.__file__))
+
+# hashlib's pbkdf2_hmac comes from OpenSSL, which this build has not.
+_nodehost_pbkdf2.install()
 
 # zoneinfo's search path, fixed now in the snapshot: empty. The component
 # has no /usr/share/zoneinfo, and sysconfig, which zoneinfo asks when

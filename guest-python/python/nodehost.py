@@ -555,6 +555,31 @@ def _fill_time():
         time.daylight = 0
 
 
+def _fill_os():
+    """WASI has no permission bits. RustPython's ``os`` there has no
+    ``chmod``, which ``shutil.copy`` and ``copymode`` call, and CPython's
+    WASI build has one that succeeds even for a file that is not there.
+    In the sandbox ``chmod`` checks its arguments and that the file exists,
+    raising what CPython raises when it does not, and changes nothing."""
+    import os
+    if sys.platform != "wasi":
+        return
+    import operator
+    original = getattr(os, "chmod", None)
+
+    def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
+        mode = operator.index(mode)
+        if dir_fd is None and follow_symlinks:
+            os.stat(path)
+        else:
+            os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+        if original is not None:
+            original(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+
+    chmod.__doc__ = "Change the access mode of a path (the sandbox has no permission bits: the mode is not kept)."
+    os.chmod = chmod
+
+
 class _FixAfterImport:
     """A meta path finder that runs a fix-up once a module has been imported
     (by the usual finders): how the sandbox adapts modules that would
@@ -770,6 +795,7 @@ def _warm_zoneinfo(zoneinfo):
 if _nodehost is not None:
     _install_host_io()
 _fill_time()
+_fill_os()
 _fixes = {}
 if sys.platform == "wasi":
     _fixes.update({"asyncio": _sandbox_asyncio, "zoneinfo": _warm_zoneinfo})

@@ -1,33 +1,60 @@
-//! The Python guest's `rustpython-vm`: crates.io's 0.6.0, checked against
-//! its published SHA-256, with nodehost's interruption checkpoint added
-//! (`guest-python/component/rustpython-patch/nodehost_checkpoint.rs`). The
-//! guest's manifest patches crates.io's `rustpython-vm` with the copy this
-//! writes to `guest-python/component/patched/rustpython-vm` (not in git).
+//! The Python guest's patched crates: crates.io's `rustpython-vm` 0.6.0
+//! and `pymath` 0.2.0, each checked against its published SHA-256.
 //!
-//! The edits are insertions only, each at one place that must occur exactly
-//! once in the published source (else the build stops and names it): a new
-//! module, and a call to it where a loop jumps back and where a function
-//! starts; and a fast path for reading a small int on 32-bit targets
-//! ([`SMALL_INT_FAST_PATH`]).
+//! - `rustpython-vm` gets nodehost's interruption checkpoint
+//!   (`guest-python/component/rustpython-patch/nodehost_checkpoint.rs`): a
+//!   new module, and a call to it where a loop jumps back and where a
+//!   function starts; and a fast path for reading a small int on 32-bit
+//!   targets ([`SMALL_INT_FAST_PATH`]).
+//! - `pymath` (RustPython's `math` module) takes its exp, log, pow, sin
+//!   and the rest from the C library on WASI too, as it does on Unix,
+//!   rather than from the pure-Rust `libm` crate ([`PYMATH_WASI`]), and
+//!   rounds `a * b + c` in gamma and lgamma as CPython's C does (not fused).
 //!
-//! The copy is rewritten only when the crate, the module or the edits
-//! change (a stamp file records what it was made from), so an unchanged
-//! build does not recompile RustPython.
+//! The guest's manifest patches crates.io's crates with the copies this
+//! writes to `guest-python/component/patched/` (not in git). The edits are
+//! insertions only, each at one place that must occur exactly once in the
+//! published source (else the build stops and names it).
 //!
-//! Where the crate comes from: `$NODEHOST_RUSTPYTHON_VM_CRATE` (a path, for
-//! machines without network), else cargo's own download cache, else a copy
-//! this build fetched before, else `https://static.crates.io` with `curl`.
+//! A copy is rewritten only when its crate, module or edits change (a stamp
+//! file records what it was made from), so an unchanged build does not
+//! recompile RustPython.
+//!
+//! Where a crate comes from: `$NODEHOST_RUSTPYTHON_VM_CRATE` or
+//! `$NODEHOST_PYMATH_CRATE` (a path, for machines without network), else
+//! cargo's own download cache, else a copy this build fetched before, else
+//! `https://static.crates.io` with `curl`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::fetch::{download_verified, read_verified, sha256_hex};
 
-/// The crate patched, as published.
-const CRATE: &str = "rustpython-vm-0.6.0";
-/// Its SHA-256 on crates.io (as in the guest's `Cargo.lock` before the patch).
-const SHA256: &str = "0f5e6290260601ddbba6cbe917df9d24725aa6664f61c5bdc1ba24db9c81f346";
-const URL: &str = "https://static.crates.io/crates/rustpython-vm/rustpython-vm-0.6.0.crate";
+/// One published crate the guest uses patched.
+struct Patched {
+    /// The crate's name.
+    name: &'static str,
+    version: &'static str,
+    /// Its SHA-256 on crates.io (as in the guest's `Cargo.lock` before the patch).
+    sha256: &'static str,
+    /// The variable that may name a local copy of its `.crate`.
+    env: &'static str,
+    /// A module of nodehost's written into its `src/`: (file name there,
+    /// path under the component).
+    module: Option<(&'static str, &'static str)>,
+    /// (file, anchor, text inserted after the anchor)
+    edits: &'static [(&'static str, &'static str, &'static str)],
+}
+
+impl Patched {
+    fn dir_name(&self) -> String {
+        format!("{}-{}", self.name, self.version)
+    }
+
+    fn url(&self) -> String {
+        format!("https://static.crates.io/crates/{0}/{0}-{1}.crate", self.name, self.version)
+    }
+}
 
 /// The checkpoint call inserted after each anchor.
 const CHECKPOINT: &str = "\n                crate::nodehost_checkpoint::reached(vm)?;";
@@ -46,37 +73,83 @@ const SMALL_INT_FAST_PATH: &str = "
             return Some(if self.as_bigint().sign() == Sign::Minus { -small } else { small });
         }";
 
-/// (file, anchor, text inserted after the anchor)
-const EDITS: &[(&str, &str, &str)] = &[
-    ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
-    ("src/frame.rs", "Instruction::JumpBackward { .. } => {", CHECKPOINT),
-    ("src/frame.rs", "Instruction::JumpBackwardJit | Instruction::JumpBackwardNoJit => {", CHECKPOINT),
-    ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
-    ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
-    ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
+/// On WASI (neither `unix` nor `windows` to `cfg`) `pymath` 0.2.0 reads its
+/// math functions from the `libm` crate, whose exp, log, pow, sin and cos
+/// differ from glibc's in the last bit for about one input in ten: a
+/// sandboxed node printed other floats than the same node on CPython.
+/// wasi-libc's (musl's) functions, which CPython's own WASI build uses,
+/// agree with glibc's exp, log and pow on all but a few inputs in
+/// thousands. The first insertion takes `pymath`'s C-library modules on
+/// WASI as well; the second keeps the `libm` one off there.
+const PYMATH_WASI: &str = "#[cfg(target_os = \"wasi\")]\npub(crate) mod m;\n#[cfg(target_os = \"wasi\")]\nmod m_sys;\n";
+
+/// The crates, and what is done to each.
+const CRATES: &[Patched] = &[
+    Patched {
+        name: "rustpython-vm",
+        version: "0.6.0",
+        sha256: "0f5e6290260601ddbba6cbe917df9d24725aa6664f61c5bdc1ba24db9c81f346",
+        env: "NODEHOST_RUSTPYTHON_VM_CRATE",
+        module: Some(("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs")),
+        edits: &[
+            ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
+            ("src/frame.rs", "Instruction::JumpBackward { .. } => {", CHECKPOINT),
+            ("src/frame.rs", "Instruction::JumpBackwardJit | Instruction::JumpBackwardNoJit => {", CHECKPOINT),
+            ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
+            ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
+            ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
+        ],
+    },
+    Patched {
+        name: "pymath",
+        version: "0.2.0",
+        sha256: "bc10e50b7a1f2cc3887e983721cb51fc7574be0066c84bff3ef9e5c096e8d6d5",
+        env: "NODEHOST_PYMATH_CRATE",
+        module: None,
+        edits: &[
+            ("src/lib.rs", "// Native libm via FFI (unix/windows)\n", PYMATH_WASI),
+            ("src/lib.rs", "// Pure Rust libm for WASM and other targets\n", "#[cfg(not(target_os = \"wasi\"))]\n"),
+            // RustPython turns on pymath's `mul_add`, which fuses `a * b + c`
+            // in gamma and lgamma (on wasm32 a software `fma`); CPython's C
+            // rounds the product and the sum separately, and gave other
+            // last bits for one lgamma in three. Not fused on WASI.
+            ("src/lib.rs", "if cfg!(feature = \"mul_add\")", " && !cfg!(target_os = \"wasi\")"),
+        ],
+    },
 ];
 
-/// Make `<component>/patched/rustpython-vm` if it is missing or stale.
+/// Make each crate's copy under `<component>/patched/` if it is missing or
+/// stale.
 pub fn prepare(component: &Path, target_root: &Path) {
-    println!("cargo:rerun-if-env-changed=NODEHOST_RUSTPYTHON_VM_CRATE");
-    let module_path = component.join("rustpython-patch/nodehost_checkpoint.rs");
-    println!("cargo:rerun-if-changed={}", module_path.display());
-    let module = std::fs::read_to_string(&module_path).unwrap_or_else(|e| panic!("reading {}: {e}", module_path.display()));
+    for krate in CRATES {
+        prepare_one(krate, component, &target_root.join("rustpython-patch"));
+    }
+}
+
+/// Make `<component>/patched/<name>` for `krate` if it is missing or stale.
+fn prepare_one(krate: &Patched, component: &Path, downloads: &Path) {
+    println!("cargo:rerun-if-env-changed={}", krate.env);
     // What the copy is made from: the crate's checksum, the module, the edits.
-    let mut recipe = format!("{SHA256}{module}");
-    for (file, anchor, text) in EDITS {
+    let mut recipe = krate.sha256.to_owned();
+    let module = krate.module.map(|(name, path)| {
+        let path = component.join(path);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        recipe.push_str(&text);
+        (name, text)
+    });
+    for (file, anchor, text) in krate.edits {
         recipe.push_str(&format!("{file}\0{anchor}\0{text}\0"));
     }
     let stamp = sha256_hex(recipe.as_bytes());
-    let dest = component.join("patched/rustpython-vm");
+    let dest = component.join("patched").join(krate.name);
     let stamp_file = dest.join(".nodehost-patch");
     if std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == stamp) {
         return;
     }
-    let archive = fetch(&target_root.join("rustpython-patch")).unwrap_or_else(|why| {
-        panic!(
-            "cannot get {CRATE} for the Python guest: {why}; set NODEHOST_RUSTPYTHON_VM_CRATE to a copy of {URL}"
-        )
+    let crate_dir = krate.dir_name();
+    let archive = fetch(krate, downloads).unwrap_or_else(|why| {
+        panic!("cannot get {crate_dir} for the Python guest: {why}; set {} to a copy of {}", krate.env, krate.url())
     });
     let staging = component.join("patched/.staging");
     let _ = std::fs::remove_dir_all(&staging);
@@ -89,29 +162,33 @@ pub fn prepare(component: &Path, target_root: &Path) {
         .status()
         .unwrap_or_else(|e| panic!("could not run tar: {e}"));
     assert!(status.success(), "tar could not unpack {}", archive.display());
-    let root = staging.join(CRATE);
-    for (file, anchor, text) in EDITS {
+    let root = staging.join(&crate_dir);
+    for (file, anchor, text) in krate.edits {
         let path = root.join(file);
         let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let found = source.matches(anchor).count();
-        assert!(found == 1, "{CRATE}/{file}: the patch's anchor {anchor:?} occurs {found} times, not once");
+        assert!(found == 1, "{crate_dir}/{file}: the patch's anchor {anchor:?} occurs {found} times, not once");
         let at = source.find(anchor).unwrap() + anchor.len();
         std::fs::write(&path, format!("{}{text}{}", &source[..at], &source[at..])).unwrap();
     }
-    std::fs::write(root.join("src/nodehost_checkpoint.rs"), &module).unwrap();
+    if let Some((name, text)) = module {
+        std::fs::write(root.join("src").join(name), text).unwrap();
+    }
     std::fs::write(root.join(".nodehost-patch"), &stamp).unwrap();
     let _ = std::fs::remove_dir_all(&dest);
     std::fs::rename(&root, &dest).unwrap_or_else(|e| panic!("moving the patched crate to {}: {e}", dest.display()));
     let _ = std::fs::remove_dir_all(&staging);
 }
 
-/// The verified `.crate` archive: `$NODEHOST_RUSTPYTHON_VM_CRATE`, cargo's
-/// download cache, a copy fetched before into `dir`, or a download.
-fn fetch(dir: &Path) -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("NODEHOST_RUSTPYTHON_VM_CRATE") {
+/// The verified `.crate` archive: the crate's variable, cargo's download
+/// cache, a copy fetched before into `dir`, or a download.
+fn fetch(krate: &Patched, dir: &Path) -> Result<PathBuf, String> {
+    let verify = |path: &Path| read_verified(path, krate.sha256).map(drop);
+    if let Some(path) = std::env::var_os(krate.env) {
         let path = PathBuf::from(path);
         return verify(&path).map(|()| path);
     }
+    let file = format!("{}.crate", krate.dir_name());
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
@@ -119,20 +196,16 @@ fn fetch(dir: &Path) -> Result<PathBuf, String> {
         && let Ok(registries) = std::fs::read_dir(cache)
     {
         for registry in registries.flatten() {
-            let path = registry.path().join(format!("{CRATE}.crate"));
+            let path = registry.path().join(&file);
             if path.is_file() && verify(&path).is_ok() {
                 return Ok(path);
             }
         }
     }
-    let path = dir.join(format!("{CRATE}.crate"));
+    let path = dir.join(&file);
     if verify(&path).is_ok() {
         return Ok(path);
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    download_verified(URL, SHA256, &path).map(|_| path)
-}
-
-fn verify(path: &Path) -> Result<(), String> {
-    read_verified(path, SHA256).map(drop)
+    download_verified(&krate.url(), krate.sha256, &path).map(|_| path)
 }

@@ -724,7 +724,15 @@ def _shutil():
         shutil.copyfile(os.path.join(d, "b", "inner", "f"), os.path.join(d, "c"))
         shutil.move(os.path.join(d, "c"), os.path.join(d, "e"))
         shutil.rmtree(src)
-        return [sorted(os.listdir(d)), open(os.path.join(d, "e")).read()]
+        # copy and copymode set the mode (os.chmod), which WASI has not.
+        shutil.copy(os.path.join(d, "e"), os.path.join(d, "f"))
+        shutil.copymode(os.path.join(d, "e"), os.path.join(d, "f"))
+        try:
+            os.chmod(os.path.join(d, "missing"), 0o644)
+            missing = "no error"
+        except FileNotFoundError as e:
+            missing = type(e).__name__
+        return [sorted(os.listdir(d)), open(os.path.join(d, "e")).read(), open(os.path.join(d, "f")).read(), missing]
 
 
 def _glob():

@@ -121,6 +121,34 @@ fn int_arithmetic_around_the_32_and_64_bit_edges_gives_what_cpython_gives() {
     }
 }
 
+/// The sandbox's `math` takes exp, log, pow, lgamma and the rest from
+/// wasi-libc (musl), as CPython's WASI build does, not from the `libm`
+/// crate: those differed from glibc's (CPython here) in the last bit for
+/// about one input in ten (exp, log, pow) and one in two (lgamma), so a
+/// node printed other floats in the sandbox (292 of these 4,000 values).
+/// musl and glibc themselves disagree on two of them (CPython's WASI build
+/// gives the same two: exp(28.9588), gamma(0.6415)), so up to three may.
+#[test]
+fn math_functions_give_cpythons_bits_in_the_sandbox() {
+    let inputs: Vec<Value> = (0..400).map(|k| Value::Float(0.013 + f64::from(k) * 0.1237)).collect();
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "MathValues", Value::Null, runtime), inputs.clone()).unwrap().outputs();
+    let cpython = run(Runtime::Cpython);
+    let wasm = run(Runtime::Wasm);
+    assert_eq!(cpython.len(), inputs.len());
+    let names = ["exp", "log", "log2", "lgamma", "expm1", "log1p", "asinh", "pow", "gamma", "geometric_mean"];
+    let mut differ = Vec::new();
+    for ((x, want), got) in inputs.iter().zip(&cpython).zip(&wasm) {
+        let (Value::List(want), Value::List(got)) = (want, got) else { panic!("not lists: {want:?} {got:?}") };
+        for ((name, w), g) in names.iter().zip(want).zip(got) {
+            if w != g {
+                differ.push(format!("{name}({x:?}): CPython {w:?}, sandbox {g:?}"));
+            }
+        }
+    }
+    assert!(differ.len() <= 3, "{} of {} differ:\n{}", differ.len(), inputs.len() * names.len(), differ.join("\n"));
+    eprintln!("{} differ: {differ:?}", differ.len());
+}
+
 #[test]
 fn tracebacks_show_the_source_line_on_every_python_runtime() {
     for runtime in PYTHON_RUNTIMES {

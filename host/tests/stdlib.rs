@@ -54,6 +54,23 @@ fn the_sandbox_behaves_as_cpython_for_files_xml_and_locale() {
     assert!(failures.is_empty(), "in the sandbox:\n{}", failures.join("\n"));
 }
 
+/// What WASI leaves out that nodes use: `os.chmod` (`shutil.copy` sets the
+/// mode; WASI has no permission bits, but a missing file is still an
+/// error) and, in the CPython sandbox, `hashlib.pbkdf2_hmac` (CPython takes
+/// it from OpenSSL, which its WASI build has not).
+#[test]
+fn shutil_copy_chmod_and_pbkdf2_behave_as_cpython_in_both_sandboxes() {
+    let names = ["shutil", "hashlib"];
+    let wasm_cpython = Runtime::WasmCpython.unavailable_reason().is_none().then_some(Runtime::WasmCpython);
+    for runtime in std::iter::once(Runtime::Wasm).chain(wasm_cpython) {
+        let outputs = check_outputs(runtime, &names);
+        for (name, got) in names.iter().zip(&outputs) {
+            assert_eq!(judge(name, got), Ok(()), "{runtime}: {name}");
+        }
+        assert!(outputs[0].ends_with("'data', 'FileNotFoundError']"), "{runtime}: {}", outputs[0]);
+    }
+}
+
 fn scratch_node(id: &str, policy: SandboxPolicy) -> NodeSpec {
     let mut spec = python(test_python("scratch.py"), "Scratch", Value::Null, Runtime::Wasm).with_policy(policy);
     spec.id = id.into();

@@ -109,6 +109,24 @@ class Coroutines:
         return asyncio.run(main())
 
 
+class MathValues:
+    """What the math module's C-library functions give for an input, each
+    as the exact bits (``float.hex``): exp, log, log2, pow, lgamma, gamma,
+    expm1, log1p, asinh, and the statistics a node reports with them."""
+
+    def process(self, x):
+        import math
+        import statistics
+        out = []
+        for f in (math.exp, math.log, math.log2, math.lgamma, math.expm1, math.log1p, math.asinh):
+            out.append(f(x).hex())
+        out.append(math.pow(x, 1.37).hex())
+        out.append(math.gamma(x % 30 + 0.01).hex())
+        data = [x * k % 97 + 1 for k in range(1, 40)]
+        out.append(statistics.geometric_mean(data).hex())
+        return out
+
+
 class IntEdges:
     """Int arithmetic, comparisons and indexing, repeated so the adaptive
     interpreter specializes them (its fast int paths), for a pair of ints
