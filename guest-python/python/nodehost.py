@@ -565,16 +565,15 @@ def _fill_os():
     if sys.platform != "wasi":
         return
     import operator
-    original = getattr(os, "chmod", None)
 
+    # CPython's own WASI chmod is not called: it keeps no mode either, and
+    # refuses follow_symlinks=False, which CPython on Linux takes.
     def chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
-        mode = operator.index(mode)
+        operator.index(mode)
         if dir_fd is None and follow_symlinks:
             os.stat(path)
         else:
             os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
-        if original is not None:
-            original(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
 
     chmod.__doc__ = "Change the access mode of a path (the sandbox has no permission bits: the mode is not kept)."
     os.chmod = chmod

@@ -727,6 +727,7 @@ def _shutil():
         # copy and copymode set the mode (os.chmod), which WASI has not.
         shutil.copy(os.path.join(d, "e"), os.path.join(d, "f"))
         shutil.copymode(os.path.join(d, "e"), os.path.join(d, "f"))
+        os.chmod(os.path.join(d, "f"), 0o600, follow_symlinks=False)
         try:
             os.chmod(os.path.join(d, "missing"), 0o644)
             missing = "no error"
