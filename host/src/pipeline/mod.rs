@@ -48,6 +48,10 @@ pub const CHANNEL_CAPACITY: usize = 4096;
 /// sandboxed chain's time, at 4096).
 pub const BATCH_ITEMS: usize = 1024;
 
+/// How many batches of outputs wait for [`run_collect`]'s collector (which
+/// keeps every output anyway: the bound only paces the sink threads).
+const COLLECTED_BATCHES: usize = 256;
+
 /// One item leaving the pipeline: which sink node gave it, and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
@@ -314,7 +318,7 @@ pub async fn run_with_report(
     inputs: Vec<Value>,
 ) -> Result<(Vec<Output>, RunReport), Error> {
     let in_rx = input::spawn_owned_input(InputSpec::Values(inputs));
-    let (tx, mut rx) = mpsc::channel::<Vec<Output>>(CHANNEL_CAPACITY);
+    let (tx, mut rx) = mpsc::channel::<Vec<Output>>(COLLECTED_BATCHES);
     let collector = tokio::spawn(async move {
         let mut all = Vec::new();
         while let Some(batch) = rx.recv().await {
