@@ -10,6 +10,7 @@ against a fraction of that for OpenSSL.
 
 import hashlib
 import hmac
+import operator
 
 __all__ = ["install"]
 
@@ -28,7 +29,7 @@ def pbkdf2_hmac(hash_name, password, salt, iterations, dklen=None):
         raise TypeError("pbkdf2_hmac() argument 'hash_name' must be str, not %s" % type(hash_name).__name__)
     password = _buffer(password)
     salt = _buffer(salt)
-    iterations = iterations.__index__() if not isinstance(iterations, int) else iterations
+    iterations = operator.index(iterations)
     if iterations < 1:
         raise ValueError("iteration value must be greater than 0.")
     try:
@@ -39,7 +40,7 @@ def pbkdf2_hmac(hash_name, password, salt, iterations, dklen=None):
     size = start.digest_size
     if dklen is None:
         dklen = size
-    dklen = dklen.__index__() if not isinstance(dklen, int) else dklen
+    dklen = operator.index(dklen)
     if dklen < 1:
         raise ValueError("key length must be greater than 0.")
     key = bytearray()
