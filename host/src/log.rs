@@ -140,7 +140,9 @@ impl GuestLog {
     /// Start a new call: flush partial lines, refill the budget, and warn
     /// about what the last call dropped.
     pub fn start_call(&self) {
-        if !self.dirty.swap(false, Ordering::Relaxed) {
+        // A plain load first: most calls log nothing, and a swap is a
+        // locked instruction on every call.
+        if !self.dirty.load(Ordering::Relaxed) || !self.dirty.swap(false, Ordering::Relaxed) {
             return;
         }
         let pending: Vec<(Stream, Vec<u8>)> = {

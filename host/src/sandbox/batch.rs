@@ -14,7 +14,7 @@ use wasmtime::StoreContextMut;
 use crate::error::NodeFailure;
 use crate::node::ItemAnswer;
 use crate::sandbox::bindings::types;
-use crate::sandbox::call::{CallLimits, start_call_at, take_answer};
+use crate::sandbox::call::{CallLimits, arm_call_at, take_answer};
 use crate::sandbox::codec;
 use crate::sandbox::store::HostState;
 
@@ -92,8 +92,8 @@ pub(crate) fn next_input(
         Ok(input) => {
             batch.open = true;
             batch.item_started = Some(now);
-            let limits = limits.clone();
-            start_call_at(&mut store, now, &limits).map_err(wasmtime::Error::new)?;
+            let (soft, timeout, fuel) = (limits.soft, limits.timeout, limits.fuel);
+            arm_call_at(&mut store, now, soft, timeout, fuel).map_err(wasmtime::Error::new)?;
             Ok(Some(input))
         }
         Err(e) => {

@@ -26,13 +26,25 @@ pub(crate) fn start_call(store: impl AsContextMut<Data = HostState>, limits: &Ca
 }
 
 /// [`start_call`], with the call starting at `now`.
-pub(crate) fn start_call_at(mut store: impl AsContextMut<Data = HostState>, now: Instant, limits: &CallLimits) -> Result<(), NodeFailure> {
+pub(crate) fn start_call_at(store: impl AsContextMut<Data = HostState>, now: Instant, limits: &CallLimits) -> Result<(), NodeFailure> {
+    arm_call_at(store, now, limits.soft, limits.timeout, limits.fuel)
+}
+
+/// [`start_call_at`] with the limits' deadlines and fuel given one by one
+/// (so a caller holding the limits in the store need not copy them whole).
+pub(crate) fn arm_call_at(
+    mut store: impl AsContextMut<Data = HostState>,
+    now: Instant,
+    soft: Option<Duration>,
+    timeout: Duration,
+    fuel: Option<u64>,
+) -> Result<(), NodeFailure> {
     let mut store = store.as_context_mut();
     if let Some(staging) = store.data().staging() {
         staging.begin_call();
     }
-    arm_at(&mut store, now, limits.soft, limits.timeout);
-    if let Some(fuel) = limits.fuel {
+    arm_at(&mut store, now, soft, timeout);
+    if let Some(fuel) = fuel {
         store.set_fuel(fuel).map_err(|source| NodeFailure::Setup(SandboxSetup::Fuel { source }))?;
     }
     Ok(())
