@@ -22,16 +22,12 @@ use crate::sandbox::store::{HostState, arm_at};
 
 /// Arm the deadlines and fuel of one call under `limits`.
 pub(crate) fn start_call(store: impl AsContextMut<Data = HostState>, limits: &CallLimits) -> Result<(), NodeFailure> {
-    start_call_at(store, Instant::now(), limits)
+    arm_call_at(store, Instant::now(), limits.soft, limits.timeout, limits.fuel)
 }
 
-/// [`start_call`], with the call starting at `now`.
-pub(crate) fn start_call_at(store: impl AsContextMut<Data = HostState>, now: Instant, limits: &CallLimits) -> Result<(), NodeFailure> {
-    arm_call_at(store, now, limits.soft, limits.timeout, limits.fuel)
-}
-
-/// [`start_call_at`] with the limits' deadlines and fuel given one by one
-/// (so a caller holding the limits in the store need not copy them whole).
+/// [`start_call`], with the call starting at `now` and the limits'
+/// deadlines and fuel given one by one (so a caller holding the limits in
+/// the store need not copy them whole).
 pub(crate) fn arm_call_at(
     mut store: impl AsContextMut<Data = HostState>,
     now: Instant,
