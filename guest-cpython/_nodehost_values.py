@@ -14,10 +14,13 @@ sees the same objects and gives the same values on either interpreter:
   ``nodehost.Array`` over ``array.array`` buffers ('f', 'd', 'q').
 
 The component asks the host (``configure``) for the fast forms: a list or
-map arrives as ``python-marshal`` data, one ``marshal.loads``, and audio and
-arrays as packed bytes, one copy each, where the plain forms cost a Python
-object per table entry or sample. It sends the same forms back: a list or
-dict of plain objects goes out as ``marshal.dumps(obj, 2)``, which the host
+map arrives as ``python-marshal-raw`` data, one ``marshal.loads``, and
+audio and arrays as packed bytes, one copy each, where the plain forms cost
+a Python object per table entry or sample. It sends the same forms back: a
+list or dict of plain objects goes out as ``marshal.dumps(obj, 2)`` (a
+call's one answer in the short form ``one-python-marshal``, see
+``runtime.Node._collect``: each level of variant componentize-py lowers
+costs about 7,000 instructions), which the host
 checks against the same rules (and names the class in a refusal); one that
 marshal refuses (an ``AudioFrame`` inside, a subclass such as ``IntEnum``
 or ``OrderedDict``, or nesting past marshal's own limit, as in a list that
@@ -112,10 +115,18 @@ STAGE_ASCII_MIN = 1 << 16
 class Staging:
     """Whether the outputs of a call are being converted (only they may be
     staged: the runtime sets ``on`` and zeroes ``offset`` for each answer),
-    and how many bytes the answer has staged so far."""
+    and how many bytes the answer has staged so far. One instance,
+    ``STAGING``: setting an attribute of a class would invalidate CPython's
+    type caches, 1,000 instructions each, three times a call."""
 
-    on = False
-    offset = 0
+    __slots__ = ("on", "offset")
+
+    def __init__(self):
+        self.on = False
+        self.offset = 0
+
+
+STAGING = Staging()
 
 
 def _packed(data):
@@ -126,13 +137,14 @@ def _packed(data):
     with ``staged-bytes``: one copy, a host call per 64 KiB) and named by
     where it is in what the call wrote; the rest goes as Latin-1 text."""
     n = len(data)
-    if Staging.on and n >= STAGE_MIN and (n >= STAGE_ASCII_MIN or not data.isascii()):
-        offset = Staging.offset
+    staging = STAGING
+    if staging.on and n >= STAGE_MIN and (n >= STAGE_ASCII_MIN or not data.isascii()):
+        offset = staging.offset
         view = memoryview(data)
         written = 0
         while written < n:
             written += _write(1, view[written:])
-        Staging.offset = offset + n
+        staging.offset = offset + n
         return _Staged(_StagedRange(offset, n))
     return _Latin1(data.decode("latin-1"))
 
@@ -272,8 +284,10 @@ def to_py(value):
     """A WIT value as a new Python object; raises Unsupported for a table or
     buffer the host got wrong."""
     cls = type(value)
-    if cls is t.Value_PythonMarshal:
+    if cls is t.Value_PythonMarshalRaw:
         # The host writes lists, dicts and plain scalars only.
+        return _loads(value.value)
+    if cls is t.Value_PythonMarshal:
         return _loads(_bytes_of(value.value))
     if cls is t.Value_Null:
         return None

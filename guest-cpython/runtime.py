@@ -93,7 +93,14 @@ def flush_io():
 
 _Generator = _types.GeneratorType
 _NONE = t.Outputs_None_()
-_Staging = values.Staging
+_STAGING = values.STAGING
+_MarshalRaw = t.Value_PythonMarshalRaw
+_OneMarshal = t.Outputs_OnePythonMarshal
+_loads = values._loads
+_dumps = values._dumps
+_STAGE_MIN = values.STAGE_MIN
+_STAGE_ASCII_MIN = values.STAGE_ASCII_MIN
+_from_py = values.from_py
 
 
 class Node(_wit_runtime.Node):
@@ -116,7 +123,9 @@ class Node(_wit_runtime.Node):
 
     def process(self, input):
         try:
-            arg = values.to_py(input)
+            # A list or map as the host sends it, without the two calls of
+            # the general path.
+            arg = _loads(input.value) if type(input) is _MarshalRaw else values.to_py(input)
         except values.Unsupported as e:
             raise error(K.UNSUPPORTED_VALUE, str(e))
         except Err:
@@ -166,7 +175,7 @@ class Node(_wit_runtime.Node):
         """Call the node and gather its result as outputs: None gives none, a
         generator each item it yields (None items skipped), anything else one
         output. Packed blocks of the outputs may be staged (on stdout)."""
-        staging = _Staging
+        staging = _STAGING
         staging.on = True
         staging.offset = 0
         try:
@@ -177,7 +186,25 @@ class Node(_wit_runtime.Node):
             if result is None:
                 return _NONE
             if type(result) is not _Generator:
-                out = self._from_py(result, what)
+                cls = type(result)
+                if (cls is list or cls is dict) and State.max_outputs >= 1:
+                    # The usual answer, a list or map, as the short form
+                    # (`one-python-marshal`) when it need not be staged;
+                    # anything marshal refuses takes the general path.
+                    try:
+                        data = _dumps(result, 2)
+                    except BaseException:
+                        data = None
+                    if data is not None:
+                        n = len(data)
+                        if n < _STAGE_MIN or (n < _STAGE_ASCII_MIN and data.isascii()):
+                            return _OneMarshal(data.decode("latin-1"))
+                try:
+                    out = _from_py(result)
+                except values.Unsupported as e:
+                    raise self._unsupported(what, e)
+                except BaseException as e:
+                    raise exception_error(K.RAISED, e)
                 if State.max_outputs < 1:
                     raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
                 return t.Outputs_One(out)
@@ -211,9 +238,12 @@ class Node(_wit_runtime.Node):
 
     def _from_py(self, obj, what):
         try:
-            return values.from_py(obj)
+            return _from_py(obj)
         except values.Unsupported as e:
-            raise error(K.UNSUPPORTED_VALUE, "%s.%s() returned a value the pipeline cannot carry: %s" % (
-                self._class_name, what, e))
+            raise self._unsupported(what, e)
         except BaseException as e:
             raise exception_error(K.RAISED, e)
+
+    def _unsupported(self, what, e):
+        return error(K.UNSUPPORTED_VALUE, "%s.%s() returned a value the pipeline cannot carry: %s" % (
+            self._class_name, what, e))

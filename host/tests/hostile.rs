@@ -245,6 +245,12 @@ async fn hostile_rust_nodes_fail_alone_with_the_right_error() {
         // decoder stops at the output limit, the host holds no more.
         ("marshal-bomb", tight(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "list" })),
         ("marshal-cycle", tight(), Expect::Unsupported("marshal-cycle.process() returned a value the pipeline cannot carry: value nested deeper than 128 levels")),
+        ("marshal-bomb-short", tight(), Expect::Limit(Limit::OutputBytes { limit: 1 << 20, type_name: "list" })),
+        (
+            "marshal-cycle-short",
+            tight(),
+            Expect::Unsupported("marshal-cycle-short.process() returned a value the pipeline cannot carry: value nested deeper than 128 levels"),
+        ),
         ("sleep", tight(), Expect::Timeout),
         ("print-flood", slow(), Expect::Ok(|out| assert_eq!(out, [Value::Null, Value::Null, Value::Null]))),
         // Staged bytes (the hostile component asks for them): a

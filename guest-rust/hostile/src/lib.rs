@@ -38,6 +38,8 @@ const KINDS: &[(&str, &str)] = &[
     ("dup-keys", "sends a map with a repeated key"),
     ("marshal-bomb", "sends 300 bytes of python-marshal data that would copy out to 2^60 items"),
     ("marshal-cycle", "sends python-marshal data for a list that contains itself"),
+    ("marshal-bomb-short", "sends the marshal-bomb data as a one-python-marshal answer"),
+    ("marshal-cycle-short", "sends the marshal-cycle data as a one-python-marshal answer"),
     ("sleep", "sleeps for ten seconds"),
     ("env", "counts its environment variables"),
     ("files", "lists the root directory"),
@@ -184,6 +186,11 @@ impl GuestNode for Misbehaving {
             "bad-audio" => one(Value::Audio(AudioFrame { samples: vec![0.0; 3], sample_rate: 8000, channels: 2 })),
             "marshal-bomb" => one(Value::PythonMarshal(PackedBytes::Raw(marshal_doubling(60)))),
             "marshal-cycle" => one(Value::PythonMarshal(PackedBytes::Latin1("\u{db}\u{1}\0\0\0r\0\0\0\0".into()))),
+            // The same two in the short forms.
+            "marshal-bomb-short" => {
+                Ok(Outputs::OnePythonMarshal(marshal_doubling(60).into_iter().map(char::from).collect()))
+            }
+            "marshal-cycle-short" => Ok(Outputs::OnePythonMarshal("\u{db}\u{1}\0\0\0r\0\0\0\0".into())),
             "dup-keys" => one(Value::Nested(vec![
                 ValueNode::Map(vec![
                     MapEntry { key: "a".into(), value: 1 },
@@ -375,8 +382,11 @@ impl Script<'_> {
                 // Marshal data as the script says: mostly malformed.
                 let n = self.size(10);
                 let bytes: Vec<u8> = (0..n).map(|_| self.byte()).collect();
-                if self.byte() % 2 == 0 {
+                let form = self.byte() % 3;
+                if form == 0 {
                     Value::PythonMarshal(PackedBytes::Raw(bytes))
+                } else if form == 1 {
+                    Value::PythonMarshalRaw(bytes)
                 } else {
                     // Some chars above U+00FF too.
                     Value::PythonMarshal(PackedBytes::Latin1(bytes.iter().map(|&b| char::from_u32(u32::from(b) * 3).unwrap_or('x')).collect()))
@@ -427,7 +437,11 @@ fn scripted(script: &[u8]) -> Result<Outputs, NodeError> {
     let mut s = Script(script);
     match s.byte() % 6 {
         0 => Ok(Outputs::None),
-        1 => Ok(Outputs::One(s.value())),
+        1 => Ok(match s.value() {
+            // Latin-1 marshal text, half the time in the short form.
+            Value::PythonMarshal(PackedBytes::Latin1(text)) if s.byte() % 2 == 0 => Outputs::OnePythonMarshal(text),
+            v => Outputs::One(v),
+        }),
         2 => {
             let n = s.size(20);
             let v = s.value();

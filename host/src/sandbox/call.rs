@@ -137,6 +137,20 @@ fn check_outputs(outputs: &types::Outputs, limits: &CallLimits) -> Result<(), No
         types::Outputs::None => return Ok(()),
         types::Outputs::One(v) => std::slice::from_ref(v),
         types::Outputs::Many(vs) => vs.as_slice(),
+        types::Outputs::OnePythonMarshal(text) => {
+            if limits.max_outputs < 1 {
+                return Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs }));
+            }
+            // At least this, as `python-marshal`.
+            let size = SLOT + text.len() as u64;
+            if size > limits.max_output_bytes {
+                return Err(NodeFailure::LimitExceeded(Limit::OutputBytes {
+                    limit: limits.max_output_bytes,
+                    type_name: latin1_marshal_type_name(text),
+                }));
+            }
+            return Ok(());
+        }
     };
     if values.len() > limits.max_outputs as usize {
         return Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs }));
@@ -168,6 +182,7 @@ fn decoded_size(v: &types::Value) -> u64 {
         types::Value::PackedArray(a) => SLOT + packed_array_bytes(a),
         // At least this; its decoder counts the rest as it goes.
         types::Value::PythonMarshal(data) => SLOT + packed_bytes(data),
+        types::Value::PythonMarshalRaw(data) => SLOT + data.len() as u64,
         types::Value::Nested(nodes) => nodes.iter().map(node_size).sum(),
         types::Value::Null | types::Value::Boolean(_) | types::Value::Integer(_) | types::Value::Float(_) => SLOT,
     }
@@ -232,6 +247,7 @@ fn packed_bytes(p: &types::PackedBytes) -> u64 {
 fn first_type_name(outputs: &types::Outputs) -> &'static str {
     match outputs {
         types::Outputs::One(v) => wit_type_name(v),
+        types::Outputs::OnePythonMarshal(text) => latin1_marshal_type_name(text),
         types::Outputs::Many(vs) => vs.iter().find(|v| matches!(v, types::Value::PythonMarshal(_))).map_or("list", wit_type_name),
         types::Outputs::None => "list",
     }
@@ -249,9 +265,8 @@ fn wit_type_name(v: &types::Value) -> &'static str {
         types::Value::Audio(_) | types::Value::PackedAudio(_) => "audio",
         types::Value::Array(_) | types::Value::PackedArray(_) => "array",
         types::Value::PythonMarshal(types::PackedBytes::Raw(data)) => python_marshal::value_type_name(data.first().copied()),
-        types::Value::PythonMarshal(types::PackedBytes::Latin1(text)) => {
-            python_marshal::value_type_name(text.chars().next().and_then(|c| u8::try_from(u32::from(c)).ok()))
-        }
+        types::Value::PythonMarshal(types::PackedBytes::Latin1(text)) => latin1_marshal_type_name(text),
+        types::Value::PythonMarshalRaw(data) => python_marshal::value_type_name(data.first().copied()),
         // Unresolved: refused when decoded.
         types::Value::PythonMarshal(types::PackedBytes::Staged(_)) => "value",
         types::Value::Nested(nodes) => match nodes.first() {
@@ -259,6 +274,11 @@ fn wit_type_name(v: &types::Value) -> &'static str {
             _ => "list",
         },
     }
+}
+
+/// The type of marshal data sent as Latin-1 text, from its first char.
+fn latin1_marshal_type_name(text: &str) -> &'static str {
+    python_marshal::value_type_name(text.chars().next().and_then(|c| u8::try_from(u32::from(c)).ok()))
 }
 
 /// A guest's own error, as the failure kind it is.

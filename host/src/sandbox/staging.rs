@@ -184,7 +184,8 @@ type Block<'a> = (types::StagedRange, &'a mut types::PackedBytes);
 
 fn values_mut(outputs: &mut types::Outputs) -> &mut [types::Value] {
     match outputs {
-        types::Outputs::None => &mut [],
+        // The short marshal answer is text, never staged.
+        types::Outputs::None | types::Outputs::OnePythonMarshal(_) => &mut [],
         types::Outputs::One(v) => std::slice::from_mut(v),
         types::Outputs::Many(vs) => vs,
     }

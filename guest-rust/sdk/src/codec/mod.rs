@@ -184,6 +184,18 @@ pub fn latin1_bytes(text: &str) -> Result<Vec<u8>, NodeError> {
     Ok(out)
 }
 
+/// [`latin1_bytes`] of a string that is given away: ASCII text (the usual
+/// case) keeps its buffer, with no copy.
+///
+/// # Errors
+/// A char above U+00FF.
+pub fn latin1_into_bytes(text: String) -> Result<Vec<u8>, NodeError> {
+    if text.is_ascii() {
+        return Ok(text.into_bytes());
+    }
+    latin1_bytes(&text)
+}
+
 /// Array data from packed bytes of a kind (0: f32, 1: f64, 2: i64).
 ///
 /// # Errors
@@ -445,7 +457,7 @@ macro_rules! wit_codec {
                     if forms.python_marshal
                         && let Some(data) = $crate::codec::python_marshal::encode(&nested)?
                     {
-                        return Ok(wit::Value::PythonMarshal(wit::PackedBytes::Raw(data)));
+                        return Ok(wit::Value::PythonMarshalRaw(data));
                     }
                     let mut nodes = ::std::vec::Vec::new();
                     encode(nested, &mut nodes, 1, forms.packed_buffers)?;
@@ -478,7 +490,7 @@ macro_rules! wit_codec {
         ) -> ::std::result::Result<::std::vec::Vec<u8>, $crate::NodeError> {
             match p {
                 wit::PackedBytes::Raw(bytes) => Ok(bytes),
-                wit::PackedBytes::Latin1(text) => $crate::codec::latin1_bytes(&text),
+                wit::PackedBytes::Latin1(text) => $crate::codec::latin1_into_bytes(text),
                 // The host replaces these by the bytes they name before it
                 // decodes an answer; anywhere else they name nothing.
                 wit::PackedBytes::Staged(range) => Err($crate::NodeError::unsupported_value(format!(
@@ -616,6 +628,7 @@ macro_rules! wit_codec {
                 wit::Value::PythonMarshal(data) => {
                     $crate::codec::python_marshal::decode(&packed_bytes_from_wit(data)?, max_bytes)?
                 }
+                wit::Value::PythonMarshalRaw(data) => $crate::codec::python_marshal::decode(&data, max_bytes)?,
                 wit::Value::PackedAudio(a) => packed_audio_from_wit(a)?,
                 wit::Value::PackedArray(a) => packed_array_from_wit(a)?,
                 wit::Value::Null => V::Null,
@@ -704,6 +717,10 @@ macro_rules! wit_codec {
             match outputs {
                 wit::Outputs::None => {}
                 wit::Outputs::One(value) => out.push(from_wit_within(value, max_bytes)?),
+                wit::Outputs::OnePythonMarshal(text) => {
+                    let data = $crate::codec::latin1_into_bytes(text)?;
+                    out.push($crate::codec::python_marshal::decode(&data, max_bytes)?);
+                }
                 wit::Outputs::Many(values) => {
                     out.reserve(values.len());
                     for value in values {
@@ -816,7 +833,7 @@ mod tests {
         crate::wit_codec!(super::bindings::nodehost::node::types);
     }
 
-    use guest::{from_wit, from_wit_within, outputs_from_wit, outputs_to_wit, table_from_wit, to_wit, to_wit_as};
+    use guest::{from_wit, from_wit_within, outputs_from_wit, outputs_from_wit_within, outputs_to_wit, table_from_wit, to_wit, to_wit_as};
     use bindings::nodehost::node::types as wit;
 
     use crate::{ArrayData, AudioFrame, BigInt, ErrorKind, Map, NumArray, Value, MAX_DEPTH};
@@ -857,7 +874,7 @@ mod tests {
         // A list or map without audio or arrays is marshal data; with one
         // it is a table whose buffers are packed.
         let ints = Value::List((0..3).map(Value::Int).collect());
-        assert!(matches!(to_wit_as(ints, all).unwrap(), wit::Value::PythonMarshal(wit::PackedBytes::Raw(_))));
+        assert!(matches!(to_wit_as(ints, all).unwrap(), wit::Value::PythonMarshalRaw(_)));
         let wit::Value::Nested(nodes) = to_wit_as(sample(), all).unwrap() else { panic!("a table") };
         assert!(nodes.iter().any(|n| matches!(n, wit::ValueNode::PackedAudio(_))));
         assert!(nodes.iter().any(|n| matches!(n, wit::ValueNode::PackedArray(_))));
@@ -907,6 +924,30 @@ mod tests {
         outputs_from_wit(many, &mut back).unwrap();
         assert_eq!(back, [sample(), Value::Null]);
         assert!(matches!(outputs_to_wit(&mut Vec::new()).unwrap(), wit::Outputs::None));
+    }
+
+    /// `one-python-marshal` is `one(python-marshal(latin1(..)))` in short:
+    /// the same value, the same refusals, the same budget.
+    #[test]
+    fn the_short_marshal_answer_reads_as_the_long_one() {
+        let v = Value::List(vec![Value::Int(1), Value::Str("é".into()), Value::Float(0.5)]);
+        let data = super::python_marshal::encode(&v).unwrap().unwrap();
+        let text: String = data.iter().map(|&b| char::from(b)).collect();
+        assert!(!text.is_ascii());
+        let long = wit::Outputs::One(wit::Value::PythonMarshal(wit::PackedBytes::Latin1(text.clone())));
+        for outputs in [wit::Outputs::OnePythonMarshal(text.clone()), long] {
+            let mut out = Vec::new();
+            outputs_from_wit(outputs, &mut out).unwrap();
+            assert_eq!(out, std::slice::from_ref(&v));
+        }
+        let mut out = Vec::new();
+        let past = outputs_from_wit_within(wit::Outputs::OnePythonMarshal(text), &mut out, 10);
+        assert_eq!(past, Err(super::DecodeError::TooLarge { limit: 10 }));
+        let wide = outputs_from_wit(wit::Outputs::OnePythonMarshal("[\u{100}".into()), &mut out).unwrap_err();
+        assert!(wide.message.contains("U+00FF"), "{}", wide.message);
+        let cut = outputs_from_wit(wit::Outputs::OnePythonMarshal("[\u{2}\0\0\0i".into()), &mut out).unwrap_err();
+        assert!(cut.message.contains("a list of 2 items in 1 bytes"), "{}", cut.message);
+        assert!(out.is_empty());
     }
 
     #[test]
