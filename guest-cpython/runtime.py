@@ -96,6 +96,9 @@ _NONE = t.Outputs_None_()
 _STAGING = values.STAGING
 _MarshalRaw = t.Value_PythonMarshalRaw
 _OneMarshal = t.Outputs_OnePythonMarshal
+_One = t.Outputs_One
+_Marshal = t.Value_PythonMarshal
+_packed = values._packed
 _loads = values._loads
 _dumps = values._dumps
 _STAGE_MIN = values.STAGE_MIN
@@ -189,8 +192,9 @@ class Node(_wit_runtime.Node):
                 cls = type(result)
                 if (cls is list or cls is dict) and State.max_outputs >= 1:
                     # The usual answer, a list or map, as the short form
-                    # (`one-python-marshal`) when it need not be staged;
-                    # anything marshal refuses takes the general path.
+                    # (`one-python-marshal`) when it need not be staged, and
+                    # else staged as the general path would; anything
+                    # marshal refuses takes the general path.
                     try:
                         data = _dumps(result, 2)
                     except BaseException:
@@ -199,6 +203,7 @@ class Node(_wit_runtime.Node):
                         n = len(data)
                         if n < _STAGE_MIN or (n < _STAGE_ASCII_MIN and data.isascii()):
                             return _OneMarshal(data.decode("latin-1"))
+                        return _One(_Marshal(_packed(data)))
                 try:
                     out = _from_py(result)
                 except values.Unsupported as e:
