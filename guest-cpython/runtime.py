@@ -203,7 +203,12 @@ class Node(_wit_runtime.Node):
                         n = len(data)
                         if n < _STAGE_MIN or (n < _STAGE_ASCII_MIN and data.isascii()):
                             return _OneMarshal(data.decode("latin-1"))
-                        return _One(_Marshal(_packed(data)))
+                        try:
+                            return _One(_Marshal(_packed(data)))
+                        except BaseException as e:
+                            # Staging failed (a write to stdout): as the
+                            # general path reports it.
+                            raise exception_error(K.RAISED, e)
                 try:
                     out = _from_py(result)
                 except values.Unsupported as e:
