@@ -138,30 +138,29 @@ fn check_outputs(outputs: &types::Outputs, limits: &CallLimits) -> Result<(), No
         types::Outputs::One(v) => std::slice::from_ref(v),
         types::Outputs::Many(vs) => vs.as_slice(),
         types::Outputs::OnePythonMarshal(text) => {
-            if limits.max_outputs < 1 {
-                return Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs }));
-            }
+            check_count(1, limits)?;
             // At least this, as `python-marshal`.
-            let size = SLOT + text.len() as u64;
-            if size > limits.max_output_bytes {
-                return Err(NodeFailure::LimitExceeded(Limit::OutputBytes {
-                    limit: limits.max_output_bytes,
-                    type_name: latin1_marshal_type_name(text),
-                }));
-            }
-            return Ok(());
+            return check_size(SLOT + text.len() as u64, || latin1_marshal_type_name(text), limits);
         }
     };
-    if values.len() > limits.max_outputs as usize {
+    check_count(values.len(), limits)?;
+    for v in values {
+        check_size(decoded_size(v), || wit_type_name(v), limits)?;
+    }
+    Ok(())
+}
+
+fn check_count(outputs: usize, limits: &CallLimits) -> Result<(), NodeFailure> {
+    if outputs > limits.max_outputs as usize {
         return Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs }));
     }
-    for v in values {
-        if decoded_size(v) > limits.max_output_bytes {
-            return Err(NodeFailure::LimitExceeded(Limit::OutputBytes {
-                limit: limits.max_output_bytes,
-                type_name: wit_type_name(v),
-            }));
-        }
+    Ok(())
+}
+
+/// Fail an output of `size` decoded bytes past the limit, naming its type.
+fn check_size(size: u64, type_name: impl FnOnce() -> &'static str, limits: &CallLimits) -> Result<(), NodeFailure> {
+    if size > limits.max_output_bytes {
+        return Err(NodeFailure::LimitExceeded(Limit::OutputBytes { limit: limits.max_output_bytes, type_name: type_name() }));
     }
     Ok(())
 }
