@@ -16,6 +16,13 @@
 //! `{"$array": {"dtype": "f32" | "f64" | "i64", "shape": [..], "data": [..]}}`.
 //! Reading accepts the same forms, so output can be fed back as input.
 //!
+//! A map of one key that would read as one of those forms (`$bytes`,
+//! `$int`, `$float`, `$audio`, `$array`, or `$map` itself) is written inside
+//! `{"$map": {...}}`, which reads back as the map it holds, so every value
+//! written reads back as itself. A one-key object whose key is some other
+//! `$` name (`{"$oid": ...}`, `{"$ref": ...}`) is an ordinary map, in and
+//! out.
+//!
 //! `$bytes` is standard base64 (RFC 4648 section 4: `A-Z a-z 0-9 + /`,
 //! `=` padding) written and read by the `base64` crate, and read
 //! strictly: the padding must be there and canonical, nothing may follow
@@ -73,6 +80,16 @@ impl From<&str> for FromJsonError {
 }
 
 /// A value as JSON.
+/// The `$` names reading gives a meaning to (see the [module docs](self)).
+const SPECIAL_FORMS: [&str; 6] = ["bytes", "int", "float", "audio", "array", "map"];
+
+/// Whether `map` would read as a special form if written as it is: one key,
+/// a `$` and a form's name.
+fn looks_special(map: &Map) -> bool {
+    map.len() == 1
+        && map.iter().next().is_some_and(|(key, _)| key.strip_prefix('$').is_some_and(|name| SPECIAL_FORMS.contains(&name)))
+}
+
 pub fn to_json(value: &Value) -> Json {
     match value {
         Value::Null => Json::Null,
@@ -83,7 +100,10 @@ pub fn to_json(value: &Value) -> Json {
         Value::Str(s) => Json::String(s.clone()),
         Value::Bytes(b) => json!({ "$bytes": BASE64.encode(b) }),
         Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(map) => Json::Object(map.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect()),
+        Value::Map(map) => {
+            let object = Json::Object(map.iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect());
+            if looks_special(map) { json!({ "$map": object }) } else { object }
+        }
         Value::Audio(a) => json!({ "$audio": {
             "sample_rate": a.sample_rate,
             "channels": a.channels,
@@ -113,6 +133,10 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
         Value::Str(s) => write_str(out, s),
         Value::List(items) => write_seq(out, items, write_json),
         Value::Map(map) => {
+            let escaped = looks_special(map);
+            if escaped {
+                out.extend_from_slice(b"{\"$map\":");
+            }
             out.push(b'{');
             for (k, (key, item)) in map.iter().enumerate() {
                 if k > 0 {
@@ -123,6 +147,9 @@ pub fn write_json(out: &mut Vec<u8>, value: &Value) {
                 write_json(out, item);
             }
             out.push(b'}');
+            if escaped {
+                out.push(b'}');
+            }
         }
         Value::Bytes(b) => {
             // Base64 needs no escaping.
@@ -290,18 +317,23 @@ pub fn from_json(json: Json) -> Result<Value, FromJsonError> {
         Json::Object(mut obj) => {
             if obj.len() == 1 {
                 let key = obj.keys().next().expect("one key").clone();
-                if let Some(special) = key.strip_prefix('$') {
+                if let Some(special) = key.strip_prefix('$').filter(|name| SPECIAL_FORMS.contains(name)) {
                     let inner = obj.remove(&key).expect("present");
                     return from_special(special, inner);
                 }
             }
-            let mut map = Map::with_capacity(obj.len());
-            for (k, v) in obj {
-                map.push(k, from_json(v)?);
-            }
-            Value::Map(map)
+            map_from_json(obj)?
         }
     })
+}
+
+/// A JSON object's members as a map, each value read by [`from_json`].
+fn map_from_json(obj: serde_json::Map<String, Json>) -> Result<Value, FromJsonError> {
+    let mut map = Map::with_capacity(obj.len());
+    for (k, v) in obj {
+        map.push(k, from_json(v)?);
+    }
+    Ok(Value::Map(map))
 }
 
 fn from_special(kind: &str, inner: Json) -> Result<Value, FromJsonError> {
@@ -358,7 +390,11 @@ fn from_special(kind: &str, inner: Json) -> Result<Value, FromJsonError> {
             array.check()?;
             Ok(Value::Array(array))
         }
-        other => Err(format!("unknown special form '${other}' ($bytes, $int, $float, $audio, $array)").into()),
+        "map" => match inner {
+            Json::Object(obj) => map_from_json(obj),
+            _ => Err("$map must hold an object (a map whose one key is a $ form's name)".into()),
+        },
+        other => unreachable!("'${other}' is not in SPECIAL_FORMS"),
     }
 }
 
@@ -612,6 +648,46 @@ mod tests {
             let mut out = Vec::new();
             write_str(&mut out, &s);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_map_that_looks_like_a_special_form_reads_back_as_a_map() {
+        let one = |key: &str, value: Value| Value::Map([(key, value)].into_iter().collect());
+        let maps = [
+            one("$bytes", Value::from("AAE=")),
+            one("$float", Value::from("nan")),
+            one("$int", Value::from("0x10")),
+            one("$audio", Value::Null),
+            one("$array", Value::Int(1)),
+            one("$map", one("$int", Value::from("0x10"))),
+            one("$map", Value::Int(3)),
+        ];
+        for v in maps {
+            let mut out = Vec::new();
+            write_json(&mut out, &v);
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.starts_with("{\"$map\":{"), "{text}");
+            assert_eq!(from_json_str(&text).unwrap(), v, "{text}");
+        }
+        // Other `$` names and maps of more keys are written as they are.
+        for v in [one("$oid", Value::from("5f1d")), one("bytes", Value::Int(1)), Value::Map([("$int", Value::Int(1)), ("b", Value::Null)].into_iter().collect())] {
+            assert_eq!(to_json(&v), serde_json::to_value(v.as_map().unwrap().iter().map(|(k, v)| (k.to_owned(), to_json(v))).collect::<serde_json::Map<_, _>>()).unwrap());
+            assert_eq!(from_json(to_json(&v)).unwrap(), v);
+        }
+        assert_eq!(from_json_str(r##"{"$ref": "#/a"}"##).unwrap(), one("$ref", Value::from("#/a")));
+        assert!(from_json_str(r#"{"$map": 5}"#).unwrap_err().to_string().contains("$map must hold an object"));
+    }
+
+    proptest::proptest! {
+        /// Whatever is written reads back as itself (maps whose keys look
+        /// like `$` forms included: the strategy's keys do).
+        #[test]
+        fn every_value_written_reads_back(value in crate::value::arbitrary::value()) {
+            let mut out = Vec::new();
+            write_json(&mut out, &value);
+            let text = String::from_utf8(out).unwrap();
+            proptest::prop_assert_eq!(from_json_str(&text).unwrap(), value, "{}", text);
         }
     }
 
