@@ -12,6 +12,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build_tzdata.rs");
     println!("cargo:rerun-if-changed=build_fetch.rs");
     println!("cargo:rerun-if-changed=python/nodehost.py");
+    println!("cargo:rerun-if-changed=python/_nodehost_time.py");
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
         println!("cargo:rustc-link-arg=-zstack-size=8388608");
     }

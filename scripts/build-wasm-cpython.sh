@@ -21,8 +21,8 @@ force=0
 [[ ${1:-} == --force ]] && force=1
 
 # The inputs: the WIT package, the guest's Python files and the helper
-# module (not check.py, which only tests the component from outside).
-inputs=("$root"/wit/*.wit "$root"/guest-cpython/*.py "$root"/guest-python/python/nodehost.py "$0")
+# modules (not check.py, which only tests the component from outside).
+inputs=("$root"/wit/*.wit "$root"/guest-cpython/*.py "$root"/guest-python/python/*.py "$0")
 
 # componentize-py, pinned, in its own venv.
 componentize="$venv/bin/componentize-py"

@@ -546,13 +546,18 @@ def _fill_time():
     """RustPython on wasm32 leaves out the time zone attributes of ``time``
     that ``_strptime``, ``email.utils`` and ``logging`` read. The sandbox
     has no time zone database and no TZ: it runs in UTC, as ``localtime``
-    there already does."""
+    there already does. On WASI and RustPython, ``_nodehost_time`` gives
+    ``strftime``, ``gmtime`` and the CPU clocks as CPython on Linux has
+    them."""
     import time
     if not hasattr(time, "tzname"):
         time.tzname = ("UTC", "UTC")
         time.timezone = 0
         time.altzone = 0
         time.daylight = 0
+    if sys.platform == "wasi" or sys.implementation.name == "rustpython":
+        import _nodehost_time
+        _nodehost_time.install()
 
 
 def _fill_os():

@@ -47,6 +47,7 @@ fn builder() -> InterpreterBuilder {
         .add_native_module(native)
         .add_frozen_modules(rustpython_pylib::FROZEN_STDLIB)
         .add_frozen_modules(rustpython_vm::py_freeze!(file = "../python/nodehost.py", module_name = "nodehost"))
+        .add_frozen_modules(rustpython_vm::py_freeze!(file = "../python/_nodehost_time.py", module_name = "_nodehost_time"))
         .init_hook(set_frozen_stdlib_dir)
 }
 
@@ -54,6 +55,7 @@ fn builder() -> InterpreterBuilder {
 /// the file as an input: RustPython 0.6's `py_freeze!` does not, and without
 /// it an edit of `nodehost.py` would not rebuild the guest.
 const _HELPER_SOURCE: &str = include_str!("../python/nodehost.py");
+const _TIME_HELPER_SOURCE: &str = include_str!("../python/_nodehost_time.py");
 
 fn set_frozen_stdlib_dir(vm: &mut VirtualMachine) {
     if let Some(state) = PyRc::get_mut(&mut vm.state) {

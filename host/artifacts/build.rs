@@ -100,7 +100,7 @@ fn main() {
 /// say where it is, or why there is none.
 fn wasm_cpython(workspace: &Path, target_root: &Path) -> String {
     let script = workspace.join("scripts/build-wasm-cpython.sh");
-    for input in [script.clone(), workspace.join("guest-cpython"), workspace.join("guest-python/python/nodehost.py")] {
+    for input in [script.clone(), workspace.join("guest-cpython"), workspace.join("guest-python/python")] {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     println!("cargo:rerun-if-env-changed=NODEHOST_NO_WASM_CPYTHON");

@@ -150,6 +150,27 @@ fn math_functions_give_cpythons_bits_in_the_sandbox() {
 }
 
 #[test]
+fn time_formats_as_cpython_on_linux_formats_it_in_both_sandboxes() {
+    let seeds: Vec<Value> = (0..4).map(Value::Int).collect();
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "TimeFormats", Value::Null, runtime), seeds.clone()).unwrap();
+    let want = run(Runtime::Cpython).outputs();
+    assert_eq!(want.len(), seeds.len());
+    let mut runtimes = vec![Runtime::Wasm, Runtime::NativeRustpython];
+    if Runtime::WasmCpython.is_available() {
+        runtimes.push(Runtime::WasmCpython);
+    }
+    for runtime in runtimes {
+        let got = run(runtime).outputs();
+        for (w, g) in want.iter().zip(&got) {
+            let (Value::List(w), Value::List(g)) = (w, g) else { panic!("{runtime}: not lists: {g:?}") };
+            let differ: Vec<String> =
+                w.iter().zip(g).filter(|(a, b)| a != b).map(|(a, b)| format!("CPython {a:?}, {runtime} {b:?}")).collect();
+            assert!(differ.is_empty() && w.len() == g.len(), "{runtime}: {} differ:\n{}", differ.len(), differ.join("\n"));
+        }
+    }
+}
+
+#[test]
 fn tracebacks_show_the_source_line_on_every_python_runtime() {
     for runtime in PYTHON_RUNTIMES {
         let spec = python(test_python("real_data.py"), "Fails", Value::Null, runtime);

@@ -65,6 +65,48 @@ class Dates:
         return [when.isoformat(), when.strftime("%A %d %B %Y, %H:%M"), when.timetuple().tm_yday]
 
 
+class TimeFormats:
+    """``time.strftime`` over random time tuples and directives (flags,
+    widths, E/O modifiers, unknown ones), ``asctime``, the weekday of
+    ``gmtime`` and ``strptime("%c")``: what glibc's C locale gives on
+    CPython. Time zone directives are given a ``gmtime`` struct (GMT), so the
+    answer does not depend on the machine's zone."""
+
+    CONVERSIONS = "aAbBcCdDeFgGhHIjklmMnpPrRStTuUVwWxXyY%"
+
+    def process(self, seed):
+        import random
+        import time
+        rng = random.Random(seed)
+        directives = ["%" + c for c in self.CONVERSIONS]
+        directives += ["%" + f + c for f in "-_0^#" for c in self.CONVERSIONS]
+        directives += ["%" + w + c for w in ("1", "3", "10") for c in "YdeaBpjGc%"]
+        directives += ["%E" + c for c in "cCxXyYa"] + ["%O" + c for c in "deHImMSyBa"]
+        directives += ["%Q", "%", "%5", "%-", "%^#a", "%_-d", "%+", "x%%y"]
+        out = []
+        for _ in range(300):
+            year = rng.choice([rng.randint(1, 9999), rng.randint(-50, 50), rng.randint(1900, 2100), 12345])
+            t = (year, rng.randint(0, 12), rng.randint(0, 31), rng.randint(0, 23), rng.randint(0, 59),
+                 rng.randint(0, 61), rng.randint(-1, 8), rng.randint(0, 366), rng.randint(-3, 3))
+            if rng.random() < 0.3:
+                t = time.gmtime(rng.randint(-2**34, 2**34))
+            fmt = " ".join(rng.choice(directives) for _ in range(3))
+            for f in (time.strftime, lambda _, t: time.asctime(t)):
+                try:
+                    out.append(f(fmt, t))
+                except (ValueError, TypeError, OverflowError) as e:
+                    out.append("%s: %s" % (type(e).__name__, e))
+        zone = time.gmtime(86400 * 365)
+        out.append(time.strftime("%Z %z %-z %3z %#Z", zone))
+        out.append([tuple(time.gmtime(s))[:9] for s in (0, 1700000000, -10**9)])
+        out.append(time.gmtime(0).tm_zone)
+        when = time.strftime("%c", zone)
+        out.append(str(time.strptime(when, "%c")[:6]))
+        out.append([type(f()).__name__ for f in (time.process_time, time.thread_time)])
+        out.append(time.get_clock_info("process_time").monotonic)
+        return out
+
+
 class Fails:
     """Raises from a line whose text the traceback must show."""
 
