@@ -335,30 +335,39 @@ def install():
     _cpu_clocks()
 
 
+# Where the CPU clocks start: set at import, and again by `restart_clocks`
+# in each instance made from a snapshot (which holds the import's value).
+_clocks_start = time.monotonic_ns()
+
+
+def restart_clocks():
+    """Count ``process_time`` and ``thread_time`` from now: called once as
+    an instance starts from a snapshot (the value a snapshot holds is from
+    when it was made, and the monotonic clock of a new instance starts
+    again near zero, so the clocks read negative)."""
+    global _clocks_start
+    _clocks_start = time.monotonic_ns()
+
+
+def _process_time_ns():
+    """Nanoseconds of the monotonic clock since the instance started: the
+    sandbox has no CPU clock."""
+    return time.monotonic_ns() - _clocks_start
+
+
+def _process_time():
+    """Seconds of the monotonic clock since the instance started: the
+    sandbox has no CPU clock."""
+    return _process_time_ns() / 1e9
+
+
 def _cpu_clocks():
-    try:
-        time.process_time()
-        has_process_time = True
-    except NotImplementedError:
-        has_process_time = False
-    started = time.monotonic_ns()
-
-    def process_time_ns():
-        """Nanoseconds of the monotonic clock since the module was set up:
-        the sandbox has no CPU clock."""
-        return time.monotonic_ns() - started
-
-    def process_time():
-        """Seconds of the monotonic clock since the module was set up: the
-        sandbox has no CPU clock."""
-        return process_time_ns() / 1e9
-
-    if not has_process_time:
-        time.process_time, time.process_time_ns = process_time, process_time_ns
-    try:
-        time.thread_time()
-    except (AttributeError, NotImplementedError):
-        time.thread_time, time.thread_time_ns = time.process_time, time.process_time_ns
+    # On WASI the C library's clock() (CPython's process_time there) counts
+    # from when the libc started, which in a snapshot is when the snapshot
+    # was made; RustPython has none. This module's count replaces both.
+    if sys.platform == "wasi":
+        time.process_time, time.process_time_ns = _process_time, _process_time_ns
+        time.thread_time, time.thread_time_ns = _process_time, _process_time_ns
     get_clock_info = getattr(time, "get_clock_info", None)
     if get_clock_info is None:
         return

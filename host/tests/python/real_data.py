@@ -103,6 +103,9 @@ class TimeFormats:
         when = time.strftime("%c", zone)
         out.append(str(time.strptime(when, "%c")[:6]))
         out.append([type(f()).__name__ for f in (time.process_time, time.thread_time)])
+        # Counted from the instance's start, not from when a snapshot was made.
+        first = time.process_time()
+        out.append([0 <= first <= time.process_time() < 3600, 0 <= time.thread_time_ns() < 3600 * 10**9])
         out.append(time.get_clock_info("process_time").monotonic)
         return out
 
