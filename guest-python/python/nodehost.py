@@ -302,6 +302,120 @@ def _remember_source(filename, source):
         remember(filename, source)
 
 
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+# Identical frames in a row shown before "[Previous line repeated N more
+# times]", as CPython's traceback module has it.
+_REPEATS_SHOWN = 3
+
+
+def _traceback_text(exc):
+    """``exc``'s traceback as CPython's ``traceback.format_exception`` writes
+    it (less the carets under an expression): what the RustPython runtimes
+    report. RustPython's own writer ended with the exception's arguments
+    (``AppError: (42, 'args')``, ``KeyError: k``) rather than ``str(exc)``,
+    left out the module of the exception's class and the notes, showed a
+    context that ``raise ... from None`` suppressed, and every frame of a
+    deep recursion. Frames of this module are left out, as the CPython
+    guest leaves out its own."""
+    parts = []
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        parts.append(_one_exception(exc))
+        if exc.__cause__ is not None:
+            exc = exc.__cause__
+            parts.append(_CAUSE)
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            exc = exc.__context__
+            parts.append(_CONTEXT)
+        else:
+            break
+    if parts and parts[-1] in (_CAUSE, _CONTEXT) and id(exc) in seen:
+        parts.pop()
+    return "".join(reversed(parts))
+
+
+def _one_exception(exc):
+    import linecache
+    lines = []
+    tb = exc.__traceback__
+    own = _traceback_text.__code__.co_filename
+    last, count = None, 0
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        lineno = tb.tb_lineno
+        tb = tb.tb_next
+        if code.co_filename == own:
+            continue
+        if not lines:
+            lines.append("Traceback (most recent call last):\n")
+        frame = (code.co_filename, lineno, code.co_name)
+        if frame != last:
+            if count > _REPEATS_SHOWN:
+                lines.append(_repeated(count - _REPEATS_SHOWN))
+            last, count = frame, 0
+        count += 1
+        if count > _REPEATS_SHOWN:
+            continue
+        lines.append('  File "%s", line %s, in %s\n' % frame)
+        source = linecache.getline(code.co_filename, lineno) if isinstance(lineno, int) else ""
+        if source.strip():
+            lines.append("    %s\n" % source.strip())
+    if count > _REPEATS_SHOWN:
+        lines.append(_repeated(count - _REPEATS_SHOWN))
+    cls = type(exc)
+    name = getattr(cls, "__qualname__", cls.__name__)
+    module = getattr(cls, "__module__", None)
+    if module not in ("__main__", "builtins"):
+        name = "%s.%s" % (module if isinstance(module, str) else "<unknown>", name)
+    try:
+        text = _cut(str(exc))
+    except Exception:
+        text = "<exception str() failed>"
+    if isinstance(exc, RecursionError):
+        text = _recursion_text(text)
+    lines.append("%s: %s\n" % (name, text) if text else name + "\n")
+    notes = getattr(exc, "__notes__", None)
+    if notes is not None:
+        if isinstance(notes, (list, tuple)):
+            for note in notes:
+                if isinstance(note, str):
+                    lines.append(_cut(note) + "\n")
+                else:
+                    try:
+                        lines.append(_cut(repr(note)) + "\n")
+                    except Exception:
+                        lines.append("<note repr() failed>\n")
+        else:
+            try:
+                lines.append(_cut(repr(notes)) + "\n")
+            except Exception:
+                lines.append("<__notes__ repr() failed>\n")
+    return "".join(lines)
+
+
+# As the runtime cuts an exception's text (the SDK's MAX_EXCEPTION_TEXT):
+# a node raising a 50 MB message still gets its error reported.
+_MAX_TEXT = 64 << 10
+
+
+def _cut(text):
+    if len(text) <= _MAX_TEXT:
+        return text
+    return "%s [... cut: %d characters in all]" % (text[:_MAX_TEXT], len(text))
+
+
+def _recursion_text(text):
+    """CPython's message for a RecursionError that RustPython raised with a
+    trailing space, or with none where it found its native stack short."""
+    return text.rstrip() or "maximum recursion depth exceeded"
+
+
+def _repeated(n):
+    return "  [Previous line repeated %d more time%s]\n" % (n, "s" if n > 1 else "")
+
+
 def _explain_missing(e, bundle, chain):
     """Reword a ModuleNotFoundError raised while a node's modules are run:
     which module was missing, the import chain that wanted it (``chain``),

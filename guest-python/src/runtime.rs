@@ -385,8 +385,33 @@ pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBa
         },
         Err(_) => String::new(),
     };
-    let mut traceback = String::new();
-    let _ = vm.write_exception(&mut traceback, &exc);
+    // RustPython's RecursionError has a trailing space, or no text where it
+    // found its native stack short; CPython's has neither.
+    let text = if exc.class().fast_issubclass(vm.ctx.exceptions.recursion_error) {
+        let trimmed = text.trim_end();
+        if trimmed.is_empty() { "maximum recursion depth exceeded".to_owned() } else { trimmed.to_owned() }
+    } else {
+        text
+    };
+    // CPython's text (`nodehost._traceback_text`), else, where that fails
+    // (a SyntaxError, which the interpreter's writer shows with its line and
+    // caret; or the node's memory or deadline spent), the interpreter's own.
+    let syntax = exc.class().fast_issubclass(vm.ctx.exceptions.syntax_error);
+    let python_text = (!syntax)
+        .then(|| {
+            vm.import("nodehost", 0)
+                .and_then(|m| m.get_attr("_traceback_text", vm))
+                .and_then(|f| f.call((exc.clone(),), vm))
+                .ok()
+                .and_then(|text| text.str(vm).ok())
+                .map(|text| text.to_string_lossy().into_owned())
+        })
+        .flatten();
+    let traceback = python_text.unwrap_or_else(|| {
+        let mut traceback = String::new();
+        let _ = vm.write_exception(&mut traceback, &exc);
+        traceback
+    });
     let traceback = with_source_lines(&traceback);
     python::exception(kind, exception_type, &text, &traceback)
 }

@@ -171,6 +171,28 @@ fn time_formats_as_cpython_on_linux_formats_it_in_both_sandboxes() {
 }
 
 #[test]
+fn tracebacks_read_as_cpython_writes_them_on_every_python_runtime() {
+    // CPython 3.11 adds lines of carets under an expression; the
+    // RustPython runtimes have no column positions to draw them from.
+    let without_carets = |tb: &str| -> String {
+        tb.lines().filter(|l| !l.trim().chars().all(|c| c == '^' || c == '~') || l.trim().is_empty()).map(|l| format!("{l}\n")).collect()
+    };
+    let traceback = |runtime, kind: &str| {
+        let params = Value::Map([("kind", Value::from(kind))].into_iter().collect());
+        let run = run_node(&python(test_python("real_data.py"), "Raises", params, runtime), vec![Value::Int(1)]).unwrap();
+        let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!("{runtime} {kind}: {:?}", run.items[0]) };
+        (e.message.clone(), without_carets(e.traceback.as_deref().unwrap_or_default()))
+    };
+    for kind in ["custom", "key", "notes", "from_none", "chained", "context", "empty", "recursion"] {
+        let want = traceback(Runtime::Cpython, kind);
+        for runtime in [Runtime::Wasm, Runtime::NativeRustpython] {
+            let got = traceback(runtime, kind);
+            assert_eq!(got, want, "{runtime} {kind}:\n{}\nCPython:\n{}", got.1, want.1);
+        }
+    }
+}
+
+#[test]
 fn tracebacks_show_the_source_line_on_every_python_runtime() {
     for runtime in PYTHON_RUNTIMES {
         let spec = python(test_python("real_data.py"), "Fails", Value::Null, runtime);

@@ -110,6 +110,55 @@ class TimeFormats:
         return out
 
 
+class AppError(Exception):
+    """An exception with its own text."""
+
+    def __str__(self):
+        return "custom message"
+
+
+class Raises:
+    """Raises as ordinary node code does: the host's traceback must read as
+    CPython's ``traceback.format_exception`` writes it."""
+
+    def __init__(self, kind="custom"):
+        self.kind = kind
+
+    def process(self, data):
+        kind = self.kind
+        if kind == "custom":
+            raise AppError(42, "args")
+        if kind == "key":
+            return {}["missing"]
+        if kind == "notes":
+            e = ValueError("bad value")
+            e.__notes__ = ["first note", "second\nnote"]
+            raise e
+        if kind == "from_none":
+            try:
+                return {}["k"]
+            except KeyError:
+                raise ValueError("clean") from None
+        if kind == "chained":
+            try:
+                return int("x")
+            except ValueError as e:
+                raise RuntimeError("wrapped") from e
+        if kind == "context":
+            try:
+                return 1 / 0
+            except ZeroDivisionError:
+                raise LookupError("during")
+        if kind == "empty":
+            raise AppError() if data else ValueError()
+        return self.down(40)
+
+    def down(self, n):
+        if n == 0:
+            raise LookupError("at the bottom")
+        return self.down(n - 1)
+
+
 class Fails:
     """Raises from a line whose text the traceback must show."""
 
