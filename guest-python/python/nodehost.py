@@ -882,7 +882,20 @@ def _rustpython_threading(threading):
             self._lock = allocate()
 
         def acquire(self, blocking=True, timeout=-1):
-            return self._lock.acquire(blocking, timeout)
+            # RustPython's own lock said True when asked to wait for a lock
+            # already held, with or without a timeout: `Condition.wait` then
+            # returned at once, and a `queue.get` before its `put` spun
+            # until the deadline. It is asked without waiting here, and the
+            # wait is done in Python.
+            if not blocking:
+                if timeout != -1:
+                    raise ValueError("can't specify a timeout for a non-blocking call")
+                return self._lock.acquire(False)
+            if timeout < 0 and timeout != -1:
+                raise ValueError("timeout value must be a non-negative number")
+            if self._lock.acquire(False):
+                return True
+            return _wait_for_lock(self._lock, timeout)
 
         def release(self):
             self._lock.release()
@@ -903,6 +916,34 @@ def _rustpython_threading(threading):
 
     threading.Lock = threading._allocate_lock = Lock
     threading._CRLock = None
+
+
+def _wait_for_lock(lock, timeout):
+    """Take ``lock``, held by another thread, within ``timeout`` seconds (-1:
+    however long it takes), checking at intervals that grow to 5 ms. In the
+    sandbox a thread runs to its end when started, so nothing can release a
+    lock the running code holds: waiting with a timeout sleeps it out and
+    fails, as it would on CPython, and waiting without one is a deadlock,
+    raised at once rather than waited out until the node's deadline."""
+    import time
+    if sys.platform == "wasi":
+        if timeout == -1:
+            raise RuntimeError("deadlock: waiting without a timeout for a lock that is held, where nothing can "
+                               "release it (in the sandbox, a thread runs to its end when it is started)")
+        time.sleep(timeout)
+        return lock.acquire(False)
+    deadline = None if timeout == -1 else time.monotonic() + timeout
+    pause = 50e-6
+    while True:
+        if lock.acquire(False):
+            return True
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            pause = min(pause, left)
+        time.sleep(pause)
+        pause = min(pause * 2, 5e-3)
 
 
 def _warm_zoneinfo(zoneinfo):

@@ -160,4 +160,14 @@ fn threading_and_queue_behave_as_cpython_on_rustpython() {
             assert_eq!(judge(name, got), Ok(()), "{runtime}: {name}");
         }
     }
+    // A lock held while another asks for it: RustPython's own said True.
+    // (In the sandbox only: on native RustPython a thread that waits makes
+    // the call run to its deadline, with or without this; see the README.)
+    let run = |runtime| {
+        let spec = python(test_python("real_data.py"), "Threads", Value::Null, runtime);
+        run_node(&spec, vec![Value::Null]).unwrap().outputs()
+    };
+    let want = run(Runtime::Cpython);
+    assert_eq!(want, jsons(r#"[[[false, false, true, true], "joined"]]"#));
+    assert_eq!(run(Runtime::Wasm), want);
 }

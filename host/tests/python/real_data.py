@@ -159,6 +159,31 @@ class Raises:
         return self.down(n - 1)
 
 
+class Threads:
+    """Locks held while another waits, and a consumer thread started before
+    its producer puts: what CPython gives (in the sandbox a thread runs to
+    its end when started, so the consumer there fails with a deadlock
+    error, logged, and the node goes on)."""
+
+    def process(self, data):
+        import queue
+        import threading
+        import time
+        lock = threading.Lock()
+        lock.acquire()
+        started = time.monotonic()
+        waited = [lock.acquire(blocking=False), lock.acquire(timeout=0.05)]
+        waited.append(time.monotonic() - started >= 0.04)
+        lock.release()
+        waited.append(lock.acquire(timeout=0.05))
+        q = queue.Queue()
+        consumer = threading.Thread(target=q.get)
+        consumer.start()
+        q.put(1)
+        consumer.join()
+        return [waited, "joined"]
+
+
 class Fails:
     """Raises from a line whose text the traceback must show."""
 
