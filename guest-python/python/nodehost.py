@@ -700,6 +700,54 @@ def _fill_os():
 
     chmod.__doc__ = "Change the access mode of a path (the sandbox has no permission bits: the mode is not kept)."
     os.chmod = chmod
+    _fill_os_info(os)
+
+
+def _struct_seq(name, fields):
+    """A tuple type with named fields that reads as CPython's ``posix``
+    struct sequences do (``posix.uname_result(sysname='wasi', ...)``)."""
+    import operator
+
+    def __new__(cls, values):
+        values = tuple(values)
+        if len(values) != len(fields):
+            raise TypeError("os.%s() takes a %d-sequence (%d-sequence given)" % (name, len(fields), len(values)))
+        return tuple.__new__(cls, values)
+
+    def __repr__(self):
+        return "posix.%s(%s)" % (name, ", ".join("%s=%r" % pair for pair in zip(fields, self)))
+
+    namespace = {"__slots__": (), "__new__": __new__, "__repr__": __repr__, "__module__": "posix",
+                 "n_fields": len(fields), "n_sequence_fields": len(fields), "n_unnamed_fields": 0}
+    namespace.update((field, property(operator.itemgetter(k))) for k, field in enumerate(fields))
+    return type(name, (tuple,), namespace)
+
+
+def _fill_os_info(os):
+    """``os.uname`` where RustPython's WASI ``os`` has none (what CPython's
+    WASI build answers: ``wasi``, ``wasm32``), and ``os.times`` in both
+    sandboxes: RustPython had none, and CPython's WASI one reported the
+    user time from the C library's clock, which in a snapshot counts from
+    when the snapshot was made (a large negative number). Its user time
+    is ``time.process_time()``, the monotonic clock since the instance
+    started (the sandbox has no CPU clock), its elapsed time the monotonic
+    clock."""
+    import time
+    if not hasattr(os, "uname"):
+        os.uname_result = _struct_seq("uname_result", ("sysname", "nodename", "release", "version", "machine"))
+
+        def uname():
+            """Return an object identifying the current operating system."""
+            return os.uname_result(("wasi", "(none)", "0.0.0", "0.0.0", "wasm32"))
+
+        os.uname = uname
+    os.times_result = _struct_seq("times_result", ("user", "system", "children_user", "children_system", "elapsed"))
+
+    def times():
+        """Return a collection containing process timing information."""
+        return os.times_result((time.process_time(), 0.0, 0.0, 0.0, time.monotonic()))
+
+    os.times = times
 
 
 class _FixAfterImport:

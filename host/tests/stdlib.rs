@@ -152,6 +152,23 @@ fn without_tmp_tempfile_fails_as_on_a_system_with_none() {
 /// takes `blocking=`, and `Condition`, `Event` and `queue` work (RustPython's
 /// own RLock lacked what `Condition` needs).
 #[test]
+fn os_uname_and_times_answer_in_both_sandboxes() {
+    let mut runtimes = vec![Runtime::Wasm];
+    if Runtime::WasmCpython.is_available() {
+        runtimes.push(Runtime::WasmCpython);
+    }
+    for runtime in runtimes {
+        let spec = python(test_python("real_data.py"), "OsInfo", Value::Null, runtime);
+        let got = run_node(&spec, vec![Value::Null]).unwrap().outputs();
+        let want = jsons(
+            r#"[["posix.uname_result(sysname='wasi', nodename='(none)', release='0.0.0', version='0.0.0', machine='wasm32')",
+                "wasi", "wasm32", true, "times_result", 5, true, 0.0, true]]"#,
+        );
+        assert_eq!(got, want, "{runtime}");
+    }
+}
+
+#[test]
 fn threading_and_queue_behave_as_cpython_on_rustpython() {
     for runtime in [Runtime::Wasm, Runtime::NativeRustpython] {
         let names = ["threading", "queue"];

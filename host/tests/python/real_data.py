@@ -184,6 +184,16 @@ class Threads:
         return [waited, "joined"]
 
 
+class OsInfo:
+    """``os.uname`` and ``os.times`` as a sandbox answers them."""
+
+    def process(self, data):
+        import os
+        u, t = os.uname(), os.times()
+        return [repr(u), u.sysname, u.machine, list(u) == [u.sysname, u.nodename, u.release, u.version, u.machine],
+                type(t).__name__, len(t), 0 <= t.user == t[0] < 3600, t.system, t.elapsed > 0]
+
+
 class Fails:
     """Raises from a line whose text the traceback must show."""
 
