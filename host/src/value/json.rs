@@ -79,7 +79,6 @@ impl From<&str> for FromJsonError {
     }
 }
 
-/// A value as JSON.
 /// The `$` names reading gives a meaning to (see the [module docs](self)).
 const SPECIAL_FORMS: [&str; 6] = ["bytes", "int", "float", "audio", "array", "map"];
 
@@ -90,6 +89,7 @@ fn looks_special(map: &Map) -> bool {
         && map.iter().next().is_some_and(|(key, _)| key.strip_prefix('$').is_some_and(|name| SPECIAL_FORMS.contains(&name)))
 }
 
+/// A value as JSON.
 pub fn to_json(value: &Value) -> Json {
     match value {
         Value::Null => Json::Null,
