@@ -143,10 +143,8 @@ class Runtime(exports.Runtime):
                 State.interruptible = on
             except BaseException:
                 pass
-        # A new instance, perhaps from a snapshot: `random`'s state and the
-        # CPU clocks' start are its own. (componentize-py reseeds `random`
-        # itself at the first call into an instance too.)
-        nodehost._fresh_instance()
+        # (componentize-py reseeds `random` itself at the first call into an
+        # instance, so instances do not share the snapshot's random state.)
         # Lists and maps as marshal data, audio and arrays packed: CPython
         # reads each in one C call (see _nodehost_values).
         return _FORMS

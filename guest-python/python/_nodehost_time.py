@@ -12,8 +12,11 @@ Imported by ``nodehost`` on WASI and on RustPython, where it changes the
   took the weekday from the date rather than from the tuple.
 - Neither sandbox has a CPU clock: RustPython raised ``NotImplementedError``
   for ``process_time`` and ``thread_time``, CPython's WASI build has no
-  ``thread_time``. Both count the monotonic clock here (a node's instance
-  runs on one thread, and only while it is called).
+  ``thread_time``, and its ``process_time`` (the C library's ``clock()``)
+  counts from when the libc started, which in a snapshot is when the
+  snapshot was made, so it read negative. Both count the monotonic clock
+  here, which the host starts at zero for each node's instance (a node's
+  instance runs on one thread, and only while it is called).
 - ``gmtime`` names its zone ``GMT``, as glibc does (WASI's libc and
   RustPython say ``UTC``).
 
@@ -335,30 +338,16 @@ def install():
     _cpu_clocks()
 
 
-# Where the CPU clocks start: set at import, and again by `restart_clocks`
-# in each instance made from a snapshot (which holds the import's value).
-_clocks_start = time.monotonic_ns()
-
-
-def restart_clocks():
-    """Count ``process_time`` and ``thread_time`` from now: called once as
-    an instance starts from a snapshot (the value a snapshot holds is from
-    when it was made, and the monotonic clock of a new instance starts
-    again near zero, so the clocks read negative)."""
-    global _clocks_start
-    _clocks_start = time.monotonic_ns()
-
-
 def _process_time_ns():
-    """Nanoseconds of the monotonic clock since the instance started: the
-    sandbox has no CPU clock."""
-    return time.monotonic_ns() - _clocks_start
+    """Nanoseconds of the monotonic clock, which the host starts at zero for
+    each node's instance: the sandbox has no CPU clock."""
+    return time.monotonic_ns()
 
 
 def _process_time():
-    """Seconds of the monotonic clock since the instance started: the
-    sandbox has no CPU clock."""
-    return _process_time_ns() / 1e9
+    """Seconds of the monotonic clock, which the host starts at zero for
+    each node's instance: the sandbox has no CPU clock."""
+    return time.monotonic_ns() / 1e9
 
 
 def _cpu_clocks():

@@ -603,19 +603,15 @@ def _class_module(module, module_name):
     return importlib.import_module("." + module_name.lstrip("."), base)
 
 
-def _fresh_instance():
-    """What an instance made from a snapshot must not share with the
-    snapshot: ``random``'s state (drawn afresh from the host's entropy;
-    ``random.seed()`` with no argument is not enough on RustPython 0.6: it
-    draws from the ``rand`` crate's thread-local generator, whose state the
-    snapshot holds too), and where the CPU clocks start counting."""
+def _reseed():
+    """Fresh state for ``random`` from the host's entropy: an instance made
+    from a snapshot starts with the snapshot's. (``random.seed()`` with no
+    argument is not enough on RustPython 0.6: it draws from the ``rand``
+    crate's thread-local generator, whose state the snapshot holds too.)"""
     random = sys.modules.get("random")
     if random is not None:
         import os
         random.seed(int.from_bytes(os.urandom(32), "little"))
-    clocks = sys.modules.get("_nodehost_time")
-    if clocks is not None:
-        clocks.restart_clocks()
 
 
 class _UnknownNodeType(Exception):

@@ -154,13 +154,12 @@ impl PythonRuntime {
         })
     }
 
-    /// Give the `random` module fresh state from the host's entropy, and
-    /// start the CPU clocks' count (an instance made from a snapshot starts
-    /// with the snapshot's): `nodehost._fresh_instance`.
+    /// Give the `random` module fresh state from the host's entropy (an
+    /// instance made from a snapshot starts with the snapshot's).
     pub fn reseed(&self) -> Result<(), NodeError> {
         self.interp.enter(|vm| {
             vm.import("nodehost", 0)
-                .and_then(|m| m.get_attr("_fresh_instance", vm))
+                .and_then(|m| m.get_attr("_reseed", vm))
                 .and_then(|reseed| reseed.call((), vm))
                 .map(drop)
                 .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))
