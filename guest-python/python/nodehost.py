@@ -309,7 +309,7 @@ _CONTEXT = "\nDuring handling of the above exception, another exception occurred
 _REPEATS_SHOWN = 3
 
 
-def _traceback_text(exc):
+def _traceback_text(exc, text=None):
     """``exc``'s traceback as CPython's ``traceback.format_exception`` writes
     it (less the carets under an expression): what the RustPython runtimes
     report. RustPython's own writer ended with the exception's arguments
@@ -317,12 +317,14 @@ def _traceback_text(exc):
     left out the module of the exception's class and the notes, showed a
     context that ``raise ... from None`` suppressed, and every frame of a
     deep recursion. Frames of this module are left out, as the CPython
-    guest leaves out its own."""
+    guest leaves out its own. ``text``: ``exc``'s own text, when the caller
+    has read it already."""
     parts = []
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        parts.append(_one_exception(exc))
+        parts.append(_one_exception(exc, text))
+        text = None
         if exc.__cause__ is not None:
             exc = exc.__cause__
             parts.append(_CAUSE)
@@ -336,7 +338,7 @@ def _traceback_text(exc):
     return "".join(reversed(parts))
 
 
-def _one_exception(exc):
+def _one_exception(exc, text=None):
     import linecache
     lines = []
     tb = exc.__traceback__
@@ -369,12 +371,13 @@ def _one_exception(exc):
     module = getattr(cls, "__module__", None)
     if module not in ("__main__", "builtins"):
         name = "%s.%s" % (module if isinstance(module, str) else "<unknown>", name)
-    try:
-        text = _cut(str(exc))
-    except Exception:
-        text = "<exception str() failed>"
-    if isinstance(exc, RecursionError):
-        text = _recursion_text(text)
+    if text is None:
+        try:
+            text = _cut(str(exc))
+        except Exception:
+            text = "<exception str() failed>"
+        if isinstance(exc, RecursionError):
+            text = _recursion_text(text)
     lines.append("%s: %s\n" % (name, text) if text else name + "\n")
     notes = getattr(exc, "__notes__", None)
     if notes is not None:

@@ -400,7 +400,14 @@ pub(crate) fn exception_to_error(vm: &VirtualMachine, kind: ErrorKind, exc: PyBa
         .then(|| {
             vm.import("nodehost", 0)
                 .and_then(|m| m.get_attr("_traceback_text", vm))
-                .and_then(|f| f.call((exc.clone(),), vm))
+                // The text already read (and cut) above, so `str(exc)` is not
+                // asked twice (none when empty: `str` may have failed, which
+                // the helper words as CPython does).
+                .and_then(|f| {
+                    let known: PyObjectRef =
+                        if text.is_empty() { vm.ctx.none() } else { vm.ctx.new_str(text.as_str()).into() };
+                    f.call((exc.clone(), known), vm)
+                })
                 .ok()
                 .and_then(|text| text.str(vm).ok())
                 .map(|text| text.to_string_lossy().into_owned())
