@@ -88,6 +88,7 @@ fn main() {
     std::fs::write(out_dir.join("guests.rs"), generated).unwrap();
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=rustpython_patch.rs");
+    println!("cargo:rerun-if-changed=rustpython_patch");
     println!("cargo:rerun-if-changed={}", workspace.join("guest-python/build_fetch.rs").display());
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
     println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());

@@ -4,8 +4,11 @@
 //! - `rustpython-vm` gets nodehost's interruption checkpoint
 //!   (`guest-python/component/rustpython-patch/nodehost_checkpoint.rs`): a
 //!   new module, and a call to it where a loop jumps back and where a
-//!   function starts; and a fast path for reading a small int on 32-bit
-//!   targets ([`SMALL_INT_FAST_PATH`]).
+//!   function starts; a fast path for reading a small int on 32-bit
+//!   targets ([`SMALL_INT_FAST_PATH`]); and CPython's iteration order for
+//!   sets ([`set_order`]).
+//! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
+//!   wasm32 too ([`TUPLE_HASH_64`]), as every 64-bit CPython does.
 //! - `pymath` (RustPython's `math` module) takes its exp, log, pow, sin
 //!   and the rest from the C library on WASI too, as it does on Unix,
 //!   rather than from the pure-Rust `libm` crate ([`PYMATH_WASI`]), and
@@ -16,7 +19,7 @@
 //! insertions only, each at one place that must occur exactly once in the
 //! published source (else the build stops and names it).
 //!
-//! A copy is rewritten only when its crate, module or edits change (a stamp
+//! A copy is rewritten only when its crate, modules or edits change (a stamp
 //! file records what it was made from), so an unchanged build does not
 //! recompile RustPython.
 //!
@@ -30,6 +33,8 @@ use std::process::Command;
 
 use crate::fetch::{download_verified, read_verified, sha256_hex};
 
+mod set_order;
+
 /// One published crate the guest uses patched.
 struct Patched {
     /// The crate's name.
@@ -39,11 +44,11 @@ struct Patched {
     sha256: &'static str,
     /// The variable that may name a local copy of its `.crate`.
     env: &'static str,
-    /// A module of nodehost's written into its `src/`: (file name there,
+    /// Modules of nodehost's written into its `src/`: (file name there,
     /// path under the component).
-    module: Option<(&'static str, &'static str)>,
-    /// (file, anchor, text inserted after the anchor)
-    edits: &'static [(&'static str, &'static str, &'static str)],
+    modules: &'static [(&'static str, &'static str)],
+    /// Groups of (file, anchor, text inserted after the anchor), applied in order.
+    edits: &'static [&'static [(&'static str, &'static str, &'static str)]],
 }
 
 impl Patched {
@@ -83,6 +88,18 @@ const SMALL_INT_FAST_PATH: &str = "
 /// WASI as well; the second keeps the `libm` one off there.
 const PYMATH_WASI: &str = "#[cfg(target_os = \"wasi\")]\npub(crate) mod m;\n#[cfg(target_os = \"wasi\")]\nmod m_sys;\n";
 
+/// A first arm for each of `hash_tuple`'s four `cfg_select!`s: the 64-bit
+/// constants on 32-bit targets too. `PyHash` is 64 bits on every target,
+/// but 0.6.0 folds a tuple's element hashes with xxHash's 32-bit primes and
+/// rotation on wasm32, so `hash((1, 2))`, and with it the order of a set of
+/// tuples, differed from CPython's on Linux.
+const TUPLE_HASH_64: [&str; 4] = [
+    "        target_pointer_width = \"32\" => 11400714785074694791,\n",
+    "        target_pointer_width = \"32\" => 14029467366897019727,\n",
+    "        target_pointer_width = \"32\" => 2870177450012600261,\n",
+    "        target_pointer_width = \"32\" => 31,\n",
+];
+
 /// The crates, and what is done to each.
 const CRATES: &[Patched] = &[
     Patched {
@@ -90,23 +107,36 @@ const CRATES: &[Patched] = &[
         version: "0.6.0",
         sha256: "0f5e6290260601ddbba6cbe917df9d24725aa6664f61c5bdc1ba24db9c81f346",
         env: "NODEHOST_RUSTPYTHON_VM_CRATE",
-        module: Some(("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs")),
-        edits: &[
+        modules: &[("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs"), set_order::MODULE],
+        edits: &[&[
             ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
             ("src/frame.rs", "Instruction::JumpBackward { .. } => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::JumpBackwardJit | Instruction::JumpBackwardNoJit => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ],
+        ], set_order::EDITS],
+    },
+    Patched {
+        name: "rustpython-common",
+        version: "0.6.0",
+        sha256: "ee61139fe4c98223662d922bbed5451dd5fa350bd2bf4772804b21ddbbeb3f30",
+        env: "NODEHOST_RUSTPYTHON_COMMON_CRATE",
+        modules: &[],
+        edits: &[&[
+            ("src/hash.rs", "    const PRIME1: PyUHash = cfg_select! {\n", TUPLE_HASH_64[0]),
+            ("src/hash.rs", "    const PRIME2: PyUHash = cfg_select! {\n", TUPLE_HASH_64[1]),
+            ("src/hash.rs", "    const PRIME5: PyUHash = cfg_select! {\n", TUPLE_HASH_64[2]),
+            ("src/hash.rs", "    const ROTATE: u32 = cfg_select! {\n", TUPLE_HASH_64[3]),
+        ]],
     },
     Patched {
         name: "pymath",
         version: "0.2.0",
         sha256: "bc10e50b7a1f2cc3887e983721cb51fc7574be0066c84bff3ef9e5c096e8d6d5",
         env: "NODEHOST_PYMATH_CRATE",
-        module: None,
-        edits: &[
+        modules: &[],
+        edits: &[&[
             ("src/lib.rs", "// Native libm via FFI (unix/windows)\n", PYMATH_WASI),
             ("src/lib.rs", "// Pure Rust libm for WASM and other targets\n", "#[cfg(not(target_os = \"wasi\"))]\n"),
             // RustPython turns on pymath's `mul_add`, which fuses `a * b + c`
@@ -114,7 +144,7 @@ const CRATES: &[Patched] = &[
             // rounds the product and the sum separately, and gave other
             // last bits for one lgamma in three. Not fused on WASI.
             ("src/lib.rs", "if cfg!(feature = \"mul_add\")", " && !cfg!(target_os = \"wasi\")"),
-        ],
+        ]],
     },
 ];
 
@@ -129,16 +159,20 @@ pub fn prepare(component: &Path, target_root: &Path) {
 /// Make `<component>/patched/<name>` for `krate` if it is missing or stale.
 fn prepare_one(krate: &Patched, component: &Path, downloads: &Path) {
     println!("cargo:rerun-if-env-changed={}", krate.env);
-    // What the copy is made from: the crate's checksum, the module, the edits.
+    // What the copy is made from: the crate's checksum, the modules, the edits.
     let mut recipe = krate.sha256.to_owned();
-    let module = krate.module.map(|(name, path)| {
-        let path = component.join(path);
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        recipe.push_str(&text);
-        (name, text)
-    });
-    for (file, anchor, text) in krate.edits {
+    let modules: Vec<(&str, String)> = krate
+        .modules
+        .iter()
+        .map(|&(name, path)| {
+            let path = component.join(path);
+            println!("cargo:rerun-if-changed={}", path.display());
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            recipe.push_str(&text);
+            (name, text)
+        })
+        .collect();
+    for (file, anchor, text) in krate.edits.iter().copied().flatten() {
         recipe.push_str(&format!("{file}\0{anchor}\0{text}\0"));
     }
     let stamp = sha256_hex(recipe.as_bytes());
@@ -163,7 +197,7 @@ fn prepare_one(krate: &Patched, component: &Path, downloads: &Path) {
         .unwrap_or_else(|e| panic!("could not run tar: {e}"));
     assert!(status.success(), "tar could not unpack {}", archive.display());
     let root = staging.join(&crate_dir);
-    for (file, anchor, text) in krate.edits {
+    for (file, anchor, text) in krate.edits.iter().copied().flatten() {
         let path = root.join(file);
         let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let found = source.matches(anchor).count();
@@ -171,7 +205,7 @@ fn prepare_one(krate: &Patched, component: &Path, downloads: &Path) {
         let at = source.find(anchor).unwrap() + anchor.len();
         std::fs::write(&path, format!("{}{text}{}", &source[..at], &source[at..])).unwrap();
     }
-    if let Some((name, text)) = module {
+    for (name, text) in modules {
         std::fs::write(root.join("src").join(name), text).unwrap();
     }
     std::fs::write(root.join(".nodehost-patch"), &stamp).unwrap();

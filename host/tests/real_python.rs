@@ -220,3 +220,19 @@ fn pure_coroutine_work_runs_with_asyncio() {
         }
     }
 }
+
+#[test]
+fn sets_iterate_in_cpythons_order_in_the_rustpython_sandbox() {
+    // Native RustPython is crates.io's 0.5, unpatched (insertion order), and
+    // CPython's WASI build hashes with 32 bits: neither is held to this.
+    let seeds: Vec<Value> = (0..12).map(Value::Int).collect();
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "SetOrder", Value::Null, runtime), seeds.clone()).unwrap();
+    let want = run(Runtime::Cpython).outputs();
+    assert_eq!(want.len(), seeds.len());
+    let got = run(Runtime::Wasm).outputs();
+    for (seed, (w, g)) in want.iter().zip(&got).enumerate() {
+        let (Value::List(w), Value::List(g)) = (w, g) else { panic!("seed {seed}: not lists: {g:?}") };
+        let first = w.iter().zip(g).position(|(a, b)| a != b);
+        assert!(first.is_none() && w.len() == g.len(), "seed {seed}, step {first:?}:\nCPython {:?}\nsandbox {:?}", first.map(|i| &w[i]), first.map(|i| &g[i]));
+    }
+}

@@ -275,3 +275,131 @@ class IntEdges:
                 str(a), float(a) == a,
             ]
         return out
+
+
+class SetOrder:
+    """Random histories of sets and frozensets of ints, floats and tuples
+    of ints (whose hashes CPython does not randomize): adds, removals,
+    ``pop``, copies, the operators and their in-place forms, ``update`` from
+    sets, lists and dicts, literals, comprehensions and ``{*a, *b}``. Each
+    step's result is read in iteration order, which CPython gives by where
+    its hash table keeps each element."""
+
+    def process(self, seed):
+        import random
+        rng = random.Random(seed)
+
+        def key():
+            k = rng.random()
+            if k < 0.5:
+                return rng.randrange(-20, 200)
+            if k < 0.65:
+                return rng.randrange(-2**62, 2**62)
+            if k < 0.72:
+                return rng.randrange(2**64, 2**80)
+            if k < 0.85:
+                return rng.choice([0.5, 1.5, -0.25, 2.0, 1e10, 3.75, -1.0])
+            return (rng.randrange(0, 40), rng.randrange(-5, 5))
+
+        def keys(n=None):
+            return [key() for _ in range(rng.randrange(0, 50) if n is None else n)]
+
+        def other():
+            kind = rng.randrange(4)
+            xs = keys()
+            if kind == 0:
+                return set(xs)
+            if kind == 1:
+                return frozenset(xs)
+            if kind == 2:
+                return dict.fromkeys(xs)
+            return xs
+
+        s = set(keys())
+        out = []
+        for _ in range(60):
+            op = rng.randrange(22)
+            o = other()
+            if op == 0:
+                for k in keys(rng.randrange(1, 30)):
+                    s.add(k)
+            elif op == 1:
+                for k in keys(10) + rng.sample(sorted(s, key=repr), min(len(s), 5)):
+                    s.discard(k)
+            elif op == 2 and s:
+                out.append([s.pop() for _ in range(min(len(s), rng.randrange(1, 4)))])
+            elif op == 3:
+                s = s.copy()
+            elif op == 4:
+                s.update(o)
+            elif op == 5:
+                s = s | set(o)
+            elif op == 6:
+                s = s.union(o, keys())
+            elif op == 7:
+                out.append(list(s & set(o)))
+                out.append(list(s.intersection(o)))
+            elif op == 8:
+                out.append(list(s - set(o)))
+                out.append(list(s.difference(o)))
+            elif op == 9:
+                out.append(list(s ^ set(o)))
+                out.append(list(s.symmetric_difference(o)))
+            elif op == 10:
+                s -= set(o)
+            elif op == 11:
+                s.difference_update(o)
+            elif op == 12:
+                s &= set(o) | s
+            elif op == 13:
+                s.intersection_update(o, s)
+            elif op == 14:
+                s ^= set(o)
+            elif op == 15:
+                s.symmetric_difference_update(o)
+            elif op == 16:
+                s = {*s, *o}
+            elif op == 17:
+                s = {k for k in list(s) + keys()}
+            elif op == 18:
+                f = frozenset(s)
+                out.append(list(f | frozenset(o)))
+                out.append(list(f ^ frozenset(o)))
+                out.append(list(frozenset(o) - f))
+            elif op == 19:
+                s = set(s)
+            elif op == 20:
+                s.clear()
+                s.update(keys())
+            else:
+                s = set(list(s) + keys())
+            out.append(repr(s))
+        # Literals (compiled to frozenset constants), colliding hashes
+        # (hash(-1) == hash(-2)), and elements of a class of the node's own.
+        out.append(repr({3, 1, 2, 100, 64, 33, -1}))
+        out.append(repr({1, 2.0, True, 1.0, (1, 2), (2, 1), -1, -2, 2**61 - 1, 2**61, -(2**63)}))
+        out.append(list({10, 5, 100}))
+        out.append(list(set([5, 3, 1, 99, 42, 7, 3, 1])))
+        ks = {_Keyed(i, i % 3) for i in range(12)}
+        ks.discard(_Keyed(4, 1))
+        ks.remove(_Keyed(7, 1))
+        ks.add(_Keyed(100, 2))
+        out.append(repr(ks))
+        out.append(repr([ks.pop() for _ in range(3)]))
+        return out
+
+
+class _Keyed:
+    """An element with a chosen hash, equal by value."""
+
+    def __init__(self, value, hash_):
+        self.value, self.hash_ = value, hash_
+
+    def __hash__(self):
+        return self.hash_
+
+    def __eq__(self, other):
+        return isinstance(other, _Keyed) and other.value == self.value
+
+    def __repr__(self):
+        return "K(%d)" % self.value
