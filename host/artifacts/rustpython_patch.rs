@@ -5,8 +5,9 @@
 //!   (`guest-python/component/rustpython-patch/nodehost_checkpoint.rs`): a
 //!   new module, and a call to it where a loop jumps back and where a
 //!   function starts; a fast path for reading a small int on 32-bit
-//!   targets ([`SMALL_INT_FAST_PATH`]); and CPython's iteration order for
-//!   sets ([`set_order`]).
+//!   targets ([`SMALL_INT_FAST_PATH`]); CPython's iteration order for
+//!   sets ([`set_order`]); and Linux's errno numbers for Python code on
+//!   WASI ([`errno`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
 //!   wasm32 too ([`TUPLE_HASH_64`]), as every 64-bit CPython does.
 //! - `pymath` (RustPython's `math` module) takes its exp, log, pow, sin
@@ -33,6 +34,7 @@ use std::process::Command;
 
 use crate::fetch::{download_verified, read_verified, sha256_hex};
 
+mod errno;
 mod set_order;
 
 /// One published crate the guest uses patched.
@@ -107,7 +109,7 @@ const CRATES: &[Patched] = &[
         version: "0.6.0",
         sha256: "0f5e6290260601ddbba6cbe917df9d24725aa6664f61c5bdc1ba24db9c81f346",
         env: "NODEHOST_RUSTPYTHON_VM_CRATE",
-        modules: &[("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs"), set_order::MODULE],
+        modules: &[("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs"), set_order::MODULE, errno::MODULE],
         edits: &[&[
             ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
             ("src/frame.rs", "Instruction::JumpBackward { .. } => {", CHECKPOINT),
@@ -115,7 +117,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS],
+        ], set_order::EDITS, errno::EDITS],
     },
     Patched {
         name: "rustpython-common",

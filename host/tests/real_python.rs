@@ -236,3 +236,13 @@ fn sets_iterate_in_cpythons_order_in_the_rustpython_sandbox() {
         assert!(first.is_none() && w.len() == g.len(), "seed {seed}, step {first:?}:\nCPython {:?}\nsandbox {:?}", first.map(|i| &w[i]), first.map(|i| &g[i]));
     }
 }
+
+#[test]
+fn system_errors_carry_linux_errno_numbers_in_the_rustpython_sandbox() {
+    // CPython's WASI build keeps WASI's numbers (ENOENT is 44 there).
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "Errnos", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let want = run(Runtime::Cpython);
+    assert_eq!(run(Runtime::Wasm), want);
+    let Value::List(items) = &want[0] else { panic!("{want:?}") };
+    assert_eq!(items[0], Value::Int(2), "errno.ENOENT on CPython");
+}

@@ -403,3 +403,28 @@ class _Keyed:
 
     def __repr__(self):
         return "K(%d)" % self.value
+
+
+class Errnos:
+    """The errno numbers Python code sees: the ``errno`` module, the
+    ``OSError`` subclass a number picks, ``os.strerror``, and the errors of
+    opening and listing a missing path (number, message, text)."""
+
+    def process(self, _):
+        import errno
+        import os
+        out = [errno.ENOENT, errno.EACCES, errno.EEXIST, errno.EAGAIN, errno.ENOTSUP,
+               errno.errorcode[2], errno.errorcode[13], errno.errorcode[errno.EISDIR],
+               os.strerror(errno.ENOENT), os.strerror(errno.EISDIR), os.strerror(errno.EEXIST)]
+        for number in (2, 13, 17, 21, 20, 1, 11, 999):
+            e = OSError(number, "text")
+            out.append([type(e).__name__, e.errno, str(e)])
+        try:
+            open("/definitely/missing.txt")
+        except OSError as e:
+            out.append([type(e).__name__, e.errno, e.strerror, str(e)])
+        try:
+            os.listdir("/definitely/missing")
+        except OSError as e:
+            out.append([type(e).__name__, e.errno == errno.ENOENT, str(e)])
+        return out
