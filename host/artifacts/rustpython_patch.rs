@@ -7,7 +7,8 @@
 //!   function starts; a fast path for reading a small int on 32-bit
 //!   targets ([`SMALL_INT_FAST_PATH`]); CPython's iteration order for
 //!   sets ([`set_order`]); and Linux's errno numbers for Python code on
-//!   WASI ([`errno`]).
+//!   WASI ([`errno`]); and CPython's text for a `RecursionError` ([`texts`]).
+//! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
 //!   wasm32 too ([`TUPLE_HASH_64`]), as every 64-bit CPython does.
 //! - `pymath` (RustPython's `math` module) takes its exp, log, pow, sin
@@ -36,6 +37,7 @@ use crate::fetch::{download_verified, read_verified, sha256_hex};
 
 mod errno;
 mod set_order;
+mod texts;
 
 /// One published crate the guest uses patched.
 struct Patched {
@@ -117,7 +119,15 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS],
+    },
+    Patched {
+        name: "rustpython-stdlib",
+        version: "0.6.0",
+        sha256: "be63f0082b47da64d81c00af0e807e9a39d71843cb19a8e8a83a573f34900b0e",
+        env: "NODEHOST_RUSTPYTHON_STDLIB_CRATE",
+        modules: &[],
+        edits: &[texts::STDLIB_EDITS],
     },
     Patched {
         name: "rustpython-common",

@@ -246,3 +246,9 @@ fn system_errors_carry_linux_errno_numbers_in_the_rustpython_sandbox() {
     let Value::List(items) = &want[0] else { panic!("{want:?}") };
     assert_eq!(items[0], Value::Int(2), "errno.ENOENT on CPython");
 }
+
+#[test]
+fn float_arrays_and_recursion_errors_read_as_on_cpython_in_the_sandbox() {
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "Texts", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    assert_eq!(run(Runtime::Wasm), run(Runtime::Cpython));
+}

@@ -428,3 +428,22 @@ class Errnos:
         except OSError as e:
             out.append([type(e).__name__, e.errno == errno.ENOENT, str(e)])
         return out
+
+
+class Texts:
+    """What ``repr`` of float arrays and ``str`` of a ``RecursionError``
+    read."""
+
+    def process(self, _):
+        from array import array
+        out = [repr(array("d", [0.1, 1e300, float("inf"), -0.0, 1e16, 1.5e-7, 2.5, 1 / 3])),
+               repr(array("f", [1e30, 0.1, 2.0])), repr(array("d")), str(array("f", [0.5]))]
+
+        def down():
+            return down()
+
+        try:
+            down()
+        except RecursionError as e:
+            out.append(str(e))
+        return out
