@@ -7,7 +7,9 @@
 //!   function starts; a fast path for reading a small int on 32-bit
 //!   targets ([`SMALL_INT_FAST_PATH`]); CPython's iteration order for
 //!   sets ([`set_order`]); and Linux's errno numbers for Python code on
-//!   WASI ([`errno`]); and CPython's text for a `RecursionError` ([`texts`]).
+//!   WASI ([`errno`]); and CPython's arithmetic and texts where they
+//!   differed ([`texts`]).
+//! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
 //! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
 //!   wasm32 too ([`TUPLE_HASH_64`]), as every 64-bit CPython does.
@@ -119,7 +121,15 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2],
+    },
+    Patched {
+        name: "rustpython-codegen",
+        version: "0.6.0",
+        sha256: "e49dd431654f74e825e6a99f523f6f18dc18e2812106b29d37e018395a38770b",
+        env: "NODEHOST_RUSTPYTHON_CODEGEN_CRATE",
+        modules: &[],
+        edits: &[texts::CODEGEN_EDITS],
     },
     Patched {
         name: "rustpython-stdlib",

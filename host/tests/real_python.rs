@@ -252,3 +252,12 @@ fn float_arrays_and_recursion_errors_read_as_on_cpython_in_the_sandbox() {
     let run = |runtime| run_node(&python(test_python("real_data.py"), "Texts", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
     assert_eq!(run(Runtime::Wasm), run(Runtime::Cpython));
 }
+
+#[test]
+fn arithmetic_gives_cpythons_results_in_the_sandbox() {
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "Arithmetic", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let (want, got) = (run(Runtime::Cpython), run(Runtime::Wasm));
+    let (Value::List(w), Value::List(g)) = (&want[0], &got[0]) else { panic!("{got:?}") };
+    let differ: Vec<String> = w.iter().zip(g).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| format!("#{i}: CPython {a:?}, sandbox {b:?}")).collect();
+    assert!(differ.is_empty() && w.len() == g.len(), "{}", differ.join("\n"));
+}

@@ -1,8 +1,24 @@
-//! Edits that make RustPython write what CPython writes.
+//! Edits that make RustPython compute and write what CPython does.
 //!
 //! - A `RecursionError` of Python code reads `maximum recursion depth
 //!   exceeded`: RustPython's ended in a space (its message takes a "where"
 //!   suffix, empty for Python frames).
+//! - `float ** float` takes CPython's special cases, in CPython's order:
+//!   `(-0.0) ** 0.5` was a complex `0j`, `0.0 ** -0.0` and `0.0 ** -inf`
+//!   raised `ZeroDivisionError`, `(-inf) ** 0.5` raised `OverflowError`, and
+//!   a negative base to a tiny fractional power gave nan.
+//! - `0 / -1` is `-0.0`, as on CPython (RustPython gave `0.0`).
+//! - `re.sub` with a function that returns None puts nothing there, as
+//!   CPython does (RustPython raised `TypeError` in the join).
+//! - `list.index(x)` says `5 is not in list` (the repr) and `list.remove(x)`
+//!   `list.remove(x): x not in list`; RustPython said `'5' is not in list`
+//!   for both.
+//! - The compiler no longer folds `/`, `//`, `%` and `**` on float or
+//!   complex constants, `/` on ints, or an int to a negative int power: its
+//!   folding gave `48000.0 // 2 == 0.0`, `(2**53+1)/3` off by one unit,
+//!   `10 ** -300` as `9.999999999999994e-301`, `0 / -1` as `-0.0`. Those
+//!   are computed when the code runs, where RustPython computes them as
+//!   CPython does.
 //! - `repr()` of a float array writes each element as Python's float repr
 //!   (`array('d', [1e+300, 1.5e-07])`, and `'f'` elements widened to
 //!   double, as CPython does): RustPython wrote Rust's decimal expansion
@@ -21,6 +37,95 @@ pub const VM_EDITS: &[(&str, &str, &str)] = &[
         "            if _where.is_empty() {\n                return Err(self.new_recursion_error(\"maximum recursion depth exceeded\"));\n            }\n",
     ),
 ];
+
+/// `rustpython-vm`, continued: arithmetic and messages.
+pub const VM_EDITS_2: &[(&str, &str, &str)] = &[
+    ("src/builtins/float.rs", "pub(crate) fn float_pow(v1: f64, v2: f64, vm: &VirtualMachine) -> PyResult {\n", FLOAT_POW),
+    // `0 / -1` is `-0.0`: the sign of a zero quotient is the operands' signs
+    // combined, as in CPython's `long_true_divide`.
+    (
+        "src/builtins/int.rs",
+        "    let float = true_div(i1, i2);\n",
+        "    let float = if i1.is_zero() && i2.sign() == Sign::Minus { -0.0 } else { float };\n",
+    ),
+    (
+        "src/stdlib/_sre.rs",
+        "                            sub_list.push(callable.invoke((m,), vm)?);\n",
+        "                            if sub_list.last().is_some_and(|item| vm.is_none(item)) {\n                                sub_list.pop();\n                            }\n",
+    ),
+    (
+        "src/builtins/list.rs",
+        "        if let Some(index) = index.into() {\n            Ok(index)\n        } else {\n",
+        "            #[allow(unreachable_code)]\n            return Err(vm.new_value_error(format!(\"{} is not in list\", value.repr(vm)?)));\n",
+    ),
+    (
+        "src/builtins/list.rs",
+        "            drop(removed);\n            Ok(())\n        } else {\n",
+        "            #[allow(unreachable_code)]\n            return Err(vm.new_value_error(\"list.remove(x): x not in list\"));\n",
+    ),
+];
+
+/// `rustpython-codegen`: (file, anchor, text inserted after the anchor)
+pub const CODEGEN_EDITS: &[(&str, &str, &str)] = &[(
+    "src/ir.rs",
+    "    if matches!(op, BinOp::Subscr) {\n        return eval_const_subscript(left, right);\n    }\n",
+    NO_INEXACT_FOLDING,
+)];
+
+/// At the start of `eval_const_binop`: leave inexact arithmetic to run time.
+const NO_INEXACT_FOLDING: &str = "    // nodehost: no folding of inexact arithmetic (see host/artifacts/rustpython_patch/texts.rs).
+    let inexact = |c: &ConstantData| matches!(c, ConstantData::Float { .. } | ConstantData::Complex { .. });
+    match op {
+        BinOp::TrueDivide => return None,
+        BinOp::FloorDivide | BinOp::Remainder if inexact(left) || inexact(right) => return None,
+        BinOp::Power
+            if inexact(left)
+                || inexact(right)
+                || matches!(right, ConstantData::Integer { value } if *value < BigInt::from(0)) =>
+        {
+            return None;
+        }
+        _ => {}
+    }
+";
+
+/// At the start of `float_pow`: CPython's `float_pow` special cases.
+const FLOAT_POW: &str = "    // nodehost: CPython's special cases, in its order (see host/artifacts/rustpython_patch/texts.rs).
+    let odd_integer = |w: f64| w.abs() % 2.0 == 1.0;
+    let done = |x: f64| Ok(x.to_pyobject(vm));
+    if v2 == 0.0 {
+        return done(1.0);
+    }
+    if v1.is_nan() {
+        return done(v1);
+    }
+    if v2.is_nan() {
+        return done(if v1 == 1.0 { 1.0 } else { v2 });
+    }
+    if v2.is_infinite() {
+        let base = v1.abs();
+        return done(if base == 1.0 { 1.0 } else if (v2 > 0.0) == (base > 1.0) { v2.abs() } else { 0.0 });
+    }
+    if v1.is_infinite() {
+        return done(match (v2 > 0.0, odd_integer(v2)) {
+            (true, true) => v1,
+            (true, false) => v1.abs(),
+            (false, true) => 0.0f64.copysign(v1),
+            (false, false) => 0.0,
+        });
+    }
+    if v1 == 0.0 {
+        if v2 < 0.0 {
+            return Err(vm.new_zero_division_error(\"zero to a negative power\"));
+        }
+        return done(if odd_integer(v2) { v1 } else { 0.0 });
+    }
+    if v1 < 0.0 && v2 != v2.floor() {
+        let v1 = Complex64::new(v1, 0.);
+        let v2 = Complex64::new(v2, 0.);
+        return Ok(super::complex::complex_pow(v1, v2, vm)?.to_pyobject(vm));
+    }
+";
 
 /// `rustpython-stdlib`: (file, anchor, text inserted after the anchor)
 pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[(

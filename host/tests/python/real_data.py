@@ -447,3 +447,36 @@ class Texts:
         except RecursionError as e:
             out.append(str(e))
         return out
+
+
+class Arithmetic:
+    """Float and int arithmetic where RustPython's compiler folded
+    constants inexactly or its ``**`` missed CPython's special cases, and
+    ``re.sub`` with a function returning None. Every case is computed twice:
+    from literals (which a compiler may fold) and from variables."""
+
+    def process(self, _):
+        import re
+        folded = [48000.0 // 2, 86400.0 // 3600, 3.0 // 3.0, 255 // 3.0, 1e16 // -2.5, 7.0 // 2,
+                  (2**53 + 1) / 3, 10**25 / 7, 10 ** -300, 2 ** -1074, 0 / -1, 7.5 % 2, -7.5 % 2,
+                  2.0 ** 0.5, 10 // 3, 10 % -3, 2 ** 10, 1 / 3, 2.5 * 4, 0.1 + 0.2]
+        a, b, c, d, e, f = 48000.0, 2, 2**53 + 1, 3, 10, -300
+        computed = [a // b, c / d, e ** f, 0 / -1, 2 ** -1074]
+        out = [repr(v) for v in folded + computed]
+        minus_zero, zero, inf, nan = -0.0, 0.0, float("inf"), float("nan")
+        powers = [(minus_zero, 0.5), (zero, -0.0), (zero, -inf), (-inf, 0.5), (-inf, -0.5), (-inf, 3.0),
+                  (-inf, -3.0), (-2.0, 1e-20), (-8.0, 3.0), (zero, -1.0), (-2.0, 0.5), (1.0, nan),
+                  (nan, 0.0), (-1.0, inf), (0.5, -inf), (2.0, 10000.0), (minus_zero, 3.0), (minus_zero, -2.0)]
+        for x, y in powers:
+            try:
+                out.append(repr(x ** y))
+            except (ZeroDivisionError, OverflowError, ValueError) as err:
+                out.append(type(err).__name__)
+        out.append(re.sub("a", lambda m: None, "abca"))
+        out.append(re.sub("(b)", lambda m: m.group(1) * 2 if m else None, "abcb"))
+        for call in (lambda: [1].index(5), lambda: ["a"].index("b"), lambda: [1].remove(2)):
+            try:
+                call()
+            except ValueError as err:
+                out.append(str(err))
+        return out
