@@ -261,3 +261,9 @@ fn arithmetic_gives_cpythons_results_in_the_sandbox() {
     let differ: Vec<String> = w.iter().zip(g).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| format!("#{i}: CPython {a:?}, sandbox {b:?}")).collect();
     assert!(differ.is_empty() && w.len() == g.len(), "{}", differ.join("\n"));
 }
+
+#[test]
+fn malformed_xml_raises_parse_errors_in_the_sandbox() {
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "XmlErrors", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    assert_eq!(run(Runtime::Wasm), run(Runtime::Cpython));
+}

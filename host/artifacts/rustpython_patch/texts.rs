@@ -19,6 +19,10 @@
 //!   `10 ** -300` as `9.999999999999994e-301`, `0 / -1` as `-0.0`. Those
 //!   are computed when the code runs, where RustPython computes them as
 //!   CPython does.
+//! - A malformed XML document raises `ExpatError` (`ParseError` from
+//!   `xml.etree`) with libexpat's message, `code` and position, rather
+//!   than parsing as far as it could and returning that: RustPython's
+//!   parser (`xml-rs`) swallowed every error.
 //! - `repr()` of a float array writes each element as Python's float repr
 //!   (`array('d', [1e+300, 1.5e-07])`, and `'f'` elements widened to
 //!   double, as CPython does): RustPython wrote Rust's decimal expansion
@@ -128,11 +132,57 @@ const FLOAT_POW: &str = "    // nodehost: CPython's special cases, in its order 
 ";
 
 /// `rustpython-stdlib`: (file, anchor, text inserted after the anchor)
-pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[(
-    "src/array.rs",
-    "                fn repr(&self, class_name: &str, _vm: &VirtualMachine) -> PyResult<String> {\n                    // we don't need ReprGuard here\n",
-    FLOAT_ARRAY_REPR,
-)];
+pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[
+    (
+        "src/array.rs",
+        "                fn repr(&self, class_name: &str, _vm: &VirtualMachine) -> PyResult<String> {\n                    // we don't need ReprGuard here\n",
+        FLOAT_ARRAY_REPR,
+    ),
+    // A malformed document raises `ExpatError` (`ParseError` in
+    // `xml.etree`) once the parser is told it has all of it.
+    (
+        "src/pyexpat.rs",
+        "                    // swallowed for compatibility rather than raising\n                    // `ExpatError`.\n",
+        "                    Err(error) if isfinal => break Err(nodehost_expat_error(vm, &error)),\n",
+    ),
+    ("src/pyexpat.rs", "    pub(super) struct PyExpatError(PyException);\n", EXPAT_ERROR),
+];
+
+/// libexpat's error for a document `xml-rs` refused: its message, `code`,
+/// `lineno` and `offset`.
+const EXPAT_ERROR: &str = "
+    /// nodehost: libexpat's error for a document xml-rs refused (see
+    /// host/artifacts/rustpython_patch/texts.rs).
+    fn nodehost_expat_error(vm: &VirtualMachine, error: &xml::reader::Error) -> crate::vm::builtins::PyBaseExceptionRef {
+        use crate::vm::AsObject;
+        let text = error.to_string();
+        let (code, what) = if text.contains(\"Unexpected closing tag\") {
+            (7, \"mismatched tag\")
+        } else if text.contains(\"Unexpected end of stream\") || text.contains(\"Unexpected EOF\") {
+            (3, \"no element found\")
+        } else if text.contains(\"Undefined entity\") || text.contains(\"Unexpected entity\") {
+            (11, \"undefined entity\")
+        } else if text.contains(\"is redefined\") {
+            (8, \"duplicate attribute\")
+        } else if text.contains(\"prefix is unbound\") {
+            (27, \"unbound prefix\")
+        } else if text.contains(\"outside the root element\") {
+            (9, \"junk after document element\")
+        } else {
+            (4, \"not well-formed (invalid token)\")
+        };
+        let position = error.position();
+        let (lineno, offset) = (position.row as i64 + 1, position.column as i64);
+        let exc = vm.new_exception_msg(
+            PyExpatError::class(&vm.ctx).to_owned(),
+            format!(\"{what}: line {lineno}, column {offset}\").into(),
+        );
+        for (name, value) in [(\"code\", code), (\"lineno\", lineno), (\"offset\", offset)] {
+            let _ = exc.as_object().set_attr(name, vm.new_pyobj(value), vm);
+        }
+        exc
+    }
+";
 
 const FLOAT_ARRAY_REPR: &str = "                    let float_repr = |x: f64| crate::vm::literal::float::to_string(x);
                     match self {

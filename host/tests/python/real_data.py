@@ -480,3 +480,21 @@ class Arithmetic:
             except ValueError as err:
                 out.append(str(err))
         return out
+
+
+class XmlErrors:
+    """Malformed documents through ``xml.etree.ElementTree.fromstring``:
+    the exception type and expat's error code, and that good ones parse."""
+
+    def process(self, _):
+        import xml.etree.ElementTree as ET
+        out = []
+        for text in ["<a><b></a>", "<a>", "<a>&bogus;</a>", "", "<a x='1' x='2'/>"]:
+            try:
+                ET.fromstring(text)
+                out.append("parsed")
+            except ET.ParseError as e:
+                out.append([type(e).__name__, e.code])
+        root = ET.fromstring("<r><i n='1'>x</i><i n='2'>y &amp; z</i></r>")
+        out.append([(i.get("n"), i.text) for i in root.iter("i")])
+        return out
