@@ -6,9 +6,9 @@
 //!   new module, and a call to it where a loop jumps back and where a
 //!   function starts; a fast path for reading a small int on 32-bit
 //!   targets ([`SMALL_INT_FAST_PATH`]); CPython's iteration order for
-//!   sets ([`set_order`]); and Linux's errno numbers for Python code on
-//!   WASI ([`errno`]); and CPython's arithmetic and texts where they
-//!   differed ([`texts`]).
+//!   sets ([`set_order`]); Linux's errno numbers for Python code on WASI
+//!   ([`errno`]); and CPython's arithmetic and texts where they differed
+//!   ([`texts`]).
 //! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
 //! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
