@@ -263,7 +263,7 @@ fn arithmetic_gives_cpythons_results_in_the_sandbox() {
 }
 
 #[test]
-fn malformed_xml_raises_parse_errors_in_the_sandbox() {
+fn malformed_xml_and_corrupt_zlib_streams_raise_cpythons_errors_in_the_sandbox() {
     let run = |runtime| run_node(&python(test_python("real_data.py"), "XmlErrors", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
     assert_eq!(run(Runtime::Wasm), run(Runtime::Cpython));
 }

@@ -23,6 +23,9 @@
 //!   `xml.etree`) with libexpat's message, `code` and position, rather
 //!   than parsing as far as it could and returning that: RustPython's
 //!   parser (`xml-rs`) swallowed every error.
+//! - A corrupt zlib stream's error reads `Error -3 while decompressing
+//!   data: incorrect header check`, as on CPython (RustPython gave the bare
+//!   message).
 //! - `repr()` of a float array writes each element as Python's float repr
 //!   (`array('d', [1e+300, 1.5e-07])`, and `'f'` elements widened to
 //!   double, as CPython does): RustPython wrote Rust's decimal expansion
@@ -146,7 +149,36 @@ pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[
         "                    Err(error) if isfinal => break Err(nodehost_expat_error(vm, &error)),\n",
     ),
     ("src/pyexpat.rs", "    pub(super) struct PyExpatError(PyException);\n", EXPAT_ERROR),
+    (
+        "src/zlib.rs",
+        "    fn new_zlib_error(message: impl Into<String>, vm: &VirtualMachine) -> PyBaseExceptionRef {\n",
+        ZLIB_DATA_ERROR,
+    ),
 ];
+
+/// At the start of `new_zlib_error`: a data error reads as zlib's error
+/// code and CPython's words (`Error -3 while decompressing data: incorrect
+/// header check`); RustPython gave the bare message.
+const ZLIB_DATA_ERROR: &str = "        if true {
+            // nodehost: zlib's Z_DATA_ERROR messages (see host/artifacts/rustpython_patch/texts.rs).
+            const DATA_ERRORS: &[&str] = &[
+                \"incorrect header check\", \"unknown compression method\", \"invalid window size\",
+                \"unknown header flags set\", \"header crc mismatch\", \"invalid block type\",
+                \"invalid stored block lengths\", \"too many length or distance symbols\",
+                \"invalid code lengths set\", \"invalid bit length repeat\",
+                \"invalid code -- missing end-of-block\", \"invalid literal/lengths set\",
+                \"invalid distances set\", \"invalid literal/length code\", \"invalid distance code\",
+                \"invalid distance too far back\", \"incorrect data check\", \"incorrect length check\",
+            ];
+            let message: String = message.into();
+            let message = if DATA_ERRORS.contains(&message.as_str()) {
+                format!(\"Error -3 while decompressing data: {message}\")
+            } else {
+                message
+            };
+            return vm.new_exception_msg(vm.class(\"zlib\", \"error\"), message.into());
+        }
+";
 
 /// libexpat's error for a document `xml-rs` refused: its message, `code`,
 /// `lineno` and `offset`.

@@ -484,7 +484,8 @@ class Arithmetic:
 
 class XmlErrors:
     """Malformed documents through ``xml.etree.ElementTree.fromstring``:
-    the exception type and expat's error code, and that good ones parse."""
+    the exception type and expat's error code, and that good ones parse;
+    and the errors of corrupt zlib streams."""
 
     def process(self, _):
         import xml.etree.ElementTree as ET
@@ -497,4 +498,13 @@ class XmlErrors:
                 out.append([type(e).__name__, e.code])
         root = ET.fromstring("<r><i n='1'>x</i><i n='2'>y &amp; z</i></r>")
         out.append([(i.get("n"), i.text) for i in root.iter("i")])
+        # Corrupt and truncated zlib streams, as the same kind of bad input.
+        import zlib
+        good = zlib.compress(b"hello world" * 50)
+        for data in (b"garbage", good[:10], b"x\x9c" + b"\xff" * 20, good[:-3]):
+            try:
+                zlib.decompress(data)
+                out.append("decompressed")
+            except zlib.error as e:
+                out.append(str(e))
         return out
