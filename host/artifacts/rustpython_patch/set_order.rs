@@ -27,7 +27,8 @@ pub const EDITS: &[(&str, &str, &str)] = &[
     // A copy (the table's clone is a copy's table, as CPython lays it out).
     ("src/dict_inner.rs", "                entries: Vec::with_capacity(inner.used),\n", "                order: inner.order.clone(),\n"),
     ("src/dict_inner.rs", "                indices: vec![IndexEntry::FREE; 8],\n                entries: Vec::new(),\n", "                order: None,\n"),
-    // Every element added, removed, or cleared away.
+    // Every element added, removed, or cleared away. Each check starts with
+    // `size_of::<T>() == 0` (a set's `T` is `()`), so a dict's code has none.
     (
         "src/dict_inner.rs",
         "        index_entry: IndexEntry,\n    ) -> usize {\n",
@@ -36,17 +37,17 @@ pub const EDITS: &[(&str, &str, &str)] = &[
     (
         "src/dict_inner.rs",
         "        let removed = slot.take();\n",
-        "        if let (Some(order), Some(entry)) = (inner.order.as_deref_mut(), &removed) {\n            order.remove(entry.hash, &entry.key);\n        }\n",
+        "        if size_of::<T>() == 0\n            && let (Some(order), Some(entry)) = (inner.order.as_deref_mut(), &removed)\n        {\n            order.remove(entry.hash, &entry.key);\n        }\n",
     ),
     (
         "src/dict_inner.rs",
         "            inner.indices.get_unchecked_mut(entry.index)\n        } = IndexEntry::DUMMY;\n",
-        "        if let Some(order) = inner.order.as_deref_mut() {\n            order.remove(entry.hash, &entry.key);\n        }\n",
+        "        if size_of::<T>() == 0\n            && let Some(order) = inner.order.as_deref_mut()\n        {\n            order.remove(entry.hash, &entry.key);\n        }\n",
     ),
     (
         "src/dict_inner.rs",
         "            inner.filled = 0;\n            // defer dec rc\n",
-        "            if let Some(order) = inner.order.as_deref_mut() {\n                order.clear();\n            }\n",
+        "            if size_of::<T>() == 0\n                && let Some(order) = inner.order.as_deref_mut()\n            {\n                order.clear();\n            }\n",
     ),
     (
         "src/dict_inner.rs",
@@ -57,12 +58,12 @@ pub const EDITS: &[(&str, &str, &str)] = &[
     (
         "src/dict_inner.rs",
         "    pub(crate) fn keys(&self) -> Vec<PyObjectRef> {\n",
-        "        if let Some(order) = self.read().order.as_deref() {\n            return order.keys().cloned().collect();\n        }\n",
+        "        if size_of::<T>() == 0\n            && let Some(order) = self.read().order.as_deref()\n        {\n            return order.keys().cloned().collect();\n        }\n",
     ),
     (
         "src/dict_inner.rs",
         "    pub(crate) fn keys_with_hashes(&self) -> Vec<(PyObjectRef, HashValue)> {\n",
-        "        if let Some(order) = self.read().order.as_deref() {\n            return order.elements().map(|(key, hash)| (key.clone(), hash)).collect();\n        }\n",
+        "        if size_of::<T>() == 0\n            && let Some(order) = self.read().order.as_deref()\n        {\n            return order.elements().map(|(key, hash)| (key.clone(), hash)).collect();\n        }\n",
     ),
     (
         "src/dict_inner.rs",
