@@ -148,6 +148,18 @@ class Node(_wit_runtime.Node):
                 answer = e
             input = _host.next_input(answer)
 
+    def process_batch(self, inputs):
+        # Each input as `process` takes it, until one fails (its answer is
+        # the last).
+        answers = []
+        for input in inputs:
+            try:
+                answers.append(Ok(self.process(input)))
+            except Err as e:
+                answers.append(e)
+                break
+        return answers
+
     def flush(self):
         try:
             if self._flush is None:

@@ -16,7 +16,7 @@ use crate::log::{GuestLog, route_native_logs};
 use crate::node::Node;
 use crate::policy::SandboxPolicy;
 use crate::runtime::native_rust::NativeRustNode;
-use crate::runtime::wasm::{WasmNode, WasmSource};
+use crate::runtime::wasm::{OwnedWasmSource, WasmNode, WasmSource};
 use crate::sandbox::LoadedComponent;
 use crate::sandbox::engine::WasmEngine;
 
@@ -342,8 +342,13 @@ impl NodeSpec {
         }
         let fail = |failure: NodeFailure| Error::Node { node: self.id.clone(), stage: Stage::Create, failure };
         let policy = self.effective_policy();
-        let wasm = |component: Arc<LoadedComponent>, source| -> Result<Box<dyn Node>, Error> {
-            Ok(Box::new(WasmNode::new(&component, &self.id, source, self.params.clone(), &policy).map_err(fail)?))
+        let wasm = |component: Arc<LoadedComponent>, source: WasmSource<'_>| -> Result<Box<dyn Node>, Error> {
+            let node = WasmNode::new(&component, &self.id, source, self.params.clone(), &policy).map_err(fail)?;
+            // The same node made again, for a batch that lost its instance.
+            let (id, params, policy) = (self.id.clone(), self.params.clone(), policy.clone());
+            let source = OwnedWasmSource::from(&source);
+            let recreate = move || WasmNode::new(&component, &id, source.borrowed(), params.clone(), &policy);
+            Ok(Box::new(node.with_recreate(Box::new(recreate))))
         };
         let kind = engine.kind_for(&policy);
         match (&self.source, self.runtime) {

@@ -59,6 +59,12 @@ impl GuestLog {
         &self.node
     }
 
+    /// Give the running call the budget of `calls` calls: a batch of
+    /// inputs answered in one call may log what they could one by one.
+    pub(crate) fn widen_call_budget(&self, calls: usize) {
+        self.remaining.store(self.limit.saturating_mul(calls), Ordering::Relaxed);
+    }
+
     /// Take `cost` bytes from this call's budget; false (and the bytes
     /// counted as dropped) when it is spent.
     fn grant(&self, cost: usize) -> bool {

@@ -316,3 +316,118 @@ fn a_cpython_batch_keeps_each_inputs_deadline_and_failure() {
     }
     assert_eq!(batch.left, VecDeque::from(vec![Value::Int(3)]));
 }
+
+/// A one-node pipeline over `inputs` with `on_error`; its outputs' values
+/// and the items that failed, with how.
+async fn through_pipeline(spec: NodeSpec, on_error: nodehost::manifest::OnError, inputs: Vec<Value>) -> (Vec<Value>, Vec<(u64, NodeFailure)>) {
+    use nodehost::manifest::{InputSpec, Pipeline, PipelineNode, Upstream};
+    use nodehost::{Error, Stage};
+    let pipeline = Pipeline {
+        name: "batches".into(),
+        nodes: vec![PipelineNode { spec, inputs: vec![Upstream::Input], on_error, thread: Default::default(), auto: None }],
+        input: InputSpec::Values(vec![]),
+        output: Default::default(),
+        fuse: Default::default(),
+    };
+    let (outputs, report) = nodehost::run_with_report(&pipeline, engine(), inputs).await.unwrap();
+    let failed = report
+        .failures
+        .into_iter()
+        .map(|e| match e {
+            Error::Node { stage: Stage::Item(i), failure, .. } => (i, failure),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    (outputs.into_iter().map(|o| o.value).collect(), failed)
+}
+
+/// Cheap inputs cross in `process-batch` calls, many at once: over
+/// thousands of inputs, with a failure every so often (one that raises,
+/// one whose output is past the size limit), each input still gets exactly
+/// its own answer, in order, and each failure names its own item.
+#[tokio::test(flavor = "multi_thread")]
+async fn cheap_inputs_in_batches_keep_their_own_answers_and_failures() {
+    use nodehost::manifest::OnError;
+    let policy = SandboxPolicy { max_output_bytes: 4096, ..SandboxPolicy::default() };
+    let spec = python_node(
+        "sparse",
+        "class Node:\n    def __init__(self):\n        self.seen = 0\n    def process(self, x):\n        self.seen += 1\n        if x % 997 == 0:\n            raise ValueError(f'no {x}')\n        if x % 1499 == 0:\n            return 'x' * 100000\n        return [x, self.seen]\n",
+        policy,
+    );
+    let (got, failed) = through_pipeline(spec, OnError::Skip, ints(1..6001)).await;
+    let expected: Vec<Value> = (1..6001i64)
+        .filter(|x| x % 997 != 0 && x % 1499 != 0)
+        .map(|x| Value::List(vec![Value::Int(x), Value::Int(x)]))
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(got, expected, "every input answered once, in order, by one instance");
+    let mut want: Vec<u64> = (1..6001u64).filter(|x| x % 997 == 0 || x % 1499 == 0).collect();
+    want.sort_unstable();
+    assert_eq!(failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), want);
+    for (i, failure) in &failed {
+        if i % 997 == 0 {
+            assert!(matches!(failure, NodeFailure::Guest(e) if e.message.contains(&format!("no {i}"))), "{i}: {failure}");
+        } else {
+            assert!(matches!(failure, NodeFailure::LimitExceeded(Limit::OutputBytes { .. })), "{i}: {failure}");
+        }
+    }
+}
+
+/// A trap among cheap inputs loses none of them: the one that trapped
+/// fails alone and the rest go on, over many batches with many traps. On
+/// the Python guest they cross in `process-batch` calls: the inputs before
+/// the trap in its batch are answered again by a fresh instance. (The
+/// hostile Rust guest asks for staged bytes, so its inputs cross one by
+/// one: the same answers are expected either way.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_in_a_batch_of_cheap_inputs_fails_only_its_own_input() {
+    use nodehost::manifest::OnError;
+    // Every 701st input traps (the Rust guest: a crash; Python: the hard
+    // deadline of a loop, the node not interruptible).
+    let script = |i: u64| if i.is_multiple_of(701) { Value::Bytes(vec![5]) } else { Value::Bytes(vec![1, 0, (i % 200) as u8]) };
+    let rust = sandboxed("scripted", hostile_rust("scripted"), SandboxPolicy::default());
+    let inputs: Vec<Value> = (1..=3000u64).map(script).collect();
+    let (got, failed) = through_pipeline(rust, OnError::Skip, inputs).await;
+    let mut reference = sandboxed("reference", hostile_rust("scripted"), SandboxPolicy::default()).create(&engine()).unwrap();
+    let mut expected = Vec::new();
+    for i in (1..=3000u64).filter(|i| !i.is_multiple_of(701)) {
+        reference.process(script(i), &mut expected).unwrap();
+    }
+    assert_eq!(got, expected);
+    let traps: Vec<u64> = failed.iter().map(|(i, f)| {
+        assert!(matches!(f, NodeFailure::Trap { .. }), "{i}: {f}");
+        *i
+    }).collect();
+    assert_eq!(traps, vec![701, 1402, 2103, 2804]);
+
+    let policy = SandboxPolicy { timeout: Duration::from_millis(300), interruptible: Some(false), ..SandboxPolicy::default() };
+    let python = python_node(
+        "loops",
+        "class Node:\n    def process(self, x):\n        while x % 1201 == 0:\n            pass\n        return x * 2\n",
+        policy,
+    );
+    let (got, failed) = through_pipeline(python, OnError::Skip, ints(1..3001)).await;
+    assert_eq!(got, (1..3001i64).filter(|x| x % 1201 != 0).map(|x| Value::Int(2 * x)).collect::<Vec<_>>());
+    assert_eq!(failed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1201, 2402]);
+    assert!(failed.iter().all(|(_, f)| f.is_timeout()), "{failed:?}");
+}
+
+/// An interruptible node interrupted in a batch of cheap inputs: the input
+/// is given again on its own, with a whole call's time; one that needs
+/// more than that fails alone, interrupted, and the node goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_input_in_a_batch_gets_a_call_of_its_own() {
+    use nodehost::manifest::OnError;
+    let policy = SandboxPolicy { timeout: Duration::from_millis(400), interruptible: Some(true), ..SandboxPolicy::default() };
+    let spec = python_node(
+        "slow",
+        "class Node:\n    def process(self, x):\n        while x == 1500:\n            pass\n        return x + 1\n",
+        policy,
+    );
+    let (got, failed) = through_pipeline(spec, OnError::Skip, ints(1..3001)).await;
+    assert_eq!(got, (1..3001i64).filter(|x| *x != 1500).map(|x| Value::Int(x + 1)).collect::<Vec<_>>());
+    match &failed[..] {
+        [(1500, NodeFailure::Interrupted { .. } | NodeFailure::TimeoutInterrupted { .. })] => {}
+        other => panic!("{other:?}"),
+    }
+}

@@ -154,6 +154,31 @@ impl GuestNode for Misbehaving {
         }
     }
 
+    fn process_batch(&self, inputs: Vec<Value>) -> Vec<Result<Outputs, NodeError>> {
+        match self.kind.as_str() {
+            // Answers none of its inputs.
+            "batch-unanswered" => Vec::new(),
+            // Answers one input more than it was given.
+            "batch-extra" => {
+                let mut answers: Vec<_> = inputs.into_iter().map(|input| self.process(input)).collect();
+                answers.push(Ok(Outputs::None));
+                answers
+            }
+            _ => {
+                let mut answers = Vec::new();
+                for input in inputs {
+                    let answer = self.process(input);
+                    let failed = answer.is_err();
+                    answers.push(answer);
+                    if failed {
+                        break;
+                    }
+                }
+                answers
+            }
+        }
+    }
+
     fn process(&self, input: Value) -> Result<Outputs, NodeError> {
         let one = |v| Ok(Outputs::One(v));
         match self.kind.as_str() {

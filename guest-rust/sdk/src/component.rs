@@ -105,6 +105,19 @@ impl wit_rt::GuestNode for NodeHandle {
         }
     }
 
+    fn process_batch(&self, inputs: Vec<wit::Value>) -> Vec<Result<wit::Outputs, wit::NodeError>> {
+        let mut answers = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let answer = wit_rt::GuestNode::process(self, input);
+            let failed = answer.is_err();
+            answers.push(answer);
+            if failed {
+                break;
+            }
+        }
+        answers
+    }
+
     fn close(&self) {
         // Dropping the node runs its clean-up (a Python node's cleanup()).
         drop(std::mem::replace(&mut *self.node.borrow_mut(), Box::new(Closed)));

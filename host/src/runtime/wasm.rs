@@ -24,6 +24,7 @@ use crate::sandbox::store::{HostState, arm};
 use crate::sandbox::trap::classify;
 
 /// What a [`WasmNode`] is created from.
+#[derive(Clone, Copy)]
 pub enum WasmSource<'a> {
     /// The Python guest with a node module's source.
     Python { filename: &'a str, source: &'a str, class: &'a str },
@@ -31,13 +32,79 @@ pub enum WasmSource<'a> {
     NodeType(&'a str),
 }
 
+/// Makes a node afresh: how a [`WasmNode`] replaces an instance it lost in
+/// a [`process-batch`](WasmNode#batches) call, to answer that batch's
+/// inputs again one by one.
+pub type Recreate = Box<dyn Fn() -> Result<WasmNode, NodeFailure>>;
+
+/// Inputs that took longer than this each go one per crossing
+/// (`process-many`): their crossing is a small part of their time, and a
+/// batch of them would take long to give again if its instance were lost.
+const BATCH_ITEM_COST: Duration = Duration::from_micros(50);
+
+/// A [`WasmSource`] that owns its text, kept to make a node again.
+pub enum OwnedWasmSource {
+    /// See [`WasmSource::Python`].
+    Python { filename: String, source: String, class: String },
+    /// See [`WasmSource::NodeType`].
+    NodeType(String),
+}
+
+impl From<&WasmSource<'_>> for OwnedWasmSource {
+    fn from(source: &WasmSource<'_>) -> Self {
+        match *source {
+            WasmSource::Python { filename, source, class } => {
+                OwnedWasmSource::Python { filename: filename.to_owned(), source: source.to_owned(), class: class.to_owned() }
+            }
+            WasmSource::NodeType(name) => OwnedWasmSource::NodeType(name.to_owned()),
+        }
+    }
+}
+
+impl OwnedWasmSource {
+    /// The source, borrowed.
+    pub fn borrowed(&self) -> WasmSource<'_> {
+        match self {
+            OwnedWasmSource::Python { filename, source, class } => WasmSource::Python { filename, source, class },
+            OwnedWasmSource::NodeType(name) => WasmSource::NodeType(name),
+        }
+    }
+}
+
 /// A node running inside a Wasm component, in its own store.
+///
+/// # Batches
+///
+/// Inputs cross the boundary in two ways. `process-many` hands the node one
+/// input at a time through `host.next-input`, each a call of its own (its
+/// deadlines, fuel, log budget and output limits armed afresh), at a
+/// crossing per input. Once the node's inputs are known to be cheap (under
+/// [`BATCH_ITEM_COST`] each, from the answers so far), and the policy meters
+/// no fuel, `process-batch` takes a whole batch in one crossing each way,
+/// sized to take about the pipeline's time budget, under one call's limits:
+/// a batch that keeps within one input's deadline kept every input within
+/// its own. Where it does not, each input still gets a call's limits:
+/// - an input interrupted at the soft deadline is given again on its own;
+/// - a trap (the hard deadline, memory, a crash) loses the instance and the
+///   answers it held: the node is made afresh ([`Recreate`]) and takes the
+///   batch's inputs again one by one, so the one that trapped fails alone
+///   and no input is lost. (A stateful node then answers them from a fresh
+///   state, as it would after any lost instance.)
 pub struct WasmNode {
     store: Store<HostState>,
     bindings: NodeComponent,
     node: Option<ResourceAny>,
     limits: CallLimits,
     poisoned: bool,
+    /// How to make the node afresh; without it, no `process-batch`.
+    recreate: Option<Recreate>,
+    /// The mean time of an input in the last answers, once measured.
+    item_cost: Option<Duration>,
+    /// Inputs to give one by one (`process-many`) before batching again:
+    /// those of a batch being given again.
+    singles: usize,
+    /// The node answered a `process-batch` call against the interface.
+    batches_broken: bool,
 }
 
 impl WasmNode {
@@ -51,7 +118,17 @@ impl WasmNode {
         policy: &SandboxPolicy,
     ) -> Result<Self, NodeFailure> {
         let (store, bindings) = instantiate(component, id, policy)?;
-        let mut this = WasmNode { bindings, store, node: None, limits: CallLimits::new(policy, ""), poisoned: false };
+        let mut this = WasmNode {
+            bindings,
+            store,
+            node: None,
+            limits: CallLimits::new(policy, ""),
+            poisoned: false,
+            recreate: None,
+            item_cost: None,
+            singles: 0,
+            batches_broken: false,
+        };
         let init = policy.init_timeout;
         let runtime = this.bindings.nodehost_node_runtime();
         let (type_name, origin) = match source {
@@ -84,6 +161,142 @@ impl WasmNode {
         Ok(this)
     }
 
+    /// Let the node answer batches in one crossing (`process-batch`), making
+    /// itself afresh with `recreate` when a batch loses its instance.
+    #[must_use]
+    pub fn with_recreate(mut self, recreate: Recreate) -> Self {
+        self.recreate = Some(recreate);
+        self
+    }
+
+    /// Whether the next inputs go as one `process-batch`, and how many.
+    fn batch_size(&self, ready: usize, budget: Duration) -> Option<usize> {
+        let cost = self.item_cost?;
+        let batchable = ready >= 2
+            && self.singles == 0
+            && !self.batches_broken
+            && self.recreate.is_some()
+            && self.limits.fuel.is_none()
+            && cost < BATCH_ITEM_COST
+            && !self.store.data().value_forms.staged_bytes;
+        let fits = budget.as_nanos() / cost.as_nanos().max(1);
+        batchable.then(|| usize::try_from(fits).unwrap_or(usize::MAX).clamp(2, ready))
+    }
+
+    /// Answer up to `n` inputs from the front of `inputs` in one
+    /// `process-batch` call (see [Batches](WasmNode#batches)).
+    fn process_batch(&mut self, node: ResourceAny, n: usize, inputs: &mut VecDeque<Value>, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
+        let forms = self.store.data().value_forms;
+        let mut batch = Vec::with_capacity(n);
+        // A list or map that cannot be sent fails alone: it is kept, to be
+        // given again at the front of the batch after this one.
+        let mut unsendable = None;
+        while batch.len() < n {
+            let Some(input) = inputs.pop_front() else { break };
+            let kept = matches!(input, Value::List(_) | Value::Map(_)).then(|| input.clone());
+            match codec::to_wit_as(input, forms) {
+                Ok(v) => batch.push(v),
+                Err(e) if batch.is_empty() => return answers.push(ItemAnswer::failed(NodeFailure::Guest(e))),
+                Err(_) => {
+                    unsendable = kept;
+                    break;
+                }
+            }
+        }
+        if let Some(input) = unsendable {
+            inputs.push_front(input);
+        }
+        if let Err(failure) = self.start_call() {
+            give_back(batch, inputs);
+            return answers.push(ItemAnswer::failed(failure));
+        }
+        self.store.data().log.widen_call_budget(batch.len());
+        let started = Instant::now();
+        let result = self.bindings.nodehost_node_runtime().node().call_process_batch(&mut self.store, node, &batch);
+        let elapsed = started.elapsed();
+        let given = batch.len();
+        let mut got = match result {
+            Ok(got) => got,
+            Err(e) => {
+                self.poisoned = true;
+                let failure = classify(&self.store, e, self.limits.timeout, self.limits.fuel);
+                return self.lost_batch(failure, batch, inputs, answers);
+            }
+        };
+        if got.is_empty() || got.len() > given {
+            // It may keep to `process-many`: that is all it gets from now on.
+            self.batches_broken = true;
+            let why = if got.is_empty() { "answered none of its inputs" } else { "gave more answers than it had inputs" };
+            let failure = NodeFailure::BrokeInterface(format!("process-batch {why} ({} answers to {given})", got.len()));
+            let mut rest = batch.into_iter();
+            rest.next();
+            give_back(rest, inputs);
+            return answers.push(ItemAnswer::failed(failure));
+        }
+        // The inputs it left, for the next call (it stops at a failure).
+        give_back(batch.drain(got.len()..), inputs);
+        let last = got.pop().expect("one answer at least");
+        let each = elapsed / u32::try_from(given).unwrap_or(u32::MAX);
+        // (An answer the host refuses, past a size limit, fails alone: the
+        // node has answered the inputs after it already.)
+        for answer in got {
+            let before = out.len();
+            let result = take_answer(answer, &self.limits, "process", None, out);
+            answers.push(ItemAnswer::new(out.len() - before, result, each));
+        }
+        let before = out.len();
+        let result = take_answer(last, &self.limits, "process", None, out);
+        let interrupted = matches!(result, Err(NodeFailure::Interrupted { .. } | NodeFailure::TimeoutInterrupted { .. }));
+        if interrupted && given > 1 {
+            // The batch's time ran out on this input, which may be quick on
+            // its own: it gets a call of its own next.
+            give_back(batch.pop(), inputs);
+            self.singles = 1;
+            return;
+        }
+        answers.push(ItemAnswer::new(out.len() - before, result, each));
+        self.item_cost = Some(each);
+    }
+
+    /// A `process-batch` call trapped with `failure`: its answers are gone
+    /// with the instance. Make the node afresh and give the batch's inputs
+    /// again one by one; without a fresh node, the first input fails.
+    fn lost_batch(&mut self, failure: NodeFailure, batch: Vec<types::Value>, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
+        let n = batch.len();
+        let cancelled = matches!(failure, NodeFailure::Cancelled);
+        let fresh = match (&self.recreate, cancelled) {
+            (Some(recreate), false) => Some(recreate()),
+            _ => None,
+        };
+        let mut batch = batch.into_iter();
+        match fresh {
+            Some(Ok(mut fresh)) => {
+                // Whoever can cancel this node's calls can cancel the fresh one's.
+                fresh.store.data_mut().cancel = self.store.data().cancel.clone();
+                tracing::warn!(
+                    node = self.store.data().log.node(),
+                    "a batch of {n} inputs lost the node's instance ({failure}); a fresh instance takes them again, one by one"
+                );
+                let recreate = self.recreate.take();
+                drop(std::mem::replace(self, fresh));
+                self.recreate = recreate;
+                self.singles = n;
+                give_back(batch, inputs);
+            }
+            Some(Err(e)) => {
+                tracing::warn!(node = self.store.data().log.node(), "making the node afresh failed: {e}");
+                batch.next();
+                give_back(batch, inputs);
+                answers.push(ItemAnswer::failed(failure));
+            }
+            None => {
+                batch.next();
+                give_back(batch, inputs);
+                answers.push(ItemAnswer::failed(failure));
+            }
+        }
+    }
+
     /// Arm the deadlines and fuel for one call.
     fn start_call(&mut self) -> Result<(), NodeFailure> {
         start_call(&mut self.store, &self.limits)
@@ -109,6 +322,17 @@ impl WasmNode {
     }
 }
 
+/// Put `batch`'s inputs back at the front of `inputs`, in their order.
+fn give_back(batch: impl IntoIterator<Item = types::Value>, inputs: &mut VecDeque<Value>) {
+    let back: Vec<Value> = batch
+        .into_iter()
+        .map(|v| codec::from_wit(v).expect("the host's own encoding decodes"))
+        .collect();
+    for v in back.into_iter().rev() {
+        inputs.push_front(v);
+    }
+}
+
 impl Node for WasmNode {
     fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
         let input = codec::to_wit_as(input, self.store.data().value_forms).map_err(NodeFailure::Guest)?;
@@ -116,6 +340,33 @@ impl Node for WasmNode {
     }
 
     fn process_many(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
+        if let (false, Some(node)) = (self.poisoned, self.node)
+            && let Some(n) = self.batch_size(inputs.len(), budget)
+        {
+            return self.process_batch(node, n, inputs, out, answers);
+        }
+        let from = answers.len();
+        self.process_each(inputs, budget, out, answers);
+        let answered = &answers[from..];
+        if !answered.is_empty() {
+            self.singles = self.singles.saturating_sub(answered.len());
+            let total: Duration = answered.iter().map(|a| a.elapsed).sum();
+            self.item_cost = Some(total / u32::try_from(answered.len()).unwrap_or(u32::MAX));
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
+        self.call("flush", |b, store, node| b.nodehost_node_runtime().node().call_flush(store, node), out)
+    }
+
+    fn cancel_handle(&self) -> Option<CancelHandle> {
+        Some(self.store.data().cancel.clone())
+    }
+}
+
+impl WasmNode {
+    /// [`Node::process_many`] one input per crossing (`process-many`).
+    fn process_each(&mut self, inputs: &mut VecDeque<Value>, budget: Duration, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
         let Some(first) = inputs.pop_front() else {
             return;
         };
@@ -168,13 +419,6 @@ impl Node for WasmNode {
         }
     }
 
-    fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeFailure> {
-        self.call("flush", |b, store, node| b.nodehost_node_runtime().node().call_flush(store, node), out)
-    }
-
-    fn cancel_handle(&self) -> Option<CancelHandle> {
-        Some(self.store.data().cancel.clone())
-    }
 }
 
 impl Drop for WasmNode {

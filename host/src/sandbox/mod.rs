@@ -9,7 +9,9 @@
 //! - `component`: a loaded component and how an instance of it is made;
 //! - `snapshot`: pre-initialized Python components;
 //! - `call`: one call's limits and how its answer is taken; `batch`: a
-//!   `process-many` call, many inputs in one crossing; `staging`: packed
+//!   `process-many` call, many inputs in one call but a crossing each (the
+//!   whole-list `process-batch` is the node's, in
+//!   [`crate::runtime::wasm`]); `staging`: packed
 //!   bytes a component sends through its stdout;
 //! - `trap`: what a failed call failed with;
 //! - `codec`: the WIT value table, host side (`bindings` are the types).
