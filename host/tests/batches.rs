@@ -373,12 +373,10 @@ async fn cheap_inputs_in_batches_keep_their_own_answers_and_failures() {
     }
 }
 
-/// A trap among cheap inputs loses none of them: the one that trapped
-/// fails alone and the rest go on, over many batches with many traps. On
-/// the Python guest they cross in `process-batch` calls: the inputs before
-/// the trap in its batch are answered again by a fresh instance. (The
-/// hostile Rust guest asks for staged bytes, so its inputs cross one by
-/// one: the same answers are expected either way.)
+/// A trap among cheap inputs, which cross in `process-batch` calls, loses
+/// none of them: the inputs before it in its batch are answered again by a
+/// fresh instance, the one that trapped fails alone, and the rest go on;
+/// on the Rust and the Python guest, over many batches with many traps.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trap_in_a_batch_of_cheap_inputs_fails_only_its_own_input() {
     use nodehost::manifest::OnError;
@@ -430,4 +428,61 @@ async fn an_interrupted_input_in_a_batch_gets_a_call_of_its_own() {
         [(1500, NodeFailure::Interrupted { .. } | NodeFailure::TimeoutInterrupted { .. })] => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// A node whose `process-batch` answers none of its inputs, or more than
+/// it got, fails the input at the front of the batch with a clear message,
+/// keeps the rest, and gets its inputs one per crossing from then on.
+#[test]
+fn a_node_that_breaks_process_batch_fails_one_input_and_goes_on() {
+    on_node_thread(|| {
+        for kind in ["batch-unanswered", "batch-extra"] {
+            let spec = sandboxed(kind, hostile_rust(kind), SandboxPolicy::default());
+            let mut node = spec.create(&engine()).unwrap();
+            // One input alone (a plain `process`): the node's inputs are
+            // now known to be cheap, so the next ones go as a batch.
+            let batch = process_many(&mut *node, ints(0..1), LONG);
+            assert_eq!(batch.per_input()[0].as_ref().ok(), Some(&vec![Value::Int(0)]), "{kind}");
+            let batch = process_many(&mut *node, ints(1..11), LONG);
+            match &batch.per_input()[..] {
+                [Err(NodeFailure::BrokeInterface(message))] => assert!(message.contains("process-batch"), "{kind}: {message}"),
+                other => panic!("{kind}: {other:?}"),
+            }
+            assert_eq!(Vec::from(batch.left.clone()), ints(2..11), "{kind}: the inputs after the first are kept");
+            // From now on, one input per crossing (process-many, which
+            // these kinds break in their own way).
+            let batch = process_many(&mut *node, Vec::from(batch.left), LONG);
+            assert!(
+                !batch.per_input().iter().any(|r| matches!(r, Err(NodeFailure::BrokeInterface(m)) if m.contains("process-batch"))),
+                "{kind}: batched again"
+            );
+        }
+    });
+}
+
+/// Staged bytes (a component's outputs written to its stdout) in a batch:
+/// each answer names its own from where its bytes begin, and every input
+/// gets exactly what it gets alone; a node whose staged bytes never add up
+/// fails each input alone, with its own call's message (a node whose inputs
+/// fail is not batched until they pass again).
+#[tokio::test(flavor = "multi_thread")]
+async fn staged_outputs_in_a_batch_resolve_answer_by_answer() {
+    use nodehost::manifest::OnError;
+    let spec = sandboxed("staged", hostile_rust("staged"), SandboxPolicy::default());
+    let (got, failed) = through_pipeline(spec, OnError::Fail, ints(0..3000)).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(got.len(), 6000);
+    let one: Vec<Value> = got[..2].to_vec();
+    assert!(matches!(&one[0], Value::Audio(a) if a.samples == vec![0.5, -0.25, 1.0, 0.0]), "{:?}", one[0]);
+    assert_eq!(one[1], Value::Bytes(vec![0xa5; 1000]));
+    assert!(got.chunks(2).all(|pair| pair == &one[..]), "every input's outputs are the first one's");
+
+    let spec = sandboxed("stray", hostile_rust("staged-stray"), SandboxPolicy::default());
+    let (got, failed) = through_pipeline(spec, OnError::Skip, ints(0..600)).await;
+    assert!(got.is_empty());
+    assert_eq!(failed.len(), 600);
+    assert!(
+        failed.iter().all(|(_, f)| matches!(f, NodeFailure::InvalidValue(m) if m.contains("wrote 20 bytes to its stdout in this call and its outputs name 10"))),
+        "{failed:?}"
+    );
 }

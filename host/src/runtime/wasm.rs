@@ -177,8 +177,7 @@ impl WasmNode {
             && !self.batches_broken
             && self.recreate.is_some()
             && self.limits.fuel.is_none()
-            && cost < BATCH_ITEM_COST
-            && !self.store.data().value_forms.staged_bytes;
+            && cost < BATCH_ITEM_COST;
         let fits = budget.as_nanos() / cost.as_nanos().max(1);
         batchable.then(|| usize::try_from(fits).unwrap_or(usize::MAX).clamp(2, ready))
     }
@@ -187,6 +186,7 @@ impl WasmNode {
     /// `process-batch` call (see [Batches](WasmNode#batches)).
     fn process_batch(&mut self, node: ResourceAny, n: usize, inputs: &mut VecDeque<Value>, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
         let forms = self.store.data().value_forms;
+        let from = answers.len();
         let mut batch = Vec::with_capacity(n);
         // A list or map that cannot be sent fails alone: it is kept, to be
         // given again at the front of the batch after this one.
@@ -228,6 +228,9 @@ impl WasmNode {
             self.batches_broken = true;
             let why = if got.is_empty() { "answered none of its inputs" } else { "gave more answers than it had inputs" };
             let failure = NodeFailure::BrokeInterface(format!("process-batch {why} ({} answers to {given})", got.len()));
+            if let Some(staging) = self.store.data().staging() {
+                staging.discard();
+            }
             let mut rest = batch.into_iter();
             rest.next();
             give_back(rest, inputs);
@@ -235,6 +238,18 @@ impl WasmNode {
         }
         // The inputs it left, for the next call (it stops at a failure).
         give_back(batch.drain(got.len()..), inputs);
+        if let Some(staging) = self.store.data().staging()
+            && let Err(failure) = staging.resolve_batch(&mut got)
+        {
+            // Which answer's bytes are which cannot be told: none is taken.
+            self.batches_broken = true;
+            answers.push(ItemAnswer::failed(failure));
+            for _ in 1..got.len() {
+                let why = "answered in a process-batch call whose staged bytes did not add up (see the batch's first input)";
+                answers.push(ItemAnswer::failed(NodeFailure::InvalidValue(why.into())));
+            }
+            return;
+        }
         let last = got.pop().expect("one answer at least");
         let each = elapsed / u32::try_from(given).unwrap_or(u32::MAX);
         // (An answer the host refuses, past a size limit, fails alone: the
@@ -255,7 +270,8 @@ impl WasmNode {
             return;
         }
         answers.push(ItemAnswer::new(out.len() - before, result, each));
-        self.item_cost = Some(each);
+        let failed = answers[from..].iter().any(|a| a.result.is_err());
+        self.item_cost = (!failed).then_some(each);
     }
 
     /// A `process-batch` call trapped with `failure`: its answers are gone
@@ -351,7 +367,10 @@ impl Node for WasmNode {
         if !answered.is_empty() {
             self.singles = self.singles.saturating_sub(answered.len());
             let total: Duration = answered.iter().map(|a| a.elapsed).sum();
-            self.item_cost = Some(total / u32::try_from(answered.len()).unwrap_or(u32::MAX));
+            let failed = answered.iter().any(|a| a.result.is_err());
+            // A node whose inputs fail goes on one input per crossing until
+            // they pass again, each failure its own call's.
+            self.item_cost = (!failed).then(|| total / u32::try_from(answered.len()).unwrap_or(u32::MAX));
         }
     }
 

@@ -125,6 +125,86 @@ impl Staging {
     }
 }
 
+impl Staging {
+    /// [`resolve`](Self::resolve) for the answers of one `process-batch`
+    /// call, in order. Each answer names its blocks as a call of its own
+    /// would, from where its bytes begin: the first answer's at the call's
+    /// first byte, each next one's after all the bytes the one before
+    /// named. A last answer that failed leaves the bytes after those
+    /// unnamed, and they go with it. With no blocks in any answer, what was
+    /// written goes to the log.
+    pub(crate) fn resolve_batch(&self, answers: &mut [Result<types::Outputs, types::NodeError>]) -> Result<(), NodeFailure> {
+        let mut staged = self.lock();
+        let last_failed = answers.last().is_some_and(Result::is_err);
+        let mut blocks: Vec<(usize, Block<'_>)> = Vec::new();
+        for (k, answer) in answers.iter_mut().enumerate() {
+            let Ok(outputs) = answer else { continue };
+            let mut own = Vec::new();
+            for v in values_mut(outputs) {
+                collect_value(v, &mut own);
+            }
+            blocks.extend(own.into_iter().map(|b| (k, b)));
+        }
+        if blocks.is_empty() {
+            if last_failed {
+                staged.written.clear();
+                staged.overflow = 0;
+            } else if !staged.written.is_empty() || staged.overflow > 0 {
+                to_log(&mut staged, &self.log);
+            }
+            return Ok(());
+        }
+        let result = fill_in_turn(&mut staged, blocks, last_failed);
+        staged.written.clear();
+        staged.overflow = 0;
+        result
+    }
+}
+
+/// [`fill`] for answers in turn: `blocks` tagged with their answer, in order.
+fn fill_in_turn(staged: &mut Staged, blocks: Vec<(usize, Block<'_>)>, last_failed: bool) -> Result<(), NodeFailure> {
+    if staged.overflow > 0 {
+        return Err(NodeFailure::LimitExceeded(Limit::OutputBytes { limit: staged.limit as u64, type_name: "staged bytes" }));
+    }
+    let written = staged.written.len() as u64;
+    // Each answer's span: the bytes its blocks name.
+    let mut spans: Vec<(usize, u64)> = Vec::new();
+    for (k, (range, _)) in &blocks {
+        match spans.last_mut() {
+            Some((last, span)) if last == k => *span += u64::from(range.length),
+            _ => spans.push((*k, u64::from(range.length))),
+        }
+    }
+    let named: u64 = spans.iter().map(|(_, span)| span).sum();
+    if named > written || (named < written && !last_failed) {
+        return Err(NodeFailure::InvalidValue(format!(
+            "the node wrote {written} bytes to its stdout in this batch and its answers name {named} of them as staged \
+             bytes: the component's stdout carries its outputs' bytes, nothing else (print() goes to the log)"
+        )));
+    }
+    let (mut start, mut spans) = (0u64, spans.into_iter());
+    let mut current = spans.next();
+    for (k, (range, block)) in blocks {
+        while let Some((owner, span)) = current
+            && owner != k
+        {
+            start += span;
+            current = spans.next();
+        }
+        let span = current.map_or(0, |(_, span)| span);
+        let (offset, length) = (u64::from(range.offset), u64::from(range.length));
+        if offset + length > span {
+            return Err(NodeFailure::InvalidValue(format!(
+                "the node sent back a malformed value: an answer names staged bytes {offset}..{} but its answer's bytes are {span}",
+                offset + length
+            )));
+        }
+        let from = usize::try_from(start + offset).expect("within the written bytes");
+        *block = types::PackedBytes::Raw(staged.written[from..from + range.length as usize].to_vec());
+    }
+    Ok(())
+}
+
 /// Send what was written to the log as the node's stdout text, and count
 /// what was past the limit as dropped log output.
 fn to_log(staged: &mut Staged, log: &GuestLog) {
@@ -255,6 +335,78 @@ mod tests {
         // The call's bytes are gone: the next answer starts from nothing.
         let mut out = types::Outputs::One(types::Value::PythonMarshal(block(0, 1)));
         assert!(matches!(s.resolve(&mut out), Err(NodeFailure::InvalidValue(m)) if m.contains("wrote 0 bytes")));
+    }
+
+    fn marshal(b: types::PackedBytes) -> Result<types::Outputs, types::NodeError> {
+        Ok(types::Outputs::One(types::Value::PythonMarshal(b)))
+    }
+
+    fn failed() -> Result<types::Outputs, types::NodeError> {
+        Err(types::NodeError { kind: types::ErrorKind::Raised, message: "m".into(), exception_type: None, traceback: None })
+    }
+
+    fn raw_answer(a: &Result<types::Outputs, types::NodeError>) -> &[u8] {
+        match a {
+            Ok(types::Outputs::One(v)) => raw(v),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_batchs_answers_name_their_bytes_from_where_each_begins() {
+        let s = staging(1 << 20);
+        s.write(b"abc");
+        s.write(b"defgh");
+        s.write(b"ij");
+        // The first answer's 3 bytes, the second's 5 (named from its own
+        // start, in two blocks out of order), one with none, the last's 2.
+        let frame = types::PackedAudioFrame { samples: block(0, 2), sample_rate: 8000, channels: 1 };
+        let mut answers = vec![
+            marshal(block(0, 3)),
+            Ok(types::Outputs::Many(vec![types::Value::PythonMarshal(block(2, 3)), types::Value::PackedAudio(frame)])),
+            Ok(types::Outputs::None),
+            marshal(block(0, 2)),
+        ];
+        s.resolve_batch(&mut answers).unwrap();
+        assert_eq!(raw_answer(&answers[0]), b"abc");
+        let Ok(types::Outputs::Many(vs)) = &answers[1] else { panic!() };
+        assert_eq!((raw(&vs[0]), raw(&vs[1])), (&b"fgh"[..], &b"de"[..]));
+        assert_eq!(raw_answer(&answers[3]), b"ij");
+
+        // A last answer that failed takes its bytes with it.
+        s.write(b"abcXYZ");
+        let mut answers = vec![marshal(block(0, 3)), failed()];
+        s.resolve_batch(&mut answers).unwrap();
+        assert_eq!(raw_answer(&answers[0]), b"abc");
+        // Nothing is left behind for the next call.
+        let mut answers = vec![marshal(block(0, 1))];
+        assert!(matches!(s.resolve_batch(&mut answers), Err(NodeFailure::InvalidValue(m)) if m.contains("wrote 0 bytes")));
+    }
+
+    #[test]
+    fn a_batch_whose_bytes_do_not_add_up_fails() {
+        let s = staging(1 << 20);
+        // Stray bytes: 6 written, 4 named.
+        s.write(b"abcdef");
+        let mut answers = vec![marshal(block(0, 2)), marshal(block(0, 2))];
+        let err = s.resolve_batch(&mut answers).unwrap_err();
+        assert!(matches!(&err, NodeFailure::InvalidValue(m) if m.contains("wrote 6 bytes") && m.contains("name 4")), "{err:?}");
+        // A block past its own answer's bytes (the second's are 2, from 3).
+        s.write(b"abcde");
+        let mut answers = vec![marshal(block(0, 3)), Ok(types::Outputs::Many(vec![
+            types::Value::PythonMarshal(block(1, 1)),
+            types::Value::PythonMarshal(block(0, 1)),
+        ]))];
+        answers.push(marshal(block(0, 0)));
+        assert!(s.resolve_batch(&mut answers).is_ok(), "blocks within their answers: fine");
+        s.write(b"abcde");
+        let mut answers = vec![marshal(block(0, 3)), marshal(block(1, 2))];
+        let err = s.resolve_batch(&mut answers).unwrap_err();
+        assert!(matches!(&err, NodeFailure::InvalidValue(m) if m.contains("1..3")), "{err:?}");
+        // Bytes with no block in any answer are the node's text: its log.
+        s.write(b"hello\n");
+        let mut answers = vec![Ok(types::Outputs::None), Ok(types::Outputs::None)];
+        s.resolve_batch(&mut answers).unwrap();
     }
 
     #[test]
