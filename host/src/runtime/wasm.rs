@@ -207,8 +207,7 @@ impl WasmNode {
             inputs.push_front(input);
         }
         if let Err(failure) = self.start_call() {
-            give_back(batch, inputs);
-            return answers.push(ItemAnswer::failed(failure));
+            return fail_first(batch, failure, inputs, answers);
         }
         self.store.data().log.widen_call_budget(batch.len());
         let started = Instant::now();
@@ -231,10 +230,7 @@ impl WasmNode {
             if let Some(staging) = self.store.data().staging() {
                 staging.discard();
             }
-            let mut rest = batch.into_iter();
-            rest.next();
-            give_back(rest, inputs);
-            return answers.push(ItemAnswer::failed(failure));
+            return fail_first(batch, failure, inputs, answers);
         }
         // The inputs it left, for the next call (it stops at a failure).
         give_back(batch.drain(got.len()..), inputs);
@@ -284,7 +280,6 @@ impl WasmNode {
             (Some(recreate), false) => Some(recreate()),
             _ => None,
         };
-        let mut batch = batch.into_iter();
         match fresh {
             Some(Ok(mut fresh)) => {
                 // Whoever can cancel this node's calls can cancel the fresh one's.
@@ -299,16 +294,11 @@ impl WasmNode {
                 self.singles = n;
                 give_back(batch, inputs);
             }
-            Some(Err(e)) => {
-                tracing::warn!(node = self.store.data().log.node(), "making the node afresh failed: {e}");
-                batch.next();
-                give_back(batch, inputs);
-                answers.push(ItemAnswer::failed(failure));
-            }
-            None => {
-                batch.next();
-                give_back(batch, inputs);
-                answers.push(ItemAnswer::failed(failure));
+            not_made => {
+                if let Some(Err(e)) = not_made {
+                    tracing::warn!(node = self.store.data().log.node(), "making the node afresh failed: {e}");
+                }
+                fail_first(batch, failure, inputs, answers);
             }
         }
     }
@@ -336,6 +326,13 @@ impl WasmNode {
             }
         }
     }
+}
+
+/// Answer the first of `batch`'s inputs with `failure`, and put the rest
+/// back at the front of `inputs`.
+fn fail_first(batch: Vec<types::Value>, failure: NodeFailure, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
+    give_back(batch.into_iter().skip(1), inputs);
+    answers.push(ItemAnswer::failed(failure));
 }
 
 /// Put `batch`'s inputs back at the front of `inputs`, in their order.
