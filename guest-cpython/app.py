@@ -125,7 +125,10 @@ def _type_info(info):
 
 # Lists and maps as marshal data, audio and arrays packed, and the packed
 # blocks of outputs staged through stdout (see _nodehost_values._packed).
-_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True, staged_bytes=True)
+# Batches as `process-batch`: each value then crosses in the form CPython
+# reads fastest, which a packed batch (`process-packed`) would have to
+# decode in Python.
+_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True, staged_bytes=True, packed_batches=False)
 
 
 class Runtime(exports.Runtime):

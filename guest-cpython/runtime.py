@@ -160,6 +160,11 @@ class Node(_wit_runtime.Node):
                 break
         return answers
 
+    def process_packed(self, inputs):
+        # Never asked: `configure` does not ask for packed batches.
+        failure = t.NodeError(K.UNSUPPORTED, "this component takes batches as process-batch", None, None)
+        return t.PackedAnswers(b"", failure)
+
     def flush(self):
         try:
             if self._flush is None:

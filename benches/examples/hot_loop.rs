@@ -5,6 +5,9 @@
 //! int); with one of the `marshal/` scenario's names (`list_100`,
 //! `audio_48k`, ...) it is the pass-through node given that value. With
 //! `NODEHOST_PERF_MAP=1`, `perf report` names the guest's functions.
+//! With `NODEHOST_HOT_BATCH=N` the inputs go N at a time through
+//! `process_many`, as a pipeline hands them over (sandboxed nodes then
+//! take cheap inputs in `process-batch` calls).
 
 use nodehost::{Runtime, Value};
 use nodehost_benches::scenarios::marshal_values;
@@ -40,11 +43,28 @@ fn main() {
     nodehost::on_node_thread(|| {
         let mut node = create(&spec);
         let mut out = Vec::with_capacity(1);
+        let batch: usize = std::env::var("NODEHOST_HOT_BATCH").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
         let start = std::time::Instant::now();
-        for i in 0..calls as i64 {
-            out.clear();
-            let input = payload.clone().unwrap_or(Value::Int(i));
-            node.process(input, &mut out).unwrap();
+        if batch > 1 {
+            let mut inputs = std::collections::VecDeque::with_capacity(batch);
+            let mut answers = Vec::with_capacity(batch);
+            let mut i = 0i64;
+            while i < calls as i64 {
+                while inputs.len() < batch && i < calls as i64 {
+                    inputs.push_back(payload.clone().unwrap_or(Value::Int(i)));
+                    i += 1;
+                }
+                out.clear();
+                answers.clear();
+                node.process_many(&mut inputs, std::time::Duration::from_millis(1), &mut out, &mut answers);
+                assert!(answers.iter().all(|a| a.result.is_ok()), "a call failed: {answers:?}");
+            }
+        } else {
+            for i in 0..calls as i64 {
+                out.clear();
+                let input = payload.clone().unwrap_or(Value::Int(i));
+                node.process(input, &mut out).unwrap();
+            }
         }
         let per_call = start.elapsed() / calls as u32;
         eprintln!("{which}: {per_call:?} per call over {calls} calls");

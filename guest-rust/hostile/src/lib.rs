@@ -15,7 +15,7 @@ wit_bindgen::generate!({
 
 use exports::nodehost::node::runtime::{Guest, GuestNode, Node as NodeHandle};
 use nodehost::node::types::{
-    AudioFrame, ErrorKind, MapEntry, NodeError, NodeTypeInfo, NumberKind, Outputs, PackedAudioFrame, PackedBytes, PackedNumArray,
+    AudioFrame, ErrorKind, MapEntry, NodeError, NodeTypeInfo, NumberKind, Outputs, PackedAnswers, PackedAudioFrame, PackedBytes, PackedNumArray,
     Settings, StagedRange, Value, ValueForms, ValueNode,
 };
 
@@ -72,8 +72,11 @@ impl Guest for Hostile {
     fn configure(_settings: Settings) -> ValueForms {
         // Every form, so `echo` sends back what the host encoded in each
         // (and the fuzzer's round trip covers them), and staged bytes, so
-        // the kinds that write to stdout go through staging.
-        ValueForms { python_marshal: true, packed_buffers: true, staged_bytes: true }
+        // the kinds that write to stdout go through staging. Not packed
+        // batches: its batches go through `process-batch`, which the kinds
+        // below break on purpose (the host's packed reader is fuzzed on
+        // its own).
+        ValueForms { python_marshal: true, packed_buffers: true, staged_bytes: true, packed_batches: false }
     }
 
     fn prepare(_modules: Vec<String>) -> Result<(), NodeError> {
@@ -177,6 +180,11 @@ impl GuestNode for Misbehaving {
                 answers
             }
         }
+    }
+
+    fn process_packed(&self, _inputs: Vec<u8>) -> PackedAnswers {
+        // Never asked (see `configure`).
+        PackedAnswers { passed: Vec::new(), failure: Some(error(ErrorKind::Unsupported, "no packed batches here".into())) }
     }
 
     fn process(&self, input: Value) -> Result<Outputs, NodeError> {

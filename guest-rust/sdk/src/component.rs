@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
+use crate::codec::packed;
 use crate::{Component, DynNode, ErrorKind, NodeError, Settings, Value};
 
 pub use wit_bindgen;
@@ -60,8 +61,9 @@ impl<C: Component> wit_rt::Guest for Exports<C> {
         SETTINGS.with(|s| s.set(settings));
         C::configure(&settings);
         // Rust reads the plain forms fastest: lists of numbers and buffers
-        // are one copy either way.
-        codec::value_forms_to_wit(crate::codec::ValueForms::default())
+        // are one copy either way. Batches cross packed: a block of bytes
+        // each way instead of a lift and a lower per value.
+        codec::value_forms_to_wit(crate::codec::ValueForms { packed_batches: true, ..Default::default() })
     }
 
     fn prepare(modules: Vec<String>) -> Result<(), wit::NodeError> {
@@ -118,6 +120,29 @@ impl wit_rt::GuestNode for NodeHandle {
         answers
     }
 
+    fn process_packed(&self, inputs: Vec<u8>) -> wit::PackedAnswers {
+        let mut reader = packed::Reader::new(&inputs);
+        let mut passed = Vec::new();
+        let mut node = self.node.borrow_mut();
+        let mut out = self.out.borrow_mut();
+        while !reader.is_done() {
+            let answer = match reader.value(u64::MAX) {
+                Ok(input) => {
+                    out.clear();
+                    node.process(input, &mut out).and_then(|()| answer_packed(&mut out, &mut passed))
+                }
+                Err(e) => Err(NodeError::new(
+                    ErrorKind::Internal,
+                    format!("the host's packed inputs did not decode: {}", e.into_node_error().message),
+                )),
+            };
+            if let Err(e) = answer {
+                return wit::PackedAnswers { passed, failure: Some(error_to_wit(e)) };
+            }
+        }
+        wit::PackedAnswers { passed, failure: None }
+    }
+
     fn close(&self) {
         // Dropping the node runs its clean-up (a Python node's cleanup()).
         drop(std::mem::replace(&mut *self.node.borrow_mut(), Box::new(Closed)));
@@ -146,14 +171,43 @@ impl DynNode for Closed {
 
 fn finish(result: Result<(), NodeError>, out: &mut Vec<Value>) -> Result<wit::Outputs, wit::NodeError> {
     result.map_err(error_to_wit)?;
+    check_count(out).map_err(error_to_wit)?;
+    codec::outputs_to_wit(out).map_err(error_to_wit)
+}
+
+/// Fail a call that gave more outputs than the host's limit.
+fn check_count(out: &mut Vec<Value>) -> Result<(), NodeError> {
     let max = settings().max_outputs;
     if out.len() > usize::try_from(max).unwrap_or(usize::MAX) {
         let n = out.len();
         out.clear();
-        return Err(error_to_wit(NodeError::new(
+        return Err(NodeError::new(
             ErrorKind::LimitExceeded,
             format!("the node gave {n} outputs for one input; the limit is {max}"),
-        )));
+        ));
     }
-    codec::outputs_to_wit(out).map_err(error_to_wit)
+    Ok(())
+}
+
+/// Append one passed input's answer to `passed` (see the WIT
+/// `packed-answers`): its count of outputs, their length in bytes, then
+/// the outputs; on a failure, `passed` is left as it was.
+fn answer_packed(out: &mut Vec<Value>, passed: &mut Vec<u8>) -> Result<(), NodeError> {
+    check_count(out)?;
+    let start = passed.len();
+    passed.extend_from_slice(&[0; 8]);
+    for value in out.iter() {
+        if let Err(e) = packed::encode(value, passed) {
+            passed.truncate(start);
+            return Err(e);
+        }
+    }
+    let count = crate::codec::index(out.len())?;
+    let Ok(length) = u32::try_from(passed.len() - start - 8) else {
+        passed.truncate(start);
+        return Err(NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"));
+    };
+    passed[start..start + 4].copy_from_slice(&count.to_le_bytes());
+    passed[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
+    Ok(())
 }

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use nodehost_sdk::Value;
+use nodehost_sdk::codec::packed;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
@@ -19,7 +20,7 @@ use crate::sandbox::bindings::{NodeComponent, types};
 use crate::sandbox::codec;
 use crate::sandbox::component::{LoadedComponent, instantiate};
 use crate::node::CancelHandle;
-use crate::sandbox::call::{CallLimits, guest_failure, start_call, take_answer};
+use crate::sandbox::call::{CallLimits, guest_failure, start_call, take_answer, take_packed_answer};
 use crate::sandbox::store::{HostState, arm};
 use crate::sandbox::trap::classify;
 
@@ -105,6 +106,8 @@ pub struct WasmNode {
     singles: usize,
     /// The node answered a `process-batch` call against the interface.
     batches_broken: bool,
+    /// The buffer packed batches are encoded in, kept between calls.
+    packed: Vec<u8>,
 }
 
 impl WasmNode {
@@ -128,6 +131,7 @@ impl WasmNode {
             item_cost: None,
             singles: 0,
             batches_broken: false,
+            packed: Vec::new(),
         };
         let init = policy.init_timeout;
         let runtime = this.bindings.nodehost_node_runtime();
@@ -207,7 +211,7 @@ impl WasmNode {
             inputs.push_front(input);
         }
         if let Err(failure) = self.start_call() {
-            return fail_first(batch, failure, inputs, answers);
+            return fail_first(batch.into_iter().map(own), failure, inputs, answers);
         }
         self.store.data().log.widen_call_budget(batch.len());
         let started = Instant::now();
@@ -219,7 +223,7 @@ impl WasmNode {
             Err(e) => {
                 self.poisoned = true;
                 let failure = classify(&self.store, e, self.limits.timeout, self.limits.fuel);
-                return self.lost_batch(failure, batch, inputs, answers);
+                return self.lost_batch(failure, batch.into_iter().map(own).collect(), inputs, answers);
             }
         };
         if got.is_empty() || got.len() > given {
@@ -230,10 +234,10 @@ impl WasmNode {
             if let Some(staging) = self.store.data().staging() {
                 staging.discard();
             }
-            return fail_first(batch, failure, inputs, answers);
+            return fail_first(batch.into_iter().map(own), failure, inputs, answers);
         }
         // The inputs it left, for the next call (it stops at a failure).
-        give_back(batch.drain(got.len()..), inputs);
+        give_back(batch.drain(got.len()..).map(own), inputs);
         if let Some(staging) = self.store.data().staging()
             && let Err(failure) = staging.resolve_batch(&mut got)
         {
@@ -257,15 +261,129 @@ impl WasmNode {
         }
         let before = out.len();
         let result = take_answer(last, &self.limits, "process", None, out);
-        let interrupted = matches!(result, Err(NodeFailure::Interrupted { .. } | NodeFailure::TimeoutInterrupted { .. }));
-        if interrupted && given > 1 {
-            // The batch's time ran out on this input, which may be quick on
-            // its own: it gets a call of its own next.
-            give_back(batch.pop(), inputs);
+        let last = ItemAnswer::new(out.len() - before, result, each);
+        self.end_batch(last, || batch.pop().map(own), given > 1, from, inputs, answers);
+    }
+
+    /// Answer up to `n` inputs from the front of `inputs` in one
+    /// `process-packed` call: [`process_batch`](Self::process_batch) with
+    /// the inputs and the answers as blocks of packed values, one copy
+    /// each way.
+    fn process_packed(&mut self, node: ResourceAny, n: usize, inputs: &mut VecDeque<Value>, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
+        let from = answers.len();
+        let mut bytes = std::mem::take(&mut self.packed);
+        bytes.clear();
+        let mut batch = Vec::with_capacity(n);
+        while batch.len() < n {
+            let Some(input) = inputs.pop_front() else { break };
+            let start = bytes.len();
+            match packed::encode(&input, &mut bytes) {
+                Ok(()) => batch.push(input),
+                Err(e) => {
+                    bytes.truncate(start);
+                    if batch.is_empty() {
+                        self.packed = bytes;
+                        return answers.push(ItemAnswer::failed(NodeFailure::Guest(e)));
+                    }
+                    // It fails alone, at the front of the next batch.
+                    inputs.push_front(input);
+                    break;
+                }
+            }
+        }
+        if let Err(failure) = self.start_call() {
+            self.packed = bytes;
+            return fail_first(batch, failure, inputs, answers);
+        }
+        self.store.data().log.widen_call_budget(batch.len());
+        let started = Instant::now();
+        let result = self.bindings.nodehost_node_runtime().node().call_process_packed(&mut self.store, node, &bytes);
+        let elapsed = started.elapsed();
+        self.packed = bytes;
+        let given = batch.len();
+        let got = match result {
+            Ok(got) => got,
+            Err(e) => {
+                self.poisoned = true;
+                let failure = classify(&self.store, e, self.limits.timeout, self.limits.fuel);
+                return self.lost_batch(failure, batch, inputs, answers);
+            }
+        };
+        if let Some(staging) = self.store.data().staging() {
+            // Packed answers name no staged bytes: what was written is text.
+            staging.end_unnamed(got.failure.is_some());
+        }
+        let each = elapsed / u32::try_from(given).unwrap_or(u32::MAX);
+        let out_start = out.len();
+        let mut passed = packed::Reader::new(&got.passed);
+        let mut broken = None;
+        while !passed.is_done() && answers.len() - from < given {
+            let before = out.len();
+            let result = match take_packed_answer(&mut passed, &self.limits, out) {
+                Ok(result) => result,
+                Err(failure) => {
+                    broken = Some(failure);
+                    break;
+                }
+            };
+            answers.push(ItemAnswer::new(out.len() - before, result, each));
+        }
+        let passed_count = answers.len() - from;
+        let answered = passed_count + usize::from(got.failure.is_some());
+        if broken.is_some() || !passed.is_done() || answered == 0 || answered > given {
+            // Which answer is whose cannot be told: none is taken, the
+            // first input fails, and the node keeps to `process-many` from
+            // now on (as for a broken `process-batch`).
+            self.batches_broken = true;
+            out.truncate(out_start);
+            answers.truncate(from);
+            let failure = broken.unwrap_or_else(|| {
+                NodeFailure::BrokeInterface(if answered == 0 {
+                    format!("process-packed answered none of its {given} inputs")
+                } else {
+                    format!("process-packed gave more answers than it had inputs ({given})")
+                })
+            });
+            return fail_first(batch, failure, inputs, answers);
+        }
+        give_back(batch.drain(answered..), inputs);
+        match got.failure {
+            Some(e) => {
+                let last = ItemAnswer::failed(guest_failure(e, &self.limits));
+                let last = ItemAnswer { elapsed: each, ..last };
+                self.end_batch(last, || batch.pop(), given > 1, from, inputs, answers);
+            }
+            None => {
+                let failed = answers[from..].iter().any(|a| a.result.is_err());
+                self.item_cost = (!failed).then_some(each);
+            }
+        }
+    }
+
+    /// The last answer of a batch of several: an input the batch's time ran
+    /// out on may be quick on its own, and is given again alone
+    /// (`last_input`); any other answer is taken, and the node's cost per
+    /// input measured from the batch's answers (none while they fail).
+    fn end_batch(
+        &mut self,
+        last: ItemAnswer,
+        last_input: impl FnOnce() -> Option<Value>,
+        several: bool,
+        from: usize,
+        inputs: &mut VecDeque<Value>,
+        answers: &mut Vec<ItemAnswer>,
+    ) {
+        let interrupted = last
+            .result
+            .as_ref()
+            .is_err_and(|f| matches!(**f, NodeFailure::Interrupted { .. } | NodeFailure::TimeoutInterrupted { .. }));
+        if interrupted && several {
+            give_back(last_input(), inputs);
             self.singles = 1;
             return;
         }
-        answers.push(ItemAnswer::new(out.len() - before, result, each));
+        let each = last.elapsed;
+        answers.push(last);
         let failed = answers[from..].iter().any(|a| a.result.is_err());
         self.item_cost = (!failed).then_some(each);
     }
@@ -273,7 +391,7 @@ impl WasmNode {
     /// A `process-batch` call trapped with `failure`: its answers are gone
     /// with the instance. Make the node afresh and give the batch's inputs
     /// again one by one; without a fresh node, the first input fails.
-    fn lost_batch(&mut self, failure: NodeFailure, batch: Vec<types::Value>, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
+    fn lost_batch(&mut self, failure: NodeFailure, batch: Vec<Value>, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
         let n = batch.len();
         let cancelled = matches!(failure, NodeFailure::Cancelled);
         let fresh = match (&self.recreate, cancelled) {
@@ -330,20 +448,22 @@ impl WasmNode {
 
 /// Answer the first of `batch`'s inputs with `failure`, and put the rest
 /// back at the front of `inputs`.
-fn fail_first(batch: Vec<types::Value>, failure: NodeFailure, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
+fn fail_first(batch: impl IntoIterator<Item = Value>, failure: NodeFailure, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
     give_back(batch.into_iter().skip(1), inputs);
     answers.push(ItemAnswer::failed(failure));
 }
 
 /// Put `batch`'s inputs back at the front of `inputs`, in their order.
-fn give_back(batch: impl IntoIterator<Item = types::Value>, inputs: &mut VecDeque<Value>) {
-    let back: Vec<Value> = batch
-        .into_iter()
-        .map(|v| codec::from_wit(v).expect("the host's own encoding decodes"))
-        .collect();
+fn give_back(batch: impl IntoIterator<Item = Value>, inputs: &mut VecDeque<Value>) {
+    let back: Vec<Value> = batch.into_iter().collect();
     for v in back.into_iter().rev() {
         inputs.push_front(v);
     }
+}
+
+/// An input the host encoded, back as it was.
+fn own(v: types::Value) -> Value {
+    codec::from_wit(v).expect("the host's own encoding decodes")
 }
 
 impl Node for WasmNode {
@@ -356,6 +476,10 @@ impl Node for WasmNode {
         if let (false, Some(node)) = (self.poisoned, self.node)
             && let Some(n) = self.batch_size(inputs.len(), budget)
         {
+            let forms = self.store.data().value_forms;
+            if forms.packed_batches && !forms.staged_bytes {
+                return self.process_packed(node, n, inputs, out, answers);
+            }
             return self.process_batch(node, n, inputs, out, answers);
         }
         let from = answers.len();

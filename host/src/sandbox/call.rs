@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nodehost_sdk::Value;
-use nodehost_sdk::codec::{DecodeError, python_marshal};
+use nodehost_sdk::codec::{DecodeError, packed, python_marshal};
 use nodehost_sdk::python::{Call, unsupported_output};
 use wasmtime::AsContextMut;
 
@@ -96,6 +96,60 @@ pub(crate) fn take_answer(
             Err(guest_failure(e, limits))
         }
     }
+}
+
+/// Take the answer of the next input that passed in a `process-packed`
+/// call's bytes (the WIT `packed-answers`): its outputs, checked against
+/// the limits as they are decoded and put onto `out`, or why they broke
+/// one (nothing is left on `out` then). The outer error is bytes that do
+/// not frame an answer: nothing after them can be read.
+pub(crate) fn take_packed_answer(
+    passed: &mut packed::Reader<'_>,
+    limits: &CallLimits,
+    out: &mut Vec<Value>,
+) -> Result<Result<(), NodeFailure>, NodeFailure> {
+    let count = passed.u32().map_err(malformed)?;
+    let length = passed.u32().map_err(malformed)?;
+    let bytes = passed.bytes(length as usize).map_err(malformed)?;
+    if count > limits.max_outputs {
+        return Ok(Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs })));
+    }
+    let start = out.len();
+    let result = packed_outputs(packed::Reader::new(bytes), count, length, limits, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    Ok(result)
+}
+
+/// `count` packed values from `values`, every byte of it, each held to the
+/// output size limit.
+fn packed_outputs(
+    mut values: packed::Reader<'_>,
+    count: u32,
+    length: u32,
+    limits: &CallLimits,
+    out: &mut Vec<Value>,
+) -> Result<(), NodeFailure> {
+    for _ in 0..count {
+        let type_name = packed::tag_type_name(values.peek());
+        match values.value(limits.max_output_bytes) {
+            Ok(value) => out.push(value),
+            Err(DecodeError::TooLarge { limit }) => return Err(NodeFailure::LimitExceeded(Limit::OutputBytes { limit, type_name })),
+            Err(e) => return Err(malformed(e.into_node_error())),
+        }
+    }
+    if !values.is_done() {
+        return Err(NodeFailure::InvalidValue(format!(
+            "the node sent back a malformed value: an answer's {count} outputs take {} of its {length} bytes",
+            values.position()
+        )));
+    }
+    Ok(())
+}
+
+fn malformed(e: nodehost_sdk::NodeError) -> NodeFailure {
+    NodeFailure::InvalidValue(format!("the node sent back a malformed value: {}", e.message))
 }
 
 /// The policy's limits in the units a call needs.
@@ -283,4 +337,102 @@ fn latin1_marshal_type_name(text: &str) -> &'static str {
 /// A guest's own error, as the failure kind it is.
 pub(crate) fn guest_failure(e: types::NodeError, limits: &CallLimits) -> NodeFailure {
     NodeFailure::from_guest(codec::error_from_wit(e), limits.soft.unwrap_or(limits.timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn limits(max_outputs: u32, max_output_bytes: u64) -> CallLimits {
+        let policy = SandboxPolicy { max_outputs, max_output_bytes, ..SandboxPolicy::default() };
+        CallLimits::new(&policy, "node")
+    }
+
+    /// One passed input's answer as a guest frames it.
+    fn answer(values: &[Value]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for v in values {
+            packed::encode(v, &mut bytes).unwrap();
+        }
+        let mut framed = u32::try_from(values.len()).unwrap().to_le_bytes().to_vec();
+        framed.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
+        framed.extend_from_slice(&bytes);
+        framed
+    }
+
+    fn take_all(passed: &[u8], limits: &CallLimits) -> (Vec<Result<Vec<Value>, String>>, Option<String>) {
+        let mut reader = packed::Reader::new(passed);
+        let mut taken = Vec::new();
+        while !reader.is_done() {
+            let mut out = vec![Value::from("before")];
+            match take_packed_answer(&mut reader, limits, &mut out) {
+                Ok(result) => {
+                    assert_eq!(out.remove(0), Value::from("before"), "what was on `out` stays");
+                    taken.push(result.map(|()| out).map_err(|f| f.to_string()));
+                }
+                Err(broken) => return (taken, Some(broken.to_string())),
+            }
+        }
+        (taken, None)
+    }
+
+    #[test]
+    fn packed_answers_are_taken_one_by_one_each_within_its_limits() {
+        let mut passed = answer(&[Value::Int(1), Value::from("one")]);
+        passed.extend(answer(&[]));
+        passed.extend(answer(&[Value::Null, Value::Null, Value::Null]));
+        passed.extend(answer(&[Value::from("x".repeat(5000))]));
+        passed.extend(answer(&[Value::List(vec![Value::Float(2.5)])]));
+        let (taken, broken) = take_all(&passed, &limits(2, 4096));
+        assert_eq!(broken, None);
+        assert_eq!(taken[0], Ok(vec![Value::Int(1), Value::from("one")]));
+        assert_eq!(taken[1], Ok(vec![]));
+        assert!(taken[2].as_ref().unwrap_err().contains("more than 2 outputs"), "{:?}", taken[2]);
+        assert!(taken[3].as_ref().unwrap_err().contains("str"), "{:?}", taken[3]);
+        assert_eq!(taken[4], Ok(vec![Value::List(vec![Value::Float(2.5)])]));
+    }
+
+    #[test]
+    fn an_answer_whose_bytes_do_not_fit_its_outputs_fails_alone() {
+        // One output announced, two sent; then a good answer.
+        let mut passed = answer(&[Value::Int(1), Value::Int(2)]);
+        passed[..4].copy_from_slice(&1u32.to_le_bytes());
+        passed.extend(answer(&[Value::Int(3)]));
+        let (taken, broken) = take_all(&passed, &limits(10, 1 << 20));
+        assert_eq!(broken, None);
+        assert!(taken[0].as_ref().unwrap_err().contains("outputs take 9 of its 18 bytes"), "{:?}", taken[0]);
+        assert_eq!(taken[1], Ok(vec![Value::Int(3)]));
+        // Garbage inside a well-framed answer fails that answer only.
+        let mut passed = vec![1, 0, 0, 0, 2, 0, 0, 0, 99, 99];
+        passed.extend(answer(&[Value::Bool(true)]));
+        let (taken, broken) = take_all(&passed, &limits(10, 1 << 20));
+        assert_eq!(broken, None);
+        assert!(taken[0].as_ref().unwrap_err().contains("unknown tag 99"), "{:?}", taken[0]);
+        assert_eq!(taken[1], Ok(vec![Value::Bool(true)]));
+    }
+
+    #[test]
+    fn bytes_that_frame_no_answer_stop_the_reading() {
+        let mut passed = answer(&[Value::Int(1)]);
+        // An answer that says it is longer than what is left.
+        passed.extend_from_slice(&[1, 0, 0, 0, 200, 0, 0, 0, 0]);
+        let (taken, broken) = take_all(&passed, &limits(10, 1 << 20));
+        assert_eq!(taken, vec![Ok(vec![Value::Int(1)])]);
+        assert!(broken.unwrap().contains("malformed"));
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_answers_never_panic_and_stay_within_the_limits(
+            passed in proptest::collection::vec(any::<u8>(), 0..128),
+            max_outputs in 0u32..4,
+            max_bytes in 0u64..512,
+        ) {
+            let (taken, _) = take_all(&passed, &limits(max_outputs, max_bytes));
+            for outputs in taken.into_iter().flatten() {
+                prop_assert!(outputs.len() <= max_outputs as usize);
+            }
+        }
+    }
 }

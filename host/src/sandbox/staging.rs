@@ -88,9 +88,25 @@ impl Staging {
     /// A call starts: what was written since the last answer (while the
     /// node was created, or loaded its module) was the node's own text.
     pub(crate) fn begin_call(&self) {
+        self.written_to_log();
+    }
+
+    /// What was written goes to the log as the node's text.
+    fn written_to_log(&self) {
         let mut staged = self.lock();
         if !staged.written.is_empty() || staged.overflow > 0 {
             to_log(&mut staged, &self.log);
+        }
+    }
+
+    /// A call ends whose answer names no staged bytes: what it wrote was
+    /// the node's own text (to the log), unless its answer failed, and it
+    /// goes with it.
+    pub(crate) fn end_unnamed(&self, failed: bool) {
+        if failed {
+            self.discard();
+        } else {
+            self.written_to_log();
         }
     }
 

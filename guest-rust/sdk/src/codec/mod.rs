@@ -35,6 +35,7 @@ use num_bigint::{BigInt, BigUint, Sign};
 
 use crate::{ArrayData, AudioFrame, Map, NodeError, NumArray, Value, MAX_DEPTH};
 
+pub mod packed;
 pub mod python_marshal;
 
 pub use python_marshal::MarshalError;
@@ -57,6 +58,10 @@ pub struct ValueForms {
     /// The component sends the packed bytes of its outputs through its
     /// stdout (`staged`); the host resolves them before decoding.
     pub staged_bytes: bool,
+    /// Batches of inputs and their answers as blocks of [`packed`] values
+    /// (`process-packed`) rather than WIT lists of values
+    /// (`process-batch`).
+    pub packed_batches: bool,
 }
 
 /// Why a value from the other side did not decode.
@@ -521,6 +526,7 @@ macro_rules! wit_codec {
                 python_marshal: forms.python_marshal,
                 packed_buffers: forms.packed_buffers,
                 staged_bytes: forms.staged_bytes,
+                packed_batches: forms.packed_batches,
             }
         }
 
@@ -531,6 +537,7 @@ macro_rules! wit_codec {
                 python_marshal: forms.python_marshal,
                 packed_buffers: forms.packed_buffers,
                 staged_bytes: forms.staged_bytes,
+                packed_batches: forms.packed_batches,
             }
         }
 
@@ -864,8 +871,8 @@ mod tests {
 
     #[test]
     fn the_fast_forms_come_back_the_same() {
-        let all = super::ValueForms { python_marshal: true, packed_buffers: true, staged_bytes: false };
-        let buffers = super::ValueForms { python_marshal: false, packed_buffers: true, staged_bytes: false };
+        let all = super::ValueForms { python_marshal: true, packed_buffers: true, staged_bytes: false, packed_batches: false };
+        let buffers = super::ValueForms { python_marshal: false, packed_buffers: true, staged_bytes: false, packed_batches: false };
         for forms in [all, buffers] {
             for v in [sample(), Value::List((0..100).map(Value::Int).collect()), Value::Map(Map::new())] {
                 assert_eq!(from_wit(to_wit_as(v.clone(), forms).unwrap()).unwrap(), v, "{forms:?}");
