@@ -7,8 +7,9 @@
 //!   function starts; a fast path for reading a small int on 32-bit
 //!   targets ([`SMALL_INT_FAST_PATH`]); CPython's iteration order for
 //!   sets ([`set_order`]); Linux's errno numbers for Python code on WASI
-//!   ([`errno`]); and CPython's arithmetic and texts where they differed
-//!   ([`texts`]).
+//!   ([`errno`]); CPython's arithmetic and texts where they differed
+//!   ([`texts`]); and `str.format` keeps the template it parsed last
+//!   ([`FORMAT_CACHE`]).
 //! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
 //! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
@@ -67,6 +68,19 @@ impl Patched {
     }
 }
 
+/// `str.format` through the last template parsed
+/// (`guest-python/component/rustpython-patch/nodehost_format_cache.rs`).
+/// (`if true`: the published body after it stays, unreached, without a
+/// warning.)
+const FORMAT_CACHE: &[(&str, &str, &str)] = &[
+    ("src/lib.rs", "pub mod warn;\n", "mod nodehost_format_cache;\n"),
+    (
+        "src/builtins/str.rs",
+        "    fn format(&self, args: FuncArgs, vm: &VirtualMachine) -> PyResult<Wtf8Buf> {\n",
+        "        if true {\n            return crate::nodehost_format_cache::format(self.as_wtf8(), &args, vm);\n        }\n",
+    ),
+];
+
 /// The checkpoint call inserted after each anchor.
 const CHECKPOINT: &str = "\n                crate::nodehost_checkpoint::reached(vm)?;";
 
@@ -113,7 +127,12 @@ const CRATES: &[Patched] = &[
         version: "0.6.0",
         sha256: "0f5e6290260601ddbba6cbe917df9d24725aa6664f61c5bdc1ba24db9c81f346",
         env: "NODEHOST_RUSTPYTHON_VM_CRATE",
-        modules: &[("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs"), set_order::MODULE, errno::MODULE],
+        modules: &[
+            ("nodehost_checkpoint.rs", "rustpython-patch/nodehost_checkpoint.rs"),
+            set_order::MODULE,
+            errno::MODULE,
+            ("nodehost_format_cache.rs", "rustpython-patch/nodehost_format_cache.rs"),
+        ],
         edits: &[&[
             ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
             ("src/frame.rs", "Instruction::JumpBackward { .. } => {", CHECKPOINT),
@@ -121,7 +140,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, FORMAT_CACHE],
     },
     Patched {
         name: "rustpython-codegen",
