@@ -267,3 +267,27 @@ fn malformed_xml_and_corrupt_zlib_streams_raise_cpythons_errors_in_the_sandbox()
     let run = |runtime| run_node(&python(test_python("real_data.py"), "XmlErrors", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
     assert_eq!(run(Runtime::Wasm), run(Runtime::Cpython));
 }
+
+#[test]
+fn str_format_gives_cpythons_texts_in_the_sandbox() {
+    // The sandbox's `str.format` keeps the template it parsed last.
+    let inputs = vec![Value::Int(3), Value::Int(0), Value::Int(2)];
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "Formats", Value::Null, runtime), inputs.clone()).unwrap().outputs();
+    let want = run(Runtime::Cpython);
+    assert_eq!(want.len(), 3);
+    assert_eq!(run(Runtime::Wasm), want);
+}
+
+#[test]
+fn process_may_be_any_callable_on_every_python_runtime() {
+    // A static method, a class method, a callable instance attribute, an
+    // override calling `super()`: each called as CPython calls it.
+    for class in ["StaticProcess", "ClassProcess", "AttributeProcess", "InheritedProcess"] {
+        let run = |runtime| run_node(&python(test_python("real_data.py"), class, Value::Null, runtime), vec![Value::Int(1), Value::Int(2)]).unwrap().outputs();
+        let want = run(Runtime::Cpython);
+        assert_eq!(want.len(), 2, "{class}");
+        for runtime in [Runtime::Wasm, Runtime::NativeRustpython] {
+            assert_eq!(run(runtime), want, "{class} on {runtime:?}");
+        }
+    }
+}

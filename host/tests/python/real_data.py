@@ -508,3 +508,73 @@ class XmlErrors:
             except zlib.error as e:
                 out.append(str(e))
         return out
+
+
+class _Nested:
+    """Formats itself with ``str.format`` (another template) while an outer
+    ``str.format`` formats it."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __format__(self, spec):
+        return "<{}:{}>".format(self.n, spec or "-")
+
+
+class _Template(str):
+    pass
+
+
+class Formats:
+    """``str.format`` as a node uses it: one template over and over, two in
+    turn, a nested call, a template that does not parse between good ones,
+    keyword and indexed fields, a str subclass as the template; each input
+    (a count) formats that many numbers."""
+
+    def process(self, n):
+        out = []
+        a, b = "Result: {}", "{0}-{0:>4}|{x!r}"
+        for i in range(n):
+            out.append(a.format(i))
+            out.append(b.format(i, x=str(i)))
+        out.append("[{}] [{:^9}]".format(_Nested(1), _Nested(2)))
+        for bad in ("{", "}", "{0!z}", "{:d}"):
+            try:
+                out.append(bad.format(3.5))
+            except (ValueError, KeyError) as e:
+                out.append([type(e).__name__, str(e)])
+        out.append(a.format("after"))
+        out.append(_Template("T{}").format(7))
+        out.append("{a[1]}{b.real}".format(a=[5, 6], b=2))
+        out.append("Result: {k}".format_map({"k": 1}))
+        return out
+
+
+class _Caller:
+    def __call__(self, x):
+        return ["called", x]
+
+
+class StaticProcess:
+    process = staticmethod(lambda x: ["static", x])
+
+
+class ClassProcess:
+    @classmethod
+    def process(cls, x):
+        return [cls.__name__, x]
+
+
+class AttributeProcess:
+    """An instance attribute shadows the class's method."""
+
+    def __init__(self):
+        self.process = _Caller()
+
+    def process(self, x):
+        return ["method", x]
+
+
+class InheritedProcess(Formats):
+    def process(self, n):
+        return ["sub", super().process(0)[-5:], n]
