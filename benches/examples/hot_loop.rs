@@ -7,7 +7,7 @@
 //! `NODEHOST_PERF_MAP=1`, `perf report` names the guest's functions.
 //! With `NODEHOST_HOT_BATCH=N` the inputs go N at a time through
 //! `process_many`, as a pipeline hands them over (sandboxed nodes then
-//! take cheap inputs in `process-batch` calls).
+//! take cheap inputs in `process-packed` or `process-batch` calls).
 
 use nodehost::{Runtime, Value};
 use nodehost_benches::scenarios::marshal_values;

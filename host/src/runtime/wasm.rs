@@ -20,7 +20,7 @@ use crate::sandbox::bindings::{NodeComponent, types};
 use crate::sandbox::codec;
 use crate::sandbox::component::{LoadedComponent, instantiate};
 use crate::node::CancelHandle;
-use crate::sandbox::call::{CallLimits, guest_failure, start_call, take_answer, take_packed_answer};
+use crate::sandbox::call::{CallLimits, guest_failure, start_call, take_answer, take_packed_answers};
 use crate::sandbox::store::{HostState, arm};
 use crate::sandbox::trap::classify;
 
@@ -91,6 +91,15 @@ impl OwnedWasmSource {
 ///   batch's inputs again one by one, so the one that trapped fails alone
 ///   and no input is lost. (A stateful node then answers them from a fresh
 ///   state, as it would after any lost instance.)
+///
+/// A component that asks for `packed-batches` (the SDK's: Rust nodes and
+/// the RustPython guest) takes its batches as `process-packed`: the same
+/// batch, its inputs and answers as blocks of bytes in the packed value
+/// form (`nodehost_sdk::codec::packed`), one copy each way instead of a
+/// lift and a lower per value. Each answer is held to the output limits as
+/// it is decoded; bytes that do not frame answers, or more answers than
+/// inputs, fail the batch's first input and end batching for the node, as
+/// a broken `process-batch` does.
 pub struct WasmNode {
     store: Store<HostState>,
     bindings: NodeComponent,
@@ -104,7 +113,8 @@ pub struct WasmNode {
     /// Inputs to give one by one (`process-many`) before batching again:
     /// those of a batch being given again.
     singles: usize,
-    /// The node answered a `process-batch` call against the interface.
+    /// The node answered a `process-batch` (or `process-packed`) call
+    /// against the interface.
     batches_broken: bool,
     /// The buffer packed batches are encoded in, kept between calls.
     packed: Vec<u8>,
@@ -314,38 +324,18 @@ impl WasmNode {
             staging.end_unnamed(got.failure.is_some());
         }
         let each = elapsed / u32::try_from(given).unwrap_or(u32::MAX);
-        let out_start = out.len();
-        let mut passed = packed::Reader::new(&got.passed);
-        let mut broken = None;
-        while !passed.is_done() && answers.len() - from < given {
-            let before = out.len();
-            let result = match take_packed_answer(&mut passed, &self.limits, out) {
-                Ok(result) => result,
-                Err(failure) => {
-                    broken = Some(failure);
-                    break;
-                }
-            };
-            answers.push(ItemAnswer::new(out.len() - before, result, each));
-        }
-        let passed_count = answers.len() - from;
-        let answered = passed_count + usize::from(got.failure.is_some());
-        if broken.is_some() || !passed.is_done() || answered == 0 || answered > given {
-            // Which answer is whose cannot be told: none is taken, the
-            // first input fails, and the node keeps to `process-many` from
-            // now on (as for a broken `process-batch`).
-            self.batches_broken = true;
-            out.truncate(out_start);
-            answers.truncate(from);
-            let failure = broken.unwrap_or_else(|| {
-                NodeFailure::BrokeInterface(if answered == 0 {
-                    format!("process-packed answered none of its {given} inputs")
-                } else {
-                    format!("process-packed gave more answers than it had inputs ({given})")
-                })
-            });
-            return fail_first(batch, failure, inputs, answers);
-        }
+        let taken = match take_packed_answers(&got.passed, got.failure.is_some(), given, &self.limits, out) {
+            Ok(taken) => taken,
+            Err(failure) => {
+                // Which answer is whose cannot be told: none is taken, the
+                // first input fails, and the node keeps to `process-many`
+                // from now on (as for a broken `process-batch`).
+                self.batches_broken = true;
+                return fail_first(batch, failure, inputs, answers);
+            }
+        };
+        let answered = taken.len() + usize::from(got.failure.is_some());
+        answers.extend(taken.into_iter().map(|(outputs, result)| ItemAnswer::new(outputs, result, each)));
         give_back(batch.drain(answered..), inputs);
         match got.failure {
             Some(e) => {

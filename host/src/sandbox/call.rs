@@ -98,12 +98,56 @@ pub(crate) fn take_answer(
     }
 }
 
+/// One passed input's answer in a `process-packed` call: how many outputs
+/// it put onto `out`, and whether the host took them (an output past a
+/// limit fails it).
+pub(crate) type PassedAnswer = (usize, Result<(), NodeFailure>);
+
+/// Take the answers of the inputs that passed in a `process-packed` call
+/// given `given` inputs (`passed`, the WIT `packed-answers` bytes; `failed`,
+/// whether a failure follows them): each input's count of outputs (pushed
+/// onto `out`) and its result. Fails, leaving `out` as it was, when the
+/// bytes do not frame answers or the answers do not fit the inputs (none,
+/// or more than `given`).
+pub(crate) fn take_packed_answers(
+    passed: &[u8],
+    failed: bool,
+    given: usize,
+    limits: &CallLimits,
+    out: &mut Vec<Value>,
+) -> Result<Vec<PassedAnswer>, NodeFailure> {
+    let start = out.len();
+    let mut reader = packed::Reader::new(passed);
+    let mut taken = Vec::with_capacity(given);
+    let broken = loop {
+        if reader.is_done() || taken.len() == given {
+            break None;
+        }
+        let before = out.len();
+        match take_packed_answer(&mut reader, limits, out) {
+            Ok(result) => taken.push((out.len() - before, result)),
+            Err(failure) => break Some(failure),
+        }
+    };
+    let answered = taken.len() + usize::from(failed);
+    let failure = match broken {
+        Some(failure) => failure,
+        None if answered == 0 => NodeFailure::BrokeInterface(format!("process-packed answered none of its {given} inputs")),
+        None if !reader.is_done() || answered > given => {
+            NodeFailure::BrokeInterface(format!("process-packed gave more answers than it had inputs ({given})"))
+        }
+        None => return Ok(taken),
+    };
+    out.truncate(start);
+    Err(failure)
+}
+
 /// Take the answer of the next input that passed in a `process-packed`
 /// call's bytes (the WIT `packed-answers`): its outputs, checked against
 /// the limits as they are decoded and put onto `out`, or why they broke
 /// one (nothing is left on `out` then). The outer error is bytes that do
 /// not frame an answer: nothing after them can be read.
-pub(crate) fn take_packed_answer(
+fn take_packed_answer(
     passed: &mut packed::Reader<'_>,
     limits: &CallLimits,
     out: &mut Vec<Value>,
@@ -422,7 +466,54 @@ mod tests {
         assert!(broken.unwrap().contains("malformed"));
     }
 
+    #[test]
+    fn a_batchs_packed_answers_must_fit_its_inputs() {
+        let limits = limits(10, 1 << 20);
+        let two = [answer(&[Value::Int(1)]), answer(&[Value::Int(2), Value::Int(3)])].concat();
+        let mut out = vec![Value::Null];
+        let taken = take_packed_answers(&two, false, 2, &limits, &mut out).unwrap();
+        assert_eq!(taken.iter().map(|(n, r)| (*n, r.is_ok())).collect::<Vec<_>>(), vec![(1, true), (2, true)]);
+        assert_eq!(out, vec![Value::Null, Value::Int(1), Value::Int(2), Value::Int(3)]);
+        // Two answered and one failed, for three inputs.
+        let mut out = Vec::new();
+        assert_eq!(take_packed_answers(&two, true, 3, &limits, &mut out).unwrap().len(), 2);
+        let broken = |passed: &[u8], failed: bool, given: usize| {
+            let mut out = vec![Value::Null];
+            let failure = take_packed_answers(passed, failed, given, &limits, &mut out).unwrap_err();
+            assert_eq!(out, vec![Value::Null], "nothing taken");
+            failure.to_string()
+        };
+        assert!(broken(&two, false, 1).contains("more answers than it had inputs (1)"));
+        assert!(broken(&two, true, 2).contains("more answers than it had inputs (2)"));
+        assert!(broken(&[], false, 4).contains("answered none of its 4 inputs"));
+        assert!(broken(&two[..two.len() - 1], false, 2).contains("malformed"));
+    }
+
     proptest! {
+        #[test]
+        fn garbage_batches_never_panic_nor_give_more_answers_than_inputs(
+            answers in proptest::collection::vec(proptest::collection::vec(any::<i64>(), 0..4), 0..6),
+            flip: (usize, u8),
+            failed: bool,
+            given in 1usize..6,
+        ) {
+            // Well-framed answers with one byte changed (or none).
+            let mut passed: Vec<u8> = answers.iter().flat_map(|a| answer(&a.iter().map(|&i| Value::Int(i)).collect::<Vec<_>>())).collect();
+            if !passed.is_empty() {
+                let at = flip.0 % passed.len();
+                passed[at] ^= flip.1;
+            }
+            let mut out = Vec::new();
+            match take_packed_answers(&passed, failed, given, &limits(3, 1024), &mut out) {
+                Ok(taken) => {
+                    prop_assert!(!taken.is_empty() || failed);
+                    prop_assert!(taken.len() + usize::from(failed) <= given);
+                    prop_assert_eq!(taken.iter().map(|(n, _)| n).sum::<usize>(), out.len());
+                }
+                Err(_) => prop_assert!(out.is_empty()),
+            }
+        }
+
         #[test]
         fn garbage_answers_never_panic_and_stay_within_the_limits(
             passed in proptest::collection::vec(any::<u8>(), 0..128),

@@ -10,7 +10,7 @@
 //! - `snapshot`: pre-initialized Python components;
 //! - `call`: one call's limits and how its answer is taken; `batch`: a
 //!   `process-many` call, many inputs in one call but a crossing each (the
-//!   whole-list `process-batch` is the node's, in
+//!   whole-list `process-batch` and `process-packed` are the node's, in
 //!   [`crate::runtime::wasm`]); `staging`: packed
 //!   bytes a component sends through its stdout;
 //! - `trap`: what a failed call failed with;
