@@ -339,15 +339,18 @@ impl WasmNode {
         give_back(batch.drain(answered..), inputs);
         match got.failure {
             Some(e) => {
-                let last = ItemAnswer::failed(guest_failure(e, &self.limits));
-                let last = ItemAnswer { elapsed: each, ..last };
+                let last = ItemAnswer::new(0, Err(guest_failure(e, &self.limits)), each);
                 self.end_batch(last, || batch.pop(), given > 1, from, inputs, answers);
             }
-            None => {
-                let failed = answers[from..].iter().any(|a| a.result.is_err());
-                self.item_cost = (!failed).then_some(each);
-            }
+            None => self.measure(&answers[from..], each),
         }
+    }
+
+    /// The node's cost per input, from a batch's answers: none while they
+    /// fail (a node whose inputs fail is not batched until they pass).
+    fn measure(&mut self, answered: &[ItemAnswer], each: Duration) {
+        let failed = answered.iter().any(|a| a.result.is_err());
+        self.item_cost = (!failed).then_some(each);
     }
 
     /// The last answer of a batch of several: an input the batch's time ran
@@ -374,8 +377,7 @@ impl WasmNode {
         }
         let each = last.elapsed;
         answers.push(last);
-        let failed = answers[from..].iter().any(|a| a.result.is_err());
-        self.item_cost = (!failed).then_some(each);
+        self.measure(&answers[from..], each);
     }
 
     /// A `process-batch` call trapped with `failure`: its answers are gone
