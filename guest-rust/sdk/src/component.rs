@@ -190,24 +190,8 @@ fn check_count(out: &mut Vec<Value>) -> Result<(), NodeError> {
 }
 
 /// Append one passed input's answer to `passed` (see the WIT
-/// `packed-answers`): its count of outputs, their length in bytes, then
-/// the outputs; on a failure, `passed` is left as it was.
+/// `packed-answers`); on a failure, `passed` is left as it was.
 fn answer_packed(out: &mut Vec<Value>, passed: &mut Vec<u8>) -> Result<(), NodeError> {
     check_count(out)?;
-    let start = passed.len();
-    passed.extend_from_slice(&[0; 8]);
-    for value in out.iter() {
-        if let Err(e) = packed::encode(value, passed) {
-            passed.truncate(start);
-            return Err(e);
-        }
-    }
-    let count = crate::codec::index(out.len())?;
-    let Ok(length) = u32::try_from(passed.len() - start - 8) else {
-        passed.truncate(start);
-        return Err(NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"));
-    };
-    passed[start..start + 4].copy_from_slice(&count.to_le_bytes());
-    passed[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
-    Ok(())
+    packed::encode_answer(out, passed)
 }

@@ -77,9 +77,7 @@ pub(crate) fn take_answer(
             codec::outputs_from_wit_within(outputs, out, limits.max_output_bytes).map_err(|e| {
                 out.truncate(start);
                 match e {
-                    DecodeError::Invalid(e) => {
-                        NodeFailure::InvalidValue(format!("the node sent back a malformed value: {}", e.message))
-                    }
+                    DecodeError::Invalid(e) => malformed(e),
                     DecodeError::Refused(why) => {
                         NodeFailure::Guest(unsupported_output(Call { class: &limits.origin, method }, &why))
                     }
@@ -152,14 +150,12 @@ fn take_packed_answer(
     limits: &CallLimits,
     out: &mut Vec<Value>,
 ) -> Result<Result<(), NodeFailure>, NodeFailure> {
-    let count = passed.u32().map_err(malformed)?;
-    let length = passed.u32().map_err(malformed)?;
-    let bytes = passed.bytes(length as usize).map_err(malformed)?;
+    let (count, bytes) = passed.answer().map_err(malformed)?;
     if count > limits.max_outputs {
         return Ok(Err(NodeFailure::LimitExceeded(Limit::Outputs { limit: limits.max_outputs })));
     }
     let start = out.len();
-    let result = packed_outputs(packed::Reader::new(bytes), count, length, limits, out);
+    let result = packed_outputs(packed::Reader::new(bytes), count, bytes.len(), limits, out);
     if result.is_err() {
         out.truncate(start);
     }
@@ -171,7 +167,7 @@ fn take_packed_answer(
 fn packed_outputs(
     mut values: packed::Reader<'_>,
     count: u32,
-    length: u32,
+    length: usize,
     limits: &CallLimits,
     out: &mut Vec<Value>,
 ) -> Result<(), NodeFailure> {
@@ -395,13 +391,8 @@ mod tests {
 
     /// One passed input's answer as a guest frames it.
     fn answer(values: &[Value]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for v in values {
-            packed::encode(v, &mut bytes).unwrap();
-        }
-        let mut framed = u32::try_from(values.len()).unwrap().to_le_bytes().to_vec();
-        framed.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
-        framed.extend_from_slice(&bytes);
+        let mut framed = Vec::new();
+        packed::encode_answer(values, &mut framed).unwrap();
         framed
     }
 

@@ -134,6 +134,32 @@ fn encode_at(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), NodeE
     Ok(())
 }
 
+/// Append one answer of a batch to `out`, as `process-packed` frames it
+/// (the WIT `packed-answers`): the number of `values` (u32), their length
+/// in bytes (u32), then each value. On an error `out` is left as it was.
+///
+/// # Errors
+/// A value [`encode`] refuses, or more than 4 GiB of them.
+pub fn encode_answer(values: &[Value], out: &mut Vec<u8>) -> Result<(), NodeError> {
+    let start = out.len();
+    let framed = (|| {
+        let count = crate::codec::index(values.len())?;
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        for value in values {
+            encode(value, out)?;
+        }
+        let length = u32::try_from(out.len() - start - 8)
+            .map_err(|_| NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"))?;
+        out[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
+        Ok(())
+    })();
+    if framed.is_err() {
+        out.truncate(start);
+    }
+    framed
+}
+
 #[inline]
 fn put_int(i: i64, out: &mut Vec<u8>) {
     out.push(INT);
@@ -260,22 +286,19 @@ impl<'a> Reader<'a> {
         self.read(1, &mut budget).map_err(|fault| *fault)
     }
 
-    /// The next `n` bytes as they are.
+    /// The next answer framed by [`encode_answer`]: its number of values
+    /// and their bytes, to be read with a reader of their own.
     ///
     /// # Errors
-    /// Fewer than `n` left.
+    /// Bytes that do not frame an answer: nothing after them can be read.
     #[inline]
-    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], NodeError> {
-        self.take(n).map_err(|fault| fault.into_node_error())
-    }
-
-    /// The next little-endian `u32`.
-    ///
-    /// # Errors
-    /// Fewer than four bytes left.
-    #[inline]
-    pub fn u32(&mut self) -> Result<u32, NodeError> {
-        self.four().map_err(|fault| fault.into_node_error())
+    pub fn answer(&mut self) -> Result<(u32, &'a [u8]), NodeError> {
+        let framed = (|| {
+            let count = self.four()?;
+            let length = self.four()?;
+            Ok((count, self.take(length as usize)?))
+        })();
+        framed.map_err(|fault: Fault| fault.into_node_error())
     }
 
     #[inline]
@@ -533,6 +556,31 @@ mod tests {
                 other => panic!("{bytes:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn answers_are_framed_and_read_back() {
+        let mut bytes = Vec::new();
+        encode_answer(&[Value::Int(1), Value::from("two")], &mut bytes).unwrap();
+        encode_answer(&[], &mut bytes).unwrap();
+        let mut reader = Reader::new(&bytes);
+        let (count, values) = reader.answer().unwrap();
+        assert_eq!(count, 2);
+        let mut values = Reader::new(values);
+        assert_eq!(values.value(u64::MAX).unwrap(), Value::Int(1));
+        assert_eq!(values.value(u64::MAX).unwrap(), Value::from("two"));
+        assert!(values.is_done());
+        assert_eq!(reader.answer().unwrap(), (0, &[][..]));
+        assert!(reader.is_done());
+        assert!(reader.answer().unwrap_err().message.contains("4 bytes wanted, 0 left"));
+        // A value that cannot be sent leaves what was there.
+        let mut deep = Value::Null;
+        for _ in 0..=MAX_DEPTH {
+            deep = Value::List(vec![deep]);
+        }
+        assert!(encode_answer(&[Value::Int(3), deep], &mut bytes).is_err());
+        assert_eq!(Reader::new(&bytes).answer().unwrap().0, 2, "the earlier answers are intact");
+        assert_eq!(bytes.len(), 8 + 9 + 1 + 4 + 3 + 8);
     }
 
     #[test]
