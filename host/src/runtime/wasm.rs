@@ -324,7 +324,7 @@ impl WasmNode {
             staging.end_unnamed(got.failure.is_some());
         }
         let each = elapsed / u32::try_from(given).unwrap_or(u32::MAX);
-        let taken = match take_packed_answers(&got.passed, got.failure.is_some(), given, &self.limits, out) {
+        let taken = match take_packed_answers(&got.passed, got.failure.is_some(), given, &self.limits, each, out, answers) {
             Ok(taken) => taken,
             Err(failure) => {
                 // Which answer is whose cannot be told: none is taken, the
@@ -334,8 +334,7 @@ impl WasmNode {
                 return fail_first(batch, failure, inputs, answers);
             }
         };
-        let answered = taken.len() + usize::from(got.failure.is_some());
-        answers.extend(taken.into_iter().map(|(outputs, result)| ItemAnswer::new(outputs, result, each)));
+        let answered = taken + usize::from(got.failure.is_some());
         give_back(batch.drain(answered..), inputs);
         match got.failure {
             Some(e) => {

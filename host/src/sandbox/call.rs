@@ -14,6 +14,7 @@ use nodehost_sdk::python::{Call, unsupported_output};
 use wasmtime::AsContextMut;
 
 use crate::error::{Limit, NodeFailure, SandboxSetup};
+use crate::node::ItemAnswer;
 use crate::policy::SandboxPolicy;
 use crate::sandbox::bindings::types;
 use crate::sandbox::codec;
@@ -96,38 +97,36 @@ pub(crate) fn take_answer(
     }
 }
 
-/// One passed input's answer in a `process-packed` call: how many outputs
-/// it put onto `out`, and whether the host took them (an output past a
-/// limit fails it).
-pub(crate) type PassedAnswer = (usize, Result<(), NodeFailure>);
-
 /// Take the answers of the inputs that passed in a `process-packed` call
 /// given `given` inputs (`passed`, the WIT `packed-answers` bytes; `failed`,
-/// whether a failure follows them): each input's count of outputs (pushed
-/// onto `out`) and its result. Fails, leaving `out` as it was, when the
-/// bytes do not frame answers or the answers do not fit the inputs (none,
-/// or more than `given`).
+/// whether a failure follows them): each input's outputs onto `out` and
+/// its answer onto `answers` (each taking `each`), and how many passed.
+/// Fails, leaving `out` and `answers` as they were, when the bytes do not
+/// frame answers or the answers do not fit the inputs (none, or more than
+/// `given`).
 pub(crate) fn take_packed_answers(
     passed: &[u8],
     failed: bool,
     given: usize,
     limits: &CallLimits,
+    each: Duration,
     out: &mut Vec<Value>,
-) -> Result<Vec<PassedAnswer>, NodeFailure> {
-    let start = out.len();
+    answers: &mut Vec<ItemAnswer>,
+) -> Result<usize, NodeFailure> {
+    let (start, from) = (out.len(), answers.len());
     let mut reader = packed::Reader::new(passed);
-    let mut taken = Vec::with_capacity(given);
     let broken = loop {
-        if reader.is_done() || taken.len() == given {
+        if reader.is_done() || answers.len() - from == given {
             break None;
         }
         let before = out.len();
         match take_packed_answer(&mut reader, limits, out) {
-            Ok(result) => taken.push((out.len() - before, result)),
+            Ok(result) => answers.push(ItemAnswer::new(out.len() - before, result, each)),
             Err(failure) => break Some(failure),
         }
     };
-    let answered = taken.len() + usize::from(failed);
+    let taken = answers.len() - from;
+    let answered = taken + usize::from(failed);
     let failure = match broken {
         Some(failure) => failure,
         None if answered == 0 => NodeFailure::BrokeInterface(format!("process-packed answered none of its {given} inputs")),
@@ -137,6 +136,7 @@ pub(crate) fn take_packed_answers(
         None => return Ok(taken),
     };
     out.truncate(start);
+    answers.truncate(from);
     Err(failure)
 }
 
@@ -461,16 +461,25 @@ mod tests {
     fn a_batchs_packed_answers_must_fit_its_inputs() {
         let limits = limits(10, 1 << 20);
         let two = [answer(&[Value::Int(1)]), answer(&[Value::Int(2), Value::Int(3)])].concat();
+        let take = |passed: &[u8], failed: bool, given: usize, out: &mut Vec<Value>| {
+            let mut answers = Vec::new();
+            take_packed_answers(passed, failed, given, &limits, Duration::ZERO, out, &mut answers)
+                .map(|n| {
+                    assert_eq!(n, answers.len());
+                    answers.iter().map(|a| (a.outputs, a.result.is_ok())).collect::<Vec<_>>()
+                })
+                .inspect_err(|_| assert!(answers.is_empty()))
+        };
         let mut out = vec![Value::Null];
-        let taken = take_packed_answers(&two, false, 2, &limits, &mut out).unwrap();
-        assert_eq!(taken.iter().map(|(n, r)| (*n, r.is_ok())).collect::<Vec<_>>(), vec![(1, true), (2, true)]);
+        let taken = take(&two, false, 2, &mut out).unwrap();
+        assert_eq!(taken, vec![(1, true), (2, true)]);
         assert_eq!(out, vec![Value::Null, Value::Int(1), Value::Int(2), Value::Int(3)]);
         // Two answered and one failed, for three inputs.
         let mut out = Vec::new();
-        assert_eq!(take_packed_answers(&two, true, 3, &limits, &mut out).unwrap().len(), 2);
+        assert_eq!(take(&two, true, 3, &mut out).unwrap().len(), 2);
         let broken = |passed: &[u8], failed: bool, given: usize| {
             let mut out = vec![Value::Null];
-            let failure = take_packed_answers(passed, failed, given, &limits, &mut out).unwrap_err();
+            let failure = take(passed, failed, given, &mut out).unwrap_err();
             assert_eq!(out, vec![Value::Null], "nothing taken");
             failure.to_string()
         };
@@ -494,14 +503,15 @@ mod tests {
                 let at = flip.0 % passed.len();
                 passed[at] ^= flip.1;
             }
-            let mut out = Vec::new();
-            match take_packed_answers(&passed, failed, given, &limits(3, 1024), &mut out) {
-                Ok(taken) => {
+            let (mut out, mut taken) = (Vec::new(), Vec::new());
+            match take_packed_answers(&passed, failed, given, &limits(3, 1024), Duration::ZERO, &mut out, &mut taken) {
+                Ok(n) => {
+                    prop_assert_eq!(n, taken.len());
                     prop_assert!(!taken.is_empty() || failed);
                     prop_assert!(taken.len() + usize::from(failed) <= given);
-                    prop_assert_eq!(taken.iter().map(|(n, _)| n).sum::<usize>(), out.len());
+                    prop_assert_eq!(taken.iter().map(|a| a.outputs).sum::<usize>(), out.len());
                 }
-                Err(_) => prop_assert!(out.is_empty()),
+                Err(_) => prop_assert!(out.is_empty() && taken.is_empty()),
             }
         }
 

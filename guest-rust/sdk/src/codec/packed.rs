@@ -140,24 +140,23 @@ fn encode_at(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), NodeE
 ///
 /// # Errors
 /// A value [`encode`] refuses, or more than 4 GiB of them.
+#[inline]
 pub fn encode_answer(values: &[Value], out: &mut Vec<u8>) -> Result<(), NodeError> {
     let start = out.len();
-    let framed = (|| {
-        let count = crate::codec::index(values.len())?;
-        out.extend_from_slice(&count.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        for value in values {
-            encode(value, out)?;
+    out.extend_from_slice(&[0; 8]);
+    for value in values {
+        if let Err(e) = encode(value, out) {
+            out.truncate(start);
+            return Err(e);
         }
-        let length = u32::try_from(out.len() - start - 8)
-            .map_err(|_| NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"))?;
-        out[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
-        Ok(())
-    })();
-    if framed.is_err() {
-        out.truncate(start);
     }
-    framed
+    let (Ok(count), Ok(length)) = (u32::try_from(values.len()), u32::try_from(out.len() - start - 8)) else {
+        out.truncate(start);
+        return Err(NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"));
+    };
+    out[start..start + 4].copy_from_slice(&count.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
+    Ok(())
 }
 
 #[inline]
