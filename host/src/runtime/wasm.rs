@@ -221,7 +221,8 @@ impl WasmNode {
             inputs.push_front(input);
         }
         if let Err(failure) = self.start_call() {
-            return fail_first(batch.into_iter().map(own), failure, inputs, answers);
+            give_back(batch.into_iter().map(own), inputs);
+            return fail_first(failure, inputs, answers);
         }
         self.store.data().log.widen_call_budget(batch.len());
         let started = Instant::now();
@@ -233,7 +234,8 @@ impl WasmNode {
             Err(e) => {
                 self.poisoned = true;
                 let failure = classify(&self.store, e, self.limits.timeout, self.limits.fuel);
-                return self.lost_batch(failure, batch.into_iter().map(own).collect(), inputs, answers);
+                give_back(batch.into_iter().map(own), inputs);
+                return self.lost_batch(failure, given, inputs, answers);
             }
         };
         if got.is_empty() || got.len() > given {
@@ -244,7 +246,8 @@ impl WasmNode {
             if let Some(staging) = self.store.data().staging() {
                 staging.discard();
             }
-            return fail_first(batch.into_iter().map(own), failure, inputs, answers);
+            give_back(batch.into_iter().map(own), inputs);
+            return fail_first(failure, inputs, answers);
         }
         // The inputs it left, for the next call (it stops at a failure).
         give_back(batch.drain(got.len()..).map(own), inputs);
@@ -272,7 +275,9 @@ impl WasmNode {
         let before = out.len();
         let result = take_answer(last, &self.limits, "process", None, out);
         let last = ItemAnswer::new(out.len() - before, result, each);
-        self.end_batch(last, || batch.pop().map(own), given > 1, from, inputs, answers);
+        if self.end_batch(last, given > 1, from, answers) {
+            give_back(batch.pop().map(own), inputs);
+        }
     }
 
     /// Answer up to `n` inputs from the front of `inputs` in one
@@ -280,43 +285,41 @@ impl WasmNode {
     /// the inputs and the answers as blocks of packed values, one copy
     /// each way.
     fn process_packed(&mut self, node: ResourceAny, n: usize, inputs: &mut VecDeque<Value>, out: &mut Vec<Value>, answers: &mut Vec<ItemAnswer>) {
+        // The inputs stay at the front of `inputs` until answered: encoded
+        // where they are, taken off only once the node has answered them.
         let from = answers.len();
         let mut bytes = std::mem::take(&mut self.packed);
         bytes.clear();
-        let mut batch = Vec::with_capacity(n);
-        while batch.len() < n {
-            let Some(input) = inputs.pop_front() else { break };
+        let mut given = 0;
+        for input in inputs.iter().take(n) {
             let start = bytes.len();
-            match packed::encode(&input, &mut bytes) {
-                Ok(()) => batch.push(input),
-                Err(e) => {
-                    bytes.truncate(start);
-                    if batch.is_empty() {
-                        self.packed = bytes;
-                        return answers.push(ItemAnswer::failed(NodeFailure::Guest(e)));
-                    }
-                    // It fails alone, at the front of the next batch.
-                    inputs.push_front(input);
-                    break;
+            if let Err(e) = packed::encode(input, &mut bytes) {
+                bytes.truncate(start);
+                if given == 0 {
+                    self.packed = bytes;
+                    inputs.pop_front();
+                    return answers.push(ItemAnswer::failed(NodeFailure::Guest(e)));
                 }
+                // It fails alone, at the front of the next batch.
+                break;
             }
+            given += 1;
         }
         if let Err(failure) = self.start_call() {
             self.packed = bytes;
-            return fail_first(batch, failure, inputs, answers);
+            return fail_first(failure, inputs, answers);
         }
-        self.store.data().log.widen_call_budget(batch.len());
+        self.store.data().log.widen_call_budget(given);
         let started = Instant::now();
         let result = self.bindings.nodehost_node_runtime().node().call_process_packed(&mut self.store, node, &bytes);
         let elapsed = started.elapsed();
         self.packed = bytes;
-        let given = batch.len();
         let got = match result {
             Ok(got) => got,
             Err(e) => {
                 self.poisoned = true;
                 let failure = classify(&self.store, e, self.limits.timeout, self.limits.fuel);
-                return self.lost_batch(failure, batch, inputs, answers);
+                return self.lost_batch(failure, given, inputs, answers);
             }
         };
         if let Some(staging) = self.store.data().staging() {
@@ -331,18 +334,21 @@ impl WasmNode {
                 // first input fails, and the node keeps to `process-many`
                 // from now on (as for a broken `process-batch`).
                 self.batches_broken = true;
-                return fail_first(batch, failure, inputs, answers);
+                return fail_first(failure, inputs, answers);
             }
         };
-        let answered = taken + usize::from(got.failure.is_some());
-        give_back(batch.drain(answered..), inputs);
-        match got.failure {
+        let answered = match got.failure {
             Some(e) => {
                 let last = ItemAnswer::new(0, Err(guest_failure(e, &self.limits)), each);
-                self.end_batch(last, || batch.pop(), given > 1, from, inputs, answers);
+                let again = self.end_batch(last, given > 1, from, answers);
+                taken + usize::from(!again)
             }
-            None => self.measure(&answers[from..], each),
-        }
+            None => {
+                self.measure(&answers[from..], each);
+                taken
+            }
+        };
+        inputs.drain(..answered);
     }
 
     /// The node's cost per input, from a batch's answers: none while they
@@ -353,37 +359,30 @@ impl WasmNode {
     }
 
     /// The last answer of a batch of several: an input the batch's time ran
-    /// out on may be quick on its own, and is given again alone
-    /// (`last_input`); any other answer is taken, and the node's cost per
-    /// input measured from the batch's answers (none while they fail).
-    fn end_batch(
-        &mut self,
-        last: ItemAnswer,
-        last_input: impl FnOnce() -> Option<Value>,
-        several: bool,
-        from: usize,
-        inputs: &mut VecDeque<Value>,
-        answers: &mut Vec<ItemAnswer>,
-    ) {
+    /// out on may be quick on its own, and is to be given again alone (the
+    /// answer is dropped and `true` returned); any other answer is taken,
+    /// and the node's cost per input measured from the batch's answers
+    /// (none while they fail).
+    fn end_batch(&mut self, last: ItemAnswer, several: bool, from: usize, answers: &mut Vec<ItemAnswer>) -> bool {
         let interrupted = last
             .result
             .as_ref()
             .is_err_and(|f| matches!(**f, NodeFailure::Interrupted { .. } | NodeFailure::TimeoutInterrupted { .. }));
         if interrupted && several {
-            give_back(last_input(), inputs);
             self.singles = 1;
-            return;
+            return true;
         }
         let each = last.elapsed;
         answers.push(last);
         self.measure(&answers[from..], each);
+        false
     }
 
-    /// A `process-batch` call trapped with `failure`: its answers are gone
-    /// with the instance. Make the node afresh and give the batch's inputs
-    /// again one by one; without a fresh node, the first input fails.
-    fn lost_batch(&mut self, failure: NodeFailure, batch: Vec<Value>, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
-        let n = batch.len();
+    /// A batch call trapped with `failure`: its answers are gone with the
+    /// instance. Make the node afresh to take the batch's `n` inputs (still
+    /// at the front of `inputs`) again one by one; without a fresh node, the
+    /// first input fails.
+    fn lost_batch(&mut self, failure: NodeFailure, n: usize, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
         let cancelled = matches!(failure, NodeFailure::Cancelled);
         let fresh = match (&self.recreate, cancelled) {
             (Some(recreate), false) => Some(recreate()),
@@ -401,13 +400,12 @@ impl WasmNode {
                 drop(std::mem::replace(self, fresh));
                 self.recreate = recreate;
                 self.singles = n;
-                give_back(batch, inputs);
             }
             not_made => {
                 if let Some(Err(e)) = not_made {
                     tracing::warn!(node = self.store.data().log.node(), "making the node afresh failed: {e}");
                 }
-                fail_first(batch, failure, inputs, answers);
+                fail_first(failure, inputs, answers);
             }
         }
     }
@@ -437,10 +435,9 @@ impl WasmNode {
     }
 }
 
-/// Answer the first of `batch`'s inputs with `failure`, and put the rest
-/// back at the front of `inputs`.
-fn fail_first(batch: impl IntoIterator<Item = Value>, failure: NodeFailure, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
-    give_back(batch.into_iter().skip(1), inputs);
+/// Answer the first of `inputs` with `failure`, taking it off.
+fn fail_first(failure: NodeFailure, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
+    inputs.pop_front();
     answers.push(ItemAnswer::failed(failure));
 }
 

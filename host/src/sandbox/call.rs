@@ -173,8 +173,8 @@ fn packed_outputs(
 ) -> Result<(), NodeFailure> {
     for _ in 0..count {
         let type_name = packed::tag_type_name(values.peek());
-        match values.value(limits.max_output_bytes) {
-            Ok(value) => out.push(value),
+        match values.value_into(limits.max_output_bytes, out) {
+            Ok(()) => {}
             Err(DecodeError::TooLarge { limit }) => return Err(NodeFailure::LimitExceeded(Limit::OutputBytes { limit, type_name })),
             Err(e) => return Err(malformed(e.into_node_error())),
         }

@@ -59,7 +59,13 @@ const SLOT: u64 = size_of::<Value>() as u64;
 /// truncates it.
 #[inline]
 pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), NodeError> {
-    encode_at(value, out, 1)
+    // Ints and floats, most values, without the general encoder's frame.
+    match value {
+        Value::Int(i) => put_int(*i, out),
+        Value::Float(f) => put_eight(FLOAT, f.to_le_bytes(), out),
+        _ => return encode_at(value, out, 1),
+    }
+    Ok(())
 }
 
 fn encode_at(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), NodeError> {
@@ -79,10 +85,7 @@ fn encode_at(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), NodeE
                 put_bytes(&magnitude, out)?;
             }
         },
-        Value::Float(f) => {
-            out.push(FLOAT);
-            out.extend_from_slice(&f.to_le_bytes());
-        }
+        Value::Float(f) => put_eight(FLOAT, f.to_le_bytes(), out),
         Value::Str(s) => {
             out.push(STR);
             put_bytes(s.as_bytes(), out)?;
@@ -161,8 +164,15 @@ pub fn encode_answer(values: &[Value], out: &mut Vec<u8>) -> Result<(), NodeErro
 
 #[inline]
 fn put_int(i: i64, out: &mut Vec<u8>) {
-    out.push(INT);
-    out.extend_from_slice(&i.to_le_bytes());
+    put_eight(INT, i.to_le_bytes(), out);
+}
+
+/// A tag and eight bytes, in one write.
+#[inline]
+fn put_eight(tag: u8, payload: [u8; 8], out: &mut Vec<u8>) {
+    let mut raw = [tag; 9];
+    raw[1..].copy_from_slice(&payload);
+    out.extend_from_slice(&raw);
 }
 
 fn put_len(n: usize, out: &mut Vec<u8>) -> Result<(), NodeError> {
@@ -281,8 +291,75 @@ impl<'a> Reader<'a> {
     /// then somewhere inside the value.
     #[inline]
     pub fn value(&mut self, max_bytes: u64) -> Result<Value, DecodeError> {
+        if let Some(value) = self.scalar(max_bytes) {
+            return Ok(value);
+        }
         let mut budget = Budget { left: max_bytes, limit: max_bytes };
         self.read(1, &mut budget).map_err(|fault| *fault)
+    }
+
+    /// [`value`](Self::value), pushed onto `out` (nothing pushed on an
+    /// error). A scalar is built in `out`'s place: through a returned
+    /// value it would be written in parts and read back whole, a stall
+    /// that cost more than decoding it.
+    ///
+    /// # Errors
+    /// As [`value`](Self::value).
+    #[inline]
+    pub fn value_into(&mut self, max_bytes: u64, out: &mut Vec<Value>) -> Result<(), DecodeError> {
+        if max_bytes >= SLOT
+            && let Some(&tag) = self.bytes.get(self.at)
+        {
+            let eight = || -> Option<[u8; 8]> { self.bytes.get(self.at + 1..self.at + 9)?.try_into().ok() };
+            match (tag, eight()) {
+                (NULL, _) => out.push(Value::Null),
+                (FALSE, _) => out.push(Value::Bool(false)),
+                (TRUE, _) => out.push(Value::Bool(true)),
+                (INT, Some(payload)) => {
+                    out.push(Value::Int(i64::from_le_bytes(payload)));
+                    self.at += 8;
+                }
+                (FLOAT, Some(payload)) => {
+                    out.push(Value::Float(f64::from_le_bytes(payload)));
+                    self.at += 8;
+                }
+                _ => {
+                    out.push(self.value(max_bytes)?);
+                    return Ok(());
+                }
+            }
+            self.at += 1;
+            return Ok(());
+        }
+        out.push(self.value(max_bytes)?);
+        Ok(())
+    }
+
+    /// The next value when it is a whole null, bool, int or float that
+    /// `max_bytes` holds (most values), read in place rather than through
+    /// [`read`](Self::read)'s frame and result (whose copies cost more
+    /// than the value); `None`, nothing read, for any other.
+    #[inline(always)]
+    fn scalar(&mut self, max_bytes: u64) -> Option<Value> {
+        if max_bytes < SLOT {
+            return None;
+        }
+        let value = match *self.bytes.get(self.at)? {
+            NULL => Value::Null,
+            FALSE => Value::Bool(false),
+            TRUE => Value::Bool(true),
+            tag @ (INT | FLOAT) => {
+                let payload: [u8; 8] = self.bytes.get(self.at + 1..self.at + 9)?.try_into().ok()?;
+                self.at += 8;
+                match tag {
+                    INT => Value::Int(i64::from_le_bytes(payload)),
+                    _ => Value::Float(f64::from_le_bytes(payload)),
+                }
+            }
+            _ => return None,
+        };
+        self.at += 1;
+        Some(value)
     }
 
     /// The next answer framed by [`encode_answer`]: its number of values
@@ -636,6 +713,39 @@ mod tests {
                 prop_assert_eq!(&reader.value(u64::MAX).unwrap(), v);
             }
             prop_assert!(reader.is_done());
+        }
+
+        #[test]
+        fn the_scalar_paths_read_as_the_general_reader_does(
+            data in proptest::collection::vec(any::<u8>(), 0..24),
+            tag in 0u8..12,
+            budget in prop_oneof![Just(u64::MAX), 0u64..80],
+        ) {
+            // Mostly the tags the fast paths take, with what follows them
+            // whole, cut short or garbage.
+            let data: Vec<u8> = std::iter::once(tag).chain(data).collect();
+            let general = {
+                let mut reader = Reader::new(&data);
+                let mut left = Budget { left: budget, limit: budget };
+                let read = reader.read(1, &mut left).map_err(|fault| format!("{:?}", *fault));
+                (read, reader.position())
+            };
+            let mut reader = Reader::new(&data);
+            let direct = (reader.value(budget).map_err(|e| format!("{e:?}")), reader.position());
+            let mut reader = Reader::new(&data);
+            let mut out = vec![Value::Null];
+            let into = reader.value_into(budget, &mut out).map(|()| out.pop().unwrap()).map_err(|e| format!("{e:?}"));
+            prop_assert_eq!(out.len(), 1, "value_into pushes exactly one value, and only when it succeeds");
+            match &general.0 {
+                Ok(_) => {
+                    prop_assert_eq!(&direct, &general);
+                    prop_assert_eq!(&(into, reader.position()), &general);
+                }
+                Err(e) => {
+                    prop_assert_eq!(direct.0.as_ref().unwrap_err(), e);
+                    prop_assert_eq!(into.as_ref().unwrap_err(), e);
+                }
+            }
         }
 
         #[test]
