@@ -993,6 +993,56 @@ def _wait_for_lock(lock, timeout):
         pause = min(pause * 2, 5e-3)
 
 
+def _cpython_datetime_texts(pydatetime):
+    """A date or time out of range refused in CPython 3.11's words (its C
+    module's: ``day is out of range for month``, ``year 0 is out of
+    range``); ``_pydatetime``, native RustPython's ``datetime``, words them
+    as 3.12+ does (``day 29 must be in range 1..28 for month 2 in year
+    2023``). Node code that returns ``str(e)`` gives CPython's text. (The
+    sandbox's RustPython has ``datetime`` in Rust; its texts are rewritten
+    by ``nodehost_texts.rs``.)"""
+    check_date, check_time = pydatetime._check_date_fields, pydatetime._check_time_fields
+
+    def _check_date_fields(year, month, day):
+        try:
+            return check_date(year, month, day)
+        except ValueError as e:
+            text = str(e)
+        if text.startswith("year "):
+            raise ValueError(f"year {year} is out of range")
+        if text.startswith("month "):
+            raise ValueError("month must be in 1..12")
+        raise ValueError("day is out of range for month")
+
+    def _check_time_fields(hour, minute, second, microsecond, fold):
+        try:
+            return check_time(hour, minute, second, microsecond, fold)
+        except ValueError as e:
+            text = str(e)
+        raise ValueError(text.partition(", not ")[0])
+
+    pydatetime._check_date_fields = _check_date_fields
+    pydatetime._check_time_fields = _check_time_fields
+
+
+def _cpython_decimal_signals(pydecimal):
+    """A trapped ``decimal`` signal raised as CPython's C module raises it:
+    with the list of its conditions for argument, so ``str(e)`` reads
+    ``[<class 'decimal.DivisionByZero'>]`` (``_pydecimal``, the RustPython
+    runtimes' ``decimal``, gave its explanation, ``x / 0``)."""
+    context = pydecimal.Context
+    raise_error, conditions = context._raise_error, pydecimal._condition_map
+
+    def _raise_error(self, condition, explanation=None, *args):
+        error = conditions.get(condition, condition)
+        if error in self._ignored_flags or not self.traps[error]:
+            return raise_error(self, condition, explanation, *args)
+        self.flags[error] = 1
+        raise error([condition])
+
+    context._raise_error = _raise_error
+
+
 def _warm_zoneinfo(zoneinfo):
     """Read the embedded tz database's index (a pure-Python zip parse, the
     most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
@@ -1010,9 +1060,14 @@ _fixes = {}
 if sys.platform == "wasi":
     _fixes.update({"asyncio": _sandbox_asyncio, "zoneinfo": _warm_zoneinfo})
 if sys.implementation.name == "rustpython":
-    _fixes["threading"] = _rustpython_threading
-    if "threading" in sys.modules:
-        _rustpython_threading(sys.modules["threading"])
+    _fixes.update({
+        "threading": _rustpython_threading,
+        "_pydatetime": _cpython_datetime_texts,
+        "_pydecimal": _cpython_decimal_signals,
+    })
+for _name, _fix in _fixes.items():
+    if _name in sys.modules:
+        _fix(sys.modules[_name])
 if _fixes:
     sys.meta_path.insert(0, _FixAfterImport(_fixes))
 if _tzdata is not None:

@@ -132,6 +132,7 @@ const CRATES: &[Patched] = &[
             set_order::MODULE,
             errno::MODULE,
             ("nodehost_format_cache.rs", "rustpython-patch/nodehost_format_cache.rs"),
+            texts::MODULE,
         ],
         edits: &[&[
             ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
@@ -140,7 +141,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, FORMAT_CACHE],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, FORMAT_CACHE],
     },
     Patched {
         name: "rustpython-codegen",

@@ -26,10 +26,36 @@
 //! - A corrupt zlib stream's error reads `Error -3 while decompressing
 //!   data: incorrect header check`, as on CPython (RustPython gave the bare
 //!   message).
+//! - Errors made in Rust read as on CPython 3.11, where RustPython wrote
+//!   3.12-3.14's words or its own (`nodehost_texts.rs`, and the division
+//!   errors where they are raised): `integer division or modulo by zero`,
+//!   `float division by zero` and the rest of the zero divisions, `0.0
+//!   cannot be raised to a negative power`, a float power's overflow as
+//!   `(34, 'Numerical result out of range')`, `math domain error`, `cannot
+//!   access local variable 'x' where it is not associated with a value`,
+//!   `can only concatenate list (not "tuple") to list`, `max() arg is an
+//!   empty sequence`, `too many values to unpack (expected 2)`, the
+//!   abstract-class refusal, a `__slots__` class's missing attribute, a
+//!   date or time field out of range (`day is out of range for month`); a
+//!   `RecursionError` where the interpreter's stack runs short says
+//!   `maximum recursion depth exceeded` (it had no text); and a codec's
+//!   `UnicodeError` carries no note.
+//! - `struct`'s native `l`, `L`, `n`, `N` and `P` take 8 bytes, as on the
+//!   64-bit Linux CPython runs on (wasm32's C sizes are 4).
 //! - `repr()` of a float array writes each element as Python's float repr
 //!   (`array('d', [1e+300, 1.5e-07])`, and `'f'` elements widened to
 //!   double, as CPython does): RustPython wrote Rust's decimal expansion
 //!   (`1000…000` for 1e300, `0.00000015`).
+
+/// The module that rewrites the texts of errors made in Rust
+/// (`rustpython-patch/nodehost_texts.rs`).
+pub const MODULE: (&str, &str) = ("nodehost_texts.rs", "rustpython-patch/nodehost_texts.rs");
+
+/// A `RecursionError` where the interpreter's own stack runs short (deep
+/// recursion through `functools.lru_cache`, `__init__`, a sort key) had
+/// no text at all.
+const STACK_RECURSION_ERROR: &str =
+    "            #[allow(unreachable_code)]\n            return Err(self.new_recursion_error(\"maximum recursion depth exceeded\"));\n";
 
 /// `rustpython-vm`: (file, anchor, text inserted after the anchor)
 pub const VM_EDITS: &[(&str, &str, &str)] = &[
@@ -42,6 +68,100 @@ pub const VM_EDITS: &[(&str, &str, &str)] = &[
         "src/vm/mod.rs",
         "        if counted_too_deep || self.check_c_stack_overflow() {\n",
         "            if _where.is_empty() {\n                return Err(self.new_recursion_error(\"maximum recursion depth exceeded\"));\n            }\n",
+    ),
+    ("src/vm/mod.rs", "        // the margin in that many.\n        if self.check_c_stack_overflow() {\n", STACK_RECURSION_ERROR),
+    ("src/vm/mod.rs", "    ) -> PyResult<IframeEntryState> {\n        if self.check_c_stack_overflow() {\n", STACK_RECURSION_ERROR),
+    (
+        "src/vm/mod.rs",
+        "        self.check_recursive_call(\"\")?;\n        if self.check_c_stack_overflow() {\n",
+        STACK_RECURSION_ERROR,
+    ),
+];
+
+/// `rustpython-vm`: errors' texts as CPython 3.11 writes them. Every
+/// `vm.new_*_error(msg)` passes `msg` through `nodehost_texts`; the
+/// division errors, whose RustPython text is the same for every operation,
+/// are told apart where they are raised.
+pub const VM_TEXTS: &[(&str, &str, &str)] = &[
+    ("src/lib.rs", "pub mod warn;\n", "mod nodehost_texts;\n"),
+    (
+        "src/vm/vm_new.rs",
+        "            let err = self.ctx.exceptions.$attr.to_owned();\n",
+        "            let msg = crate::nodehost_texts::cpython_text(stringify!($attr), msg);\n",
+    ),
+    (
+        "src/vm/vm_new.rs",
+        "    pub fn new_attribute_error(&self, msg: impl Into<Wtf8Buf>) -> PyBaseExceptionRef {\n",
+        "        let msg = crate::nodehost_texts::cpython_text(\"attribute_error\", msg);\n",
+    ),
+    (
+        "src/vm/vm_new.rs",
+        "    pub fn new_unbound_local_error(&self, msg: impl Into<Wtf8Buf>) -> PyBaseExceptionRef {\n",
+        "        let msg = crate::nodehost_texts::cpython_text(\"unbound_local_error\", msg);\n",
+    ),
+    (
+        "src/builtins/int.rs",
+        "fn inner_mod(int1: &BigInt, int2: &BigInt, vm: &VirtualMachine) -> PyResult {\n",
+        "    if int2.is_zero() {\n        return Err(vm.new_zero_division_error(\"integer modulo by zero\"));\n    }\n",
+    ),
+    (
+        "src/builtins/int.rs",
+        "fn inner_floordiv(int1: &BigInt, int2: &BigInt, vm: &VirtualMachine) -> PyResult {\n",
+        "    if int2.is_zero() {\n        return Err(vm.new_zero_division_error(\"integer division or modulo by zero\"));\n    }\n",
+    ),
+    (
+        "src/builtins/int.rs",
+        "fn inner_divmod(int1: &BigInt, int2: &BigInt, vm: &VirtualMachine) -> PyResult {\n",
+        "    if int2.is_zero() {\n        return Err(vm.new_zero_division_error(\"integer division or modulo by zero\"));\n    }\n",
+    ),
+    (
+        "src/builtins/float.rs",
+        "fn inner_div(v1: f64, v2: f64, vm: &VirtualMachine) -> PyResult<f64> {\n",
+        "    if v2 == 0.0 {\n        return Err(vm.new_zero_division_error(\"float division by zero\"));\n    }\n",
+    ),
+    (
+        "src/builtins/float.rs",
+        "fn inner_mod(v1: f64, v2: f64, vm: &VirtualMachine) -> PyResult<f64> {\n",
+        "    if v2 == 0.0 {\n        return Err(vm.new_zero_division_error(\"float modulo\"));\n    }\n",
+    ),
+    (
+        "src/builtins/float.rs",
+        "fn inner_floordiv(v1: f64, v2: f64, vm: &VirtualMachine) -> PyResult<f64> {\n",
+        "    if v2 == 0.0 {\n        return Err(vm.new_zero_division_error(\"float floor division by zero\"));\n    }\n",
+    ),
+    (
+        "src/builtins/float.rs",
+        "fn inner_divmod(v1: f64, v2: f64, vm: &VirtualMachine) -> PyResult<(f64, f64)> {\n",
+        "    if v2 == 0.0 {\n        return Err(vm.new_zero_division_error(\"float divmod()\"));\n    }\n",
+    ),
+    (
+        "src/builtins/complex.rs",
+        "fn inner_div(v1: Complex64, v2: Complex64, vm: &VirtualMachine) -> PyResult<Complex64> {\n",
+        "    if v2.re == 0.0 && v2.im == 0.0 {\n        return Err(vm.new_zero_division_error(\"complex division by zero\"));\n    }\n",
+    ),
+    (
+        "src/builtins/complex.rs",
+        "                        if b_real == 0.0 {\n",
+        "                            #[allow(unreachable_code)]\n                            return Err(vm.new_zero_division_error(\"complex division by zero\"));\n",
+    ),
+    (
+        "src/builtins/complex.rs",
+        "    let Some(result) = result else {\n",
+        "        #[allow(unreachable_code)]\n        return Err(vm.new_zero_division_error(\"0.0 to a negative or complex power\"));\n",
+    ),
+    // `struct`'s native sizes as on 64-bit Linux, where CPython runs
+    // (LP64): `l`, `L`, `n`, `N` and `P` are 8 bytes, not wasm32's 4 (so
+    // `struct.pack("l", 2**40)` packs rather than raising).
+    (
+        "src/buffer.rs",
+        "                    _ => unreachable!(),                            // size_t or void*\n                }\n            }};\n        }\n",
+        NATIVE_LP64,
+    ),
+    // CPython 3.11 adds no note to a codec's UnicodeError.
+    (
+        "src/codecs.rs",
+        "        let note = format!(\"{operation} with '{encoding}' codec failed\");\n",
+        "        if !note.is_empty() {\n            return;\n        }\n",
     ),
 ];
 
@@ -96,6 +216,19 @@ const NO_INEXACT_FOLDING: &str = "    // nodehost: no folding of inexact arithme
     }
 ";
 
+/// Before `FormatType::info`'s table: the native `long`, `size_t` and
+/// pointer formats at 64-bit Linux's sizes on a 32-bit target.
+const NATIVE_LP64: &str = "
+        #[cfg(target_pointer_width = \"32\")]
+        if matches!(e, Endianness::Native) {
+            match self {
+                Self::Long | Self::SSizeT => return native_info!(i64),
+                Self::ULong | Self::SizeT | Self::VoidP => return native_info!(u64),
+                _ => {}
+            }
+        }
+";
+
 /// At the start of `float_pow`: CPython's `float_pow` special cases.
 const FLOAT_POW: &str = "    // nodehost: CPython's special cases, in its order (see host/artifacts/rustpython_patch/texts.rs).
     let odd_integer = |w: f64| w.abs() % 2.0 == 1.0;
@@ -123,7 +256,7 @@ const FLOAT_POW: &str = "    // nodehost: CPython's special cases, in its order 
     }
     if v1 == 0.0 {
         if v2 < 0.0 {
-            return Err(vm.new_zero_division_error(\"zero to a negative power\"));
+            return Err(vm.new_zero_division_error(\"0.0 cannot be raised to a negative power\"));
         }
         return done(if odd_integer(v2) { v1 } else { 0.0 });
     }
@@ -132,6 +265,15 @@ const FLOAT_POW: &str = "    // nodehost: CPython's special cases, in its order 
         let v2 = Complex64::new(v2, 0.);
         return Ok(super::complex::complex_pow(v1, v2, vm)?.to_pyobject(vm));
     }
+    // Finite operands from here: an infinite result is C's ERANGE, which
+    // CPython raises with its errno and text.
+    let ans = v1.powf(v2);
+    if ans.is_infinite() {
+        let args = vec![vm.ctx.new_int(34).into(), vm.ctx.new_str(\"Numerical result out of range\").into()];
+        return Err(vm.new_exception(vm.ctx.exceptions.overflow_error.to_owned(), args));
+    }
+    #[allow(unreachable_code)]
+    return done(ans);
 ";
 
 /// `rustpython-stdlib`: (file, anchor, text inserted after the anchor)
