@@ -49,6 +49,11 @@ const PYTHON_WORKSPACE: &str = "guest-python/component";
 /// feature it uses that 1.96 made stable (`std::debug_assert_matches`).
 const PYTHON_RUSTFLAGS: &str = r#"["-Zcrate-attr=feature(assert_matches)"]"#;
 
+/// Bytes of the Python guest's stack: the depth CPython's 8 MiB C stack
+/// allows (recursion through `functools.lru_cache` or `__init__` takes
+/// several interpreter frames a level). Untouched, it costs no memory.
+const PYTHON_STACK: u32 = 8 << 20;
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.join("../..").canonicalize().unwrap();
@@ -151,7 +156,11 @@ fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {
             .args(["--config", &format!("target.{TARGET}.rustflags={PYTHON_RUSTFLAGS}")])
             // Lets this one nested build use the unstable flags above on a
             // stable toolchain. Nothing of the host's own build uses them.
-            .env("RUSTC_BOOTSTRAP", "1");
+            .env("RUSTC_BOOTSTRAP", "1")
+            // The interpreter's own stack, in linear memory (the target's
+            // default is 1 MiB): RustPython raises RecursionError when it
+            // runs short, so its size is how deep Python code recurses.
+            .args(["--", &format!("-Clink-arg=-zstack-size={PYTHON_STACK}")]);
     } else {
         cmd.args(["--package", package]);
     }

@@ -54,7 +54,7 @@ pub struct SandboxPolicy {
     /// counts it, which is slower.
     pub fuel: Option<u64>,
     /// Most native stack the node's wasm code may use (bytes); the engine's
-    /// default (8 MiB) when absent.
+    /// default ([`DEFAULT_WASM_STACK`]) when absent.
     #[serde(deserialize_with = "de_opt_bytes_usize")]
     pub max_wasm_stack: Option<usize>,
     /// Most outputs one input may give.
@@ -100,6 +100,14 @@ pub struct DirGrant {
 
 /// Largest `max_wasm_stack` a policy may ask for: node threads have 32 MiB.
 pub const MAX_WASM_STACK_LIMIT: usize = 16 << 20;
+
+/// The native stack a node's wasm code may use unless its policy says
+/// otherwise. The RustPython guest needs about as much of it as of its own
+/// 8 MiB stack in linear memory (recursion through `functools.lru_cache`
+/// takes more of this one than of its own): with this much, a Python
+/// recursion too deep for the guest raises `RecursionError` in Python,
+/// where with 8 MiB it trapped first and lost the instance.
+pub const DEFAULT_WASM_STACK: usize = MAX_WASM_STACK_LIMIT;
 
 /// The upper bounds of every policy field: a manifest may ask for less, never
 /// more. They keep every deadline and size within what the host can

@@ -342,10 +342,15 @@ fn exceptions_in_init_and_flush_name_their_stage() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recursion_with_the_limit_lifted_is_still_a_recursion_error() {
     // RustPython measures the native stack left and raises RecursionError
-    // before it runs out, whatever the recursion limit says.
+    // before it runs out, whatever the recursion limit says. (Its 8 MiB
+    // stack holds about 110,000 frames of this recursion, a kilobyte of
+    // heap each: the policy's memory must hold them, or memory runs out
+    // first and the node fails with OutOfMemory, as `tight` would; they
+    // take about 0.4 s.)
+    let roomy = SandboxPolicy { memory: 256 << 20, timeout: Duration::from_secs(5), ..tight() };
     let expect = Expect::Raises("RecursionError", "");
-    check("recursion_limit_lifted.py", hostile_python("recursion_limit_lifted.py"), tight(), expect).await.unwrap();
-    let spec = sandboxed("deep", hostile_python("recursion_limit_lifted.py"), tight());
+    check("recursion_limit_lifted.py", hostile_python("recursion_limit_lifted.py"), roomy.clone(), expect).await.unwrap();
+    let spec = sandboxed("deep", hostile_python("recursion_limit_lifted.py"), roomy);
     let run = run_node(&spec, vec![1.into()]).unwrap();
     let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!() };
     let tb = e.traceback.as_deref().unwrap();

@@ -20,7 +20,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::error::Error;
 use crate::node::on_node_thread;
-use crate::policy::SandboxPolicy;
+use crate::policy::{DEFAULT_WASM_STACK, SandboxPolicy};
 use crate::sandbox::bindings::NodeComponentPre;
 use crate::sandbox::cache::DiskCache;
 use crate::sandbox::component::LoadedComponent;
@@ -70,7 +70,7 @@ impl Default for EngineConfig {
         let snapshots = !matches!(std::env::var("NODEHOST_SNAPSHOTS").as_deref(), Ok("off" | "0" | "false"));
         EngineConfig {
             cache_dir: default_cache_dir(),
-            max_wasm_stack: 8 << 20,
+            max_wasm_stack: DEFAULT_WASM_STACK,
             snapshots,
             max_instances: 1000,
             max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
