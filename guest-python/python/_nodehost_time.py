@@ -40,6 +40,30 @@ _O_OK = frozenset("bBCdegGhHIjklmMnpPrRsStTuUVwWyzZ%")
 _COMPOSITE = {"c": "%a %b %e %H:%M:%S %Y", "D": "%m/%d/%y", "x": "%m/%d/%y", "X": "%H:%M:%S",
               "T": "%H:%M:%S", "R": "%H:%M", "r": "%I:%M:%S %p"}
 _INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+_JUST_INT = {int}
+# Zero-padded two-digit numbers, looked up rather than formatted.
+_TWO = tuple("%02d" % i for i in range(100))
+# The common conversions with no flag or width, each the text `_convert`
+# gives, in fewer steps (in the RustPython sandbox each step of Python
+# costs about a microsecond: `_convert` took 15 for one conversion).
+_PLAIN = {
+    "Y": lambda tm: str(tm.year),
+    "m": lambda tm: _TWO[tm.mon + 1],
+    "d": lambda tm: _TWO[tm.mday],
+    "H": lambda tm: _TWO[tm.hour],
+    "M": lambda tm: _TWO[tm.min],
+    "S": lambda tm: _TWO[tm.sec],
+    "y": lambda tm: _TWO[tm.year % 100],
+    "e": lambda tm: "%2d" % tm.mday,
+    "j": lambda tm: "%03d" % (tm.yday + 1),
+    "a": lambda tm: _DAYS[tm.wday][:3],
+    "A": lambda tm: _DAYS[tm.wday],
+    "b": lambda tm: _MONTHS[tm.mon][:3],
+    "h": lambda tm: _MONTHS[tm.mon][:3],
+    "B": lambda tm: _MONTHS[tm.mon],
+    "p": lambda tm: "AM" if tm.hour < 12 else "PM",
+    "%": lambda tm: "%",
+}
 
 
 def _c_int(value):
@@ -73,7 +97,12 @@ class _Tm:
             raise TypeError("Tuple or struct_time argument required")
         if len(t) != 9 and not isinstance(t, time.struct_time):
             raise TypeError("%s(): illegal time tuple argument" % caller)
-        year, mon, mday, hour, minute, sec, wday, yday, isdst = (_c_int(v) for v in tuple(t)[:9])
+        values = tuple(t)[:9]
+        # Plain ints in range (the usual tuple) are taken as they are: the
+        # check of each in Python was a quarter of a call's time.
+        if set(map(type, values)) != _JUST_INT or min(values) < _INT_MIN or max(values) > _INT_MAX:
+            values = tuple(_c_int(v) for v in values)
+        year, mon, mday, hour, minute, sec, wday, yday, isdst = values
         self.year, self.mday, self.hour, self.min, self.sec = year, mday, hour, minute, sec
         self.mon, self.yday, self.isdst = mon - 1, yday - 1, isdst
         # Python's Monday-based weekday to C's Sunday-based one, with C's %.
@@ -151,15 +180,45 @@ def _text(value, flag, width, upcase=False):
     return value
 
 
+# Formats parsed before, each a tuple of parts (see ``_parse``): a node
+# formats with a few formats, many times. Bounded: emptied when full.
+_PARSED = {}
+_PARSED_MAX = 64
+
+
 def _format(fmt, tm):
+    parts = _PARSED.get(fmt)
+    if parts is None:
+        parts = _parse(fmt)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[fmt] = parts
     out = []
+    for part in parts:
+        kind = part.__class__
+        if kind is str:
+            out.append(part)
+        elif kind is tuple:
+            conv, flag, width, upper, swap, directive = part
+            out.append(_convert(conv, tm, flag, width, upper, swap, directive))
+        else:
+            out.append(part(tm))
+    return "".join(out)
+
+
+def _parse(fmt):
+    """``fmt`` as a tuple of parts: texts written as they are, a common
+    conversion with no flag or width as its function of the ``_Tm`` (from
+    ``_PLAIN``), and any other as ``(conv, flag, width, upper, swap,
+    directive)`` for ``_convert``."""
+    parts = []
     i, n = 0, len(fmt)
     while i < n:
         c = fmt[i]
         if c != "%":
             j = fmt.find("%", i)
             j = n if j < 0 else j
-            out.append(fmt[i:j])
+            parts.append(fmt[i:j])
             i = j
             continue
         start = i
@@ -180,15 +239,16 @@ def _format(fmt, tm):
             i += 1
         if i >= n:
             # A lone '%' (and its flags) at the end is written as it is.
-            out.append(fmt[start:].rjust(width, " "))
+            parts.append(fmt[start:].rjust(width, " "))
             break
         conv = fmt[i]
         i += 1
         if (modifier == "E" and conv not in _E_OK) or (modifier == "O" and conv not in _O_OK):
-            out.append(fmt[start:i].rjust(width, " "))
+            parts.append(fmt[start:i].rjust(width, " "))
             continue
-        out.append(_convert(conv, tm, flag, width, upper, swap, fmt[start:i]))
-    return "".join(out)
+        plain = _PLAIN.get(conv) if flag is None and not width and not upper and not swap else None
+        parts.append(plain or (conv, flag, width, upper, swap, fmt[start:i]))
+    return tuple(parts)
 
 
 def _convert(conv, tm, flag, width, upper, swap, directive):
