@@ -291,3 +291,27 @@ fn process_may_be_any_callable_on_every_python_runtime() {
         }
     }
 }
+
+#[test]
+fn common_errors_read_as_cpython_writes_them_in_the_sandbox() {
+    // Zero divisions, powers, math domains, unbound locals, unpacking,
+    // concatenation, empty max/min, abstract classes, slots, codecs,
+    // datetime and decimal: node code returns `str(e)`.
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "ErrorTexts", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let (want, got) = (run(Runtime::Cpython), run(Runtime::Wasm));
+    let (Value::List(w), Value::List(g)) = (&want[0], &got[0]) else { panic!("{got:?}") };
+    let differ: Vec<String> = w.iter().zip(g).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| format!("#{i}: CPython {a:?}, sandbox {b:?}")).collect();
+    assert!(differ.is_empty() && w.len() == g.len(), "{}", differ.join("\n"));
+}
+
+#[test]
+fn recursion_goes_as_deep_as_on_cpython_in_the_sandbox() {
+    // 3,000 levels of plain calls, of `lru_cache` and of `__init__`
+    // (1,500): a level of the last two takes several interpreter frames,
+    // which the guest's 1 MiB stack of before ran out of at about 1,500
+    // (now about 4,500), and native stack, which 8 MiB ran out of first
+    // (a trap that lost the instance) at about 5,000.
+    let spec = python(test_python("real_data.py"), "DeepRecursion", Value::Null, Runtime::Wasm);
+    let got = run_node(&spec, vec![Value::Int(3000)]).unwrap().outputs();
+    assert_eq!(got, vec![Value::List(vec![Value::Int(3000), Value::Int(3000), Value::Int(1501)])]);
+}

@@ -322,3 +322,18 @@ class Stray:
     }
     assert_eq!(answers[2].as_ref().unwrap(), &[Value::Bytes((0..1024).map(|i| i as u8).collect())]);
 }
+
+/// `sum()` adds as CPython 3.11 does (one rounded addition at a time), not
+/// with 3.12's compensation: the same floats as on the host's CPython.
+#[test]
+fn sum_adds_floats_as_cpython_3_11_does() {
+    if !available() {
+        return;
+    }
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "FloatSums", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let want = run(Runtime::Cpython);
+    let Value::List(items) = &want[0] else { panic!("{want:?}") };
+    assert_eq!(items[0], Value::from("0.9999999999999999"), "CPython 3.11's sum");
+    assert_eq!(run(Runtime::WasmCpython), want);
+    assert_eq!(run(Runtime::Wasm), want);
+}

@@ -578,3 +578,107 @@ class AttributeProcess:
 class InheritedProcess(Formats):
     def process(self, n):
         return ["sub", super().process(0)[-5:], n]
+
+
+class ErrorTexts:
+    """The texts of common errors, which node code often returns as
+    ``str(e)``: each case's exception type and text; and ``struct``'s
+    native sizes (64-bit Linux's on CPython)."""
+
+    def process(self, _):
+        import abc
+        import datetime
+        import decimal
+        import math
+        import struct
+
+        class Shape(abc.ABC):
+            @abc.abstractmethod
+            def area(self): ...
+
+            @abc.abstractmethod
+            def perimeter(self): ...
+
+        class Slotted:
+            __slots__ = ("x",)
+
+        def unbound():
+            if False:
+                y = 1
+            return y  # noqa: F821
+
+        def unpack():
+            a, b = 1, 2, 3
+            return a, b
+
+        def set_slot():
+            Slotted().z = 1
+
+        cases = [
+            lambda: 1 // 0, lambda: 1 % 0, lambda: divmod(1, 0), lambda: 1 / 0,
+            lambda: 1.0 / 0, lambda: 1.0 // 0, lambda: 1.0 % 0, lambda: divmod(1.0, 0), lambda: 1 // 0.0,
+            lambda: (1 + 1j) / 0, lambda: 0.0 ** -1, lambda: 0 ** -1, lambda: 2.0 ** 10000, lambda: 0j ** -1,
+            lambda: math.sqrt(-1), lambda: math.log(0), lambda: math.acos(2), lambda: math.log(-1, 2),
+            unbound, unpack, set_slot, Shape,
+            lambda: [1] + (2,), lambda: (1,) + [2], lambda: max([]), lambda: min(()),
+            lambda: b"\xff".decode(), lambda: "\xe9".encode("ascii"),
+            lambda: datetime.date(2023, 2, 29), lambda: datetime.date(2023, 13, 1), lambda: datetime.date(0, 1, 1),
+            lambda: datetime.time(25, 0), lambda: datetime.time(1, 60), lambda: datetime.datetime(2020, 1, 1, 1, 1, 61),
+            lambda: datetime.datetime.strptime("31/2/2020", "%d/%m/%Y"),
+            lambda: decimal.Decimal(1) / 0, lambda: decimal.Decimal("x"), lambda: decimal.Decimal(0) / 0,
+            lambda: struct.calcsize("lLnNP"), lambda: struct.pack("il", 1, 2**40), lambda: struct.unpack("@l", b"\xfb" + b"\xff" * 7),
+        ]
+        out = []
+        for case in cases:
+            try:
+                out.append(repr(case()))
+            except Exception as err:
+                out.append(f"{type(err).__name__}: {err} {getattr(err, '__notes__', '')}")
+        return out
+
+
+class DeepRecursion:
+    """Recursion as deep as CPython's C stack takes it, with the limit
+    raised: plain calls, through ``functools.lru_cache``, and through
+    ``__init__``."""
+
+    def process(self, depth):
+        import functools
+        import sys
+
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), depth * 3 + 100))
+
+        def plain(n):
+            return 0 if n == 0 else 1 + plain(n - 1)
+
+        @functools.lru_cache(maxsize=None)
+        def cached(n):
+            return 0 if n == 0 else 1 + cached(n - 1)
+
+        class Chain:
+            def __init__(self, n):
+                self.next = Chain(n - 1) if n else None
+
+        chain, length = Chain(depth // 2), 0
+        while chain is not None:
+            chain, length = chain.next, length + 1
+        return [plain(depth), cached(depth), length]
+
+
+class FloatSums:
+    """``sum()`` of floats, ints and mixes, and its refusals: 3.12+ adds
+    floats with compensation, 3.11 one rounded addition at a time."""
+
+    def process(self, _):
+        import random
+
+        rng = random.Random(7)
+        floats = [rng.uniform(-1e6, 1e6) for _ in range(1000)]
+        out = [sum([0.1] * 10), sum([1e16, 1.0, -1e16]), sum(floats), sum(floats, 0.5), sum(range(100)),
+               sum([1, 2.5, 3]), sum([[1], [2]], []), sum(iter([0.1, 0.2, 0.3]), start=1)]
+        for args in ((["a"], ""), ([b"a"], b""), ([1, "a"],)):
+            try:
+                sum(*args)
+            except TypeError as e:
+                out.append(str(e))
+        return [repr(v) for v in out]
