@@ -14,6 +14,7 @@ The underscore functions are the runtime's side of the contract.
 """
 
 import array as _array
+import builtins as _builtins
 import logging
 import sys
 
@@ -319,6 +320,8 @@ def _traceback_text(exc, text=None):
     deep recursion. Frames of this module are left out, as the CPython
     guest leaves out its own. ``text``: ``exc``'s own text, when the caller
     has read it already."""
+    if isinstance(exc, _EXCEPTION_GROUPS):
+        return _group_text(exc)
     parts = []
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -336,6 +339,26 @@ def _traceback_text(exc, text=None):
     if parts and parts[-1] in (_CAUSE, _CONTEXT) and id(exc) in seen:
         parts.pop()
     return "".join(reversed(parts))
+
+
+# (A RustPython without exception groups has none to draw.)
+_EXCEPTION_GROUPS = getattr(_builtins, "BaseExceptionGroup", ())
+
+
+def _group_text(exc):
+    """An exception group's traceback: the tree of its exceptions, as
+    CPython's ``traceback`` module draws it (``+-+---- 1 ----``), less the
+    carets (RustPython's ``traceback`` draws them in 3.14's style, which
+    3.11 does not)."""
+    import traceback
+    lines = []
+    for chunk in traceback.format_exception(exc):
+        for line in chunk.splitlines(True):
+            marks = line.strip().lstrip("|").strip()
+            if marks and not marks.strip("~^"):
+                continue
+            lines.append(line)
+    return "".join(lines)
 
 
 def _one_exception(exc, text=None):

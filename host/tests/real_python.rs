@@ -173,9 +173,14 @@ fn time_formats_as_cpython_on_linux_formats_it_in_both_sandboxes() {
 #[test]
 fn tracebacks_read_as_cpython_writes_them_on_every_python_runtime() {
     // CPython 3.11 adds lines of carets under an expression; the
-    // RustPython runtimes have no column positions to draw them from.
+    // RustPython runtimes have no column positions to draw them from. (In
+    // an exception group's tree they follow its `|`.)
     let without_carets = |tb: &str| -> String {
-        tb.lines().filter(|l| !l.trim().chars().all(|c| c == '^' || c == '~') || l.trim().is_empty()).map(|l| format!("{l}\n")).collect()
+        let carets = |l: &str| {
+            let marks = l.trim().trim_start_matches('|').trim();
+            !marks.is_empty() && marks.chars().all(|c| c == '^' || c == '~')
+        };
+        tb.lines().filter(|l| !carets(l)).map(|l| format!("{l}\n")).collect()
     };
     let traceback = |runtime, kind: &str| {
         let params = Value::Map([("kind", Value::from(kind))].into_iter().collect());
@@ -183,8 +188,11 @@ fn tracebacks_read_as_cpython_writes_them_on_every_python_runtime() {
         let Err(NodeFailure::Guest(e)) = &run.items[0] else { panic!("{runtime} {kind}: {:?}", run.items[0]) };
         (e.message.clone(), without_carets(e.traceback.as_deref().unwrap_or_default()))
     };
-    for kind in ["custom", "key", "notes", "from_none", "chained", "context", "empty", "recursion"] {
+    for kind in ["custom", "key", "notes", "from_none", "chained", "context", "empty", "recursion", "group"] {
         let want = traceback(Runtime::Cpython, kind);
+        if kind == "group" {
+            assert!(want.1.contains("+---------------- 2 ----------------"), "an exception group's tree:\n{}", want.1);
+        }
         for runtime in [Runtime::Wasm, Runtime::NativeRustpython] {
             let got = traceback(runtime, kind);
             assert_eq!(got, want, "{runtime} {kind}:\n{}\nCPython:\n{}", got.1, want.1);

@@ -151,6 +151,15 @@ class Raises:
                 raise LookupError("during")
         if kind == "empty":
             raise AppError() if data else ValueError()
+        if kind == "group":
+            errors = []
+            for value in ("x", "12", "y"):
+                try:
+                    int(value) if value.isdigit() else self.down(1)
+                except LookupError as e:
+                    errors.append(e)
+            errors.append(ExceptionGroup("inner", [KeyError("k")]))
+            raise ExceptionGroup("several", errors)
         return self.down(40)
 
     def down(self, n):
