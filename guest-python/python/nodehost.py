@@ -1066,6 +1066,28 @@ def _cpython_decimal_signals(pydecimal):
     context._raise_error = _raise_error
 
 
+def _pickle_protocol_4(pickle):
+    """``pickle.dumps`` and ``dump`` with no protocol named use protocol 4,
+    CPython 3.11's default: the 3.14 standard library of the RustPython
+    sandbox and the CPython one defaults to 5, so every such pickle's
+    second byte differed (and a digest of it, say a cache key)."""
+    if pickle.DEFAULT_PROTOCOL <= 4:
+        return
+    dumps, dump = pickle.dumps, pickle.dump
+
+    def _dumps(obj, protocol=None, *, fix_imports=True, buffer_callback=None):
+        protocol = 4 if protocol is None else protocol
+        return dumps(obj, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
+
+    def _dump(obj, file, protocol=None, *, fix_imports=True, buffer_callback=None):
+        protocol = 4 if protocol is None else protocol
+        return dump(obj, file, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
+
+    _dumps.__name__, _dumps.__qualname__, _dumps.__doc__ = "dumps", "dumps", dumps.__doc__
+    _dump.__name__, _dump.__qualname__, _dump.__doc__ = "dump", "dump", dump.__doc__
+    pickle.DEFAULT_PROTOCOL, pickle.dumps, pickle.dump = 4, _dumps, _dump
+
+
 def _warm_zoneinfo(zoneinfo):
     """Read the embedded tz database's index (a pure-Python zip parse, the
     most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
@@ -1088,6 +1110,8 @@ if sys.implementation.name == "rustpython":
         "_pydatetime": _cpython_datetime_texts,
         "_pydecimal": _cpython_decimal_signals,
     })
+if sys.version_info >= (3, 12):
+    _fixes["pickle"] = _pickle_protocol_4
 for _name, _fix in _fixes.items():
     if _name in sys.modules:
         _fix(sys.modules[_name])

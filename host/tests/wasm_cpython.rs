@@ -337,3 +337,18 @@ fn sum_adds_floats_as_cpython_3_11_does() {
     assert_eq!(run(Runtime::WasmCpython), want);
     assert_eq!(run(Runtime::Wasm), want);
 }
+
+/// `pickle.dumps` and `dump` with no protocol named use CPython 3.11's
+/// default (4; the 3.14 standard library in both sandboxes says 5).
+#[test]
+fn pickles_take_cpython_3_11s_default_protocol_in_both_sandboxes() {
+    if !available() {
+        return;
+    }
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "Pickles", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let want = run(Runtime::Cpython);
+    let Value::List(items) = &want[0] else { panic!("{want:?}") };
+    assert_eq!(items[0], Value::Int(4), "CPython 3.11's default protocol");
+    assert_eq!(run(Runtime::WasmCpython), want);
+    assert_eq!(run(Runtime::Wasm), want);
+}

@@ -691,3 +691,18 @@ class FloatSums:
             except TypeError as e:
                 out.append(str(e))
         return [repr(v) for v in out]
+
+
+class Pickles:
+    """Pickles made with the default protocol (4 on CPython 3.11, 5 in the
+    3.14 standard library), as bytes, and read back."""
+
+    def process(self, _):
+        import io
+        import pickle
+
+        data = {"a": [1, 2.5, "x"], "b": (None, True)}
+        stream = io.BytesIO()
+        pickle.dump(data, stream)
+        return [pickle.DEFAULT_PROTOCOL, pickle.dumps(data).hex(), stream.getvalue().hex(),
+                pickle.dumps(data, 2).hex(), pickle.loads(pickle.dumps(data)) == data]
