@@ -299,39 +299,18 @@ impl<'a> Reader<'a> {
     }
 
     /// [`value`](Self::value), pushed onto `out` (nothing pushed on an
-    /// error). A scalar is built in `out`'s place: through a returned
-    /// value it would be written in parts and read back whole, a stall
-    /// that cost more than decoding it.
+    /// error). A scalar is read inline and built in `out`'s place: through
+    /// `value`'s returned `Result` it was written in parts and read back
+    /// whole, a stall that cost more than decoding it.
     ///
     /// # Errors
     /// As [`value`](Self::value).
     #[inline]
     pub fn value_into(&mut self, max_bytes: u64, out: &mut Vec<Value>) -> Result<(), DecodeError> {
-        if max_bytes >= SLOT
-            && let Some(&tag) = self.bytes.get(self.at)
-        {
-            let eight = || -> Option<[u8; 8]> { self.bytes.get(self.at + 1..self.at + 9)?.try_into().ok() };
-            match (tag, eight()) {
-                (NULL, _) => out.push(Value::Null),
-                (FALSE, _) => out.push(Value::Bool(false)),
-                (TRUE, _) => out.push(Value::Bool(true)),
-                (INT, Some(payload)) => {
-                    out.push(Value::Int(i64::from_le_bytes(payload)));
-                    self.at += 8;
-                }
-                (FLOAT, Some(payload)) => {
-                    out.push(Value::Float(f64::from_le_bytes(payload)));
-                    self.at += 8;
-                }
-                _ => {
-                    out.push(self.value(max_bytes)?);
-                    return Ok(());
-                }
-            }
-            self.at += 1;
-            return Ok(());
+        match self.scalar(max_bytes) {
+            Some(value) => out.push(value),
+            None => out.push(self.value(max_bytes)?),
         }
-        out.push(self.value(max_bytes)?);
         Ok(())
     }
 
