@@ -77,88 +77,74 @@ pub trait Node {
     }
 }
 
+/// Inputs that took less than this each (on average over their group) are
+/// timed in groups: a clock read is a tenth of a cheap native node's time
+/// per input.
+const CHEAP_INPUT_NANOS: u64 = 2_000;
+
+/// The most inputs timed as one group: how far past its budget a batch of
+/// inputs that were cheap and turn slow can run (by this many slow ones,
+/// once).
+const MAX_TIMED_GROUP: usize = 16;
+
 /// [`Node::process_many`] one input at a time through `process`: each
 /// input's answer and time, until the inputs run out, one fails, or
 /// `budget` has passed.
+///
+/// Inputs are timed in groups that grow (1, 2, 4, ... up to
+/// [`MAX_TIMED_GROUP`]) while they are cheap (under [`CHEAP_INPUT_NANOS`]
+/// each) and fall back to one as soon as a group is not: each input of a
+/// group is given the group's mean, as a sandboxed batch gives each of its
+/// inputs the batch's. A group ends early at a failed input, so the
+/// failure's own time is never shared with inputs after it.
 pub(crate) fn answer_each(
     inputs: &mut VecDeque<Value>,
     budget: Duration,
     out: &mut Vec<Value>,
     answers: &mut Vec<ItemAnswer>,
-    mut process: impl FnMut(Value, &mut Vec<Value>) -> Result<(), NodeFailure>,
+    process: impl FnMut(Value, &mut Vec<Value>) -> Result<(), NodeFailure>,
 ) {
-    // One clock read per input: each input's end is the next one's start.
-    let clock = ItemClock::get();
-    let budget = u64::try_from(budget.as_nanos()).unwrap_or(u64::MAX);
-    let (mut t, mut spent) = (clock.read(), 0u64);
-    while let Some(input) = inputs.pop_front() {
-        let before = out.len();
-        let result = process(input, out);
-        let now = clock.read();
-        let failed = result.is_err();
-        let took = clock.nanos_between(t, now);
-        answers.push(ItemAnswer::new(out.len() - before, result, Duration::from_nanos(took)));
+    answer_each_on(inputs, budget, out, answers, process, Instant::now);
+}
+
+/// [`answer_each`] with the time read from `clock`.
+fn answer_each_on(
+    inputs: &mut VecDeque<Value>,
+    budget: Duration,
+    out: &mut Vec<Value>,
+    answers: &mut Vec<ItemAnswer>,
+    mut process: impl FnMut(Value, &mut Vec<Value>) -> Result<(), NodeFailure>,
+    mut clock: impl FnMut() -> Instant,
+) {
+    // One clock read per group: each group's end is the next one's start.
+    let mut t = clock();
+    let (mut spent, mut group) = (Duration::ZERO, 1usize);
+    while !inputs.is_empty() {
+        let first = answers.len();
+        let mut failed = false;
+        while answers.len() - first < group
+            && let Some(input) = inputs.pop_front()
+        {
+            let before = out.len();
+            let result = process(input, out);
+            failed = result.is_err();
+            answers.push(ItemAnswer::new(out.len() - before, result, Duration::ZERO));
+            if failed {
+                break;
+            }
+        }
+        let now = clock();
+        let took = now.saturating_duration_since(t);
+        let timed = &mut answers[first..];
+        let each = took / u32::try_from(timed.len()).unwrap_or(u32::MAX);
+        for answer in timed.iter_mut() {
+            answer.elapsed = each;
+        }
         (t, spent) = (now, spent.saturating_add(took));
         if failed || spent >= budget {
             return;
         }
-    }
-}
-
-/// The clock items are timed by. Where the CPU's time-stamp counter is
-/// invariant, a read costs a third of [`Instant::now`] (10 against 27 ns
-/// here), which is most of a cheap native node's own time per item. The
-/// counter must first be calibrated against the OS clock, which takes about
-/// a millisecond but up to 200 ms on a loaded machine; that runs on a
-/// thread of its own, started by the first use, and until it is done items
-/// are timed by [`Instant`].
-#[derive(Clone, Copy)]
-pub(crate) enum ItemClock {
-    /// The calibrated counter (or the OS clock, where the counter is not
-    /// fit to use), in its raw units.
-    Counter(&'static quanta::Clock),
-    /// Nanoseconds since an instant.
-    Os(Instant),
-}
-
-static COUNTER: std::sync::OnceLock<quanta::Clock> = std::sync::OnceLock::new();
-
-impl ItemClock {
-    /// The best clock ready now.
-    pub(crate) fn get() -> Self {
-        if let Some(clock) = COUNTER.get() {
-            return ItemClock::Counter(clock);
-        }
-        static CALIBRATION: std::sync::Once = std::sync::Once::new();
-        CALIBRATION.call_once(|| {
-            let spawned = std::thread::Builder::new().name("nodehost-clock".into()).spawn(|| {
-                let started = Instant::now();
-                COUNTER.get_or_init(quanta::Clock::new);
-                tracing::debug!("calibrated the item clock in {:?}", started.elapsed());
-            });
-            if spawned.is_err() {
-                tracing::debug!("could not start the clock's calibration: items are timed by the OS clock");
-            }
-        });
-        ItemClock::Os(Instant::now())
-    }
-
-    /// A reading, to compare with [`nanos_between`](Self::nanos_between).
-    #[inline]
-    pub(crate) fn read(self) -> u64 {
-        match self {
-            ItemClock::Counter(clock) => clock.raw(),
-            ItemClock::Os(base) => u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        }
-    }
-
-    /// Nanoseconds from reading `start` to reading `end`.
-    #[inline]
-    pub(crate) fn nanos_between(self, start: u64, end: u64) -> u64 {
-        match self {
-            ItemClock::Counter(clock) => clock.delta_as_nanos(start, end),
-            ItemClock::Os(_) => end.saturating_sub(start),
-        }
+        group = if each.as_nanos() < u128::from(CHEAP_INPUT_NANOS) { (group * 2).min(MAX_TIMED_GROUP) } else { 1 };
     }
 }
 
@@ -227,22 +213,39 @@ pub(crate) fn catch_panic<T>(f: impl FnOnce() -> Result<T, NodeFailure>) -> Resu
 mod tests {
     use super::*;
 
-    /// Both kinds of item clock measure real time in nanoseconds.
+    /// Cheap inputs share a clock read in groups that double up to
+    /// [`MAX_TIMED_GROUP`]; a group that is not cheap sends the next ones
+    /// back to one at a time; the times add up to the whole.
     #[test]
-    fn the_item_clock_measures_nanoseconds_before_and_after_calibration() {
-        let measure = |clock: ItemClock| {
-            let start = clock.read();
-            std::thread::sleep(Duration::from_millis(20));
-            clock.nanos_between(start, clock.read())
+    fn cheap_inputs_are_timed_in_groups_and_slow_ones_alone() {
+        use std::cell::Cell;
+        // A clock that moves only when a node works: inputs 0 to 19 take
+        // 100 ns each, later ones 1 ms.
+        let base = Instant::now();
+        let (now, reads) = (Cell::new(base), Cell::new(0));
+        let mut inputs: VecDeque<Value> = (0..40).map(Value::Int).collect();
+        let (mut out, mut answers) = (Vec::new(), Vec::new());
+        let process = |v: Value, out: &mut Vec<Value>| {
+            let cost = if matches!(v, Value::Int(n) if n >= 20) { Duration::from_millis(1) } else { Duration::from_nanos(100) };
+            now.set(now.get() + cost);
+            out.push(v);
+            Ok(())
         };
-        let os = ItemClock::Os(Instant::now());
-        let took = measure(os);
-        assert!((20_000_000..2_000_000_000).contains(&took), "{took} ns");
-        // Calibrated here, whether or not the background thread has run.
-        let counter = ItemClock::Counter(COUNTER.get_or_init(quanta::Clock::new));
-        let took = measure(counter);
-        assert!((15_000_000..2_000_000_000).contains(&took), "{took} ns");
-        assert_eq!(counter.nanos_between(10, 5), 0, "a reading before the start is no time");
+        let clock = || {
+            reads.set(reads.get() + 1);
+            now.get()
+        };
+        answer_each_on(&mut inputs, Duration::from_secs(60), &mut out, &mut answers, process, clock);
+        assert_eq!((answers.len(), out.len()), (40, 40));
+        let sum: Duration = answers.iter().map(|a| a.elapsed).sum();
+        assert!(now.get() - base - sum < Duration::from_nanos(40), "the times add up: {sum:?}");
+        // Groups of 1, 2, 4 and 8 cheap inputs (0 to 14), then 16 (15 to
+        // 30: five cheap, eleven slow), then the slow ones alone.
+        assert!(answers[..15].iter().all(|a| a.elapsed == Duration::from_nanos(100)));
+        let mean = (Duration::from_nanos(500) + Duration::from_millis(11)) / 16;
+        assert!(answers[15..31].iter().all(|a| a.elapsed == mean), "{:?}", answers[15].elapsed);
+        assert!(answers[31..].iter().all(|a| a.elapsed == Duration::from_millis(1)));
+        assert_eq!(reads.get(), 1 + 5 + 9, "a read to start, one per group");
     }
 
     /// A batch stops taking inputs once its budget is spent, and stops at
