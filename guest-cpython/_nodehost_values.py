@@ -468,7 +468,9 @@ def _bounded_int(obj, what, bits):
     raise Unsupported("%s must be an int in 0..2**%d, not '%s'" % (what, bits, _type_name(obj)))
 
 
-def _audio_from_py(obj):
+def _audio_parts(obj):
+    """(samples as array.array('f'), sample rate, channels) of an
+    ``AudioFrame``, checked."""
     raw = obj.samples
     if type(raw) is _buffer and raw.typecode == "f":
         # The common case, and one copy: the samples are already f32.
@@ -483,13 +485,19 @@ def _audio_from_py(obj):
         raise Unsupported("audio frame with 0 channels")
     if len(samples) % channels:
         raise Unsupported("audio frame of %d samples does not divide into %d channels" % (len(samples), channels))
+    return samples, sample_rate, channels
+
+
+def _audio_from_py(obj):
+    samples, sample_rate, channels = _audio_parts(obj)
     return t.PackedAudioFrame(_packed(samples.tobytes()), sample_rate, channels)
 
 
 _PACKED_KINDS = {_F32: t.NumberKind.F32, _F64: t.NumberKind.F64, _I64: t.NumberKind.I64}
 
 
-def _array_from_py(obj):
+def _array_parts(obj):
+    """(kind, data as array.array, shape as a list) of an ``Array``, checked."""
     kind, data = _numbers(obj.data)
     dims = obj.shape
     if not isinstance(dims, (list, tuple)):
@@ -497,6 +505,11 @@ def _array_from_py(obj):
     shape = [_bounded_int(d, "Array.shape item", 32) for d in dims]
     if not _shape_holds(shape, len(data)):
         raise Unsupported("array of %d elements does not have shape %s" % (len(data), shape))
+    return kind, data, shape
+
+
+def _array_from_py(obj):
+    kind, data, shape = _array_parts(obj)
     return t.PackedNumArray(_PACKED_KINDS[kind], _packed(data.tobytes()), shape)
 
 

@@ -151,10 +151,11 @@ def _type_info(info):
 
 # Lists and maps as marshal data, audio and arrays packed, and the packed
 # blocks of outputs staged through stdout (see _nodehost_values._packed).
-# Batches as `process-batch`: each value then crosses in the form CPython
-# reads fastest, which a packed batch (`process-packed`) would have to
-# decode in Python.
-_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True, staged_bytes=True, packed_batches=False)
+# Batches of plain inputs (scalars, text, bytes) as `process-packed`, one
+# block of bytes each way (see _nodehost_packed), the rest as
+# `process-batch`, where each value crosses in the form CPython reads
+# fastest.
+_FORMS = t.ValueForms(python_marshal=True, packed_buffers=True, staged_bytes=True, packed_batches=True)
 
 
 class Runtime(exports.Runtime):

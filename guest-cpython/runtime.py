@@ -11,6 +11,7 @@ import types as _types
 
 import nodehost
 import _nodehost
+import _nodehost_packed as packed
 import _nodehost_values as values
 from componentize_py_types import Err, Ok
 from wit_world.exports import runtime as _wit_runtime
@@ -104,6 +105,21 @@ _dumps = values._dumps
 _STAGE_MIN = values.STAGE_MIN
 _STAGE_ASCII_MIN = values.STAGE_ASCII_MIN
 _from_py = values.from_py
+_decode = packed.decode
+_encode_packed = packed.encode
+_answer_header = packed.answer_header
+_NO_ANSWER = bytes(8)
+_TAG_INT = packed._INT
+_TAG_FLOAT = packed._FLOAT
+_TAG_STR = packed._STR
+_unpack_q = packed._unpack_q
+_unpack_d = packed._unpack_d
+_I64_MIN = values._I64_MIN
+_I64_MAX = values._I64_MAX
+# One answer of one output: count, length, tag and the payload.
+_pack_int_answer = packed._struct.Struct("<IIBq").pack
+_pack_float_answer = packed._struct.Struct("<IIBd").pack
+_pack_str_answer = packed._struct.Struct("<IIBI").pack
 
 
 class Node(_wit_runtime.Node):
@@ -161,9 +177,115 @@ class Node(_wit_runtime.Node):
         return answers
 
     def process_packed(self, inputs):
-        # Never asked: `configure` does not ask for packed batches.
-        failure = t.NodeError(K.UNSUPPORTED, "this component takes batches as process-batch", None, None)
-        return t.PackedAnswers(b"", failure)
+        # Each input as `process` takes it, its outputs packed after those
+        # of the inputs before it, until one fails: its error ends the
+        # batch. (The host sends plain inputs this way, see `configure`.)
+        # Ints and floats in, and an int, float, ASCII str or None out, take
+        # a path of their own: at about 200 ns a Python-level call in the
+        # sandbox, the general one's calls would cost more than the node.
+        passed = bytearray()
+        failure = None
+        process = self._process
+        one = State.max_outputs >= 1
+        pos, end = 0, len(inputs)
+        try:
+            while pos < end:
+                tag = inputs[pos]
+                if tag == _TAG_INT and pos + 9 <= end:
+                    arg = _unpack_q(inputs, pos + 1)[0]
+                    pos += 9
+                elif tag == _TAG_FLOAT and pos + 9 <= end:
+                    arg = _unpack_d(inputs, pos + 1)[0]
+                    pos += 9
+                else:
+                    arg, pos = self._decode_packed(inputs, pos)
+                try:
+                    result = process(arg)
+                except BaseException as e:
+                    raise raised(e)
+                cls = type(result)
+                if cls is int and one and _I64_MIN <= result <= _I64_MAX:
+                    passed += _pack_int_answer(1, 9, _TAG_INT, result)
+                elif cls is float and one:
+                    passed += _pack_float_answer(1, 9, _TAG_FLOAT, result)
+                elif cls is str and one and result.isascii():
+                    n = len(result)
+                    passed += _pack_str_answer(1, n + 5, _TAG_STR, n)
+                    passed += result.encode("ascii")
+                elif result is None:
+                    passed += _NO_ANSWER
+                else:
+                    self._answer_packed(result, passed)
+        except Err as e:
+            failure = e.value
+        # The answers as one block: staged when large, else Latin-1 text.
+        staging = _STAGING
+        staging.on = True
+        staging.offset = 0
+        try:
+            block = _packed(bytes(passed))
+        except BaseException as e:
+            # Staging failed (a write to stdout): the batch's first input
+            # takes the blame, as a single call's output would.
+            return t.PackedAnswers(t.PackedBytes_Latin1(""), exception_error(K.RAISED, e).value)
+        finally:
+            staging.on = False
+        return t.PackedAnswers(block, failure)
+
+    def _decode_packed(self, inputs, pos):
+        """The input packed at ``pos`` and the position after it."""
+        try:
+            return _decode(inputs, pos)
+        except values.Unsupported as e:
+            raise error(K.INTERNAL, "the host's packed inputs did not decode: %s" % e)
+        except BaseException as e:
+            raise exception_error(K.INTERNAL, e)
+
+    def _answer_packed(self, result, out):
+        """Append the answer of a ``process`` call that returned ``result``
+        to ``out``, packed: its outputs as ``_collect`` gathers them,
+        framed by their count and length. On an error ``out`` is left as
+        it was."""
+        start = len(out)
+        out += _NO_ANSWER
+        count = 0
+        try:
+            if type(result) is not _Generator:
+                self._encode_packed(result, out, "process")
+                count = 1
+                if State.max_outputs < 1:
+                    raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
+            else:
+                limit = State.max_outputs
+                try:
+                    for item in result:
+                        if item is None:
+                            continue
+                        count += 1
+                        if count > limit:
+                            try:
+                                result.close()
+                            except BaseException:
+                                pass
+                            raise error(K.LIMIT_EXCEEDED, "%s.process() yielded more than %d outputs for one input" % (
+                                self._class_name, limit))
+                        self._encode_packed(item, out, "process")
+                except Err:
+                    raise
+                except BaseException as e:
+                    raise raised(e)
+        except BaseException:
+            del out[start:]
+            raise
+        out[start:start + 8] = _answer_header(count, len(out) - start - 8)
+
+    def _encode_packed(self, obj, out, what):
+        try:
+            _encode_packed(obj, out)
+        except values.Unsupported as e:
+            raise self._unsupported(what, e)
+        except BaseException as e:
+            raise exception_error(K.RAISED, e)
 
     def flush(self):
         try:

@@ -352,3 +352,110 @@ fn pickles_take_cpython_3_11s_default_protocol_in_both_sandboxes() {
     assert_eq!(run(Runtime::WasmCpython), want);
     assert_eq!(run(Runtime::Wasm), want);
 }
+
+/// Plain inputs (scalars, text, bytes) reach a CPython node in
+/// `process-packed` batches, lists in `process-batch` calls, and every
+/// input gets in a batch exactly what it gets in a call of its own:
+/// outputs of every kind (big ints, non-ASCII text, bytes, tuples, audio,
+/// arrays, a generator's several, none for None), answers large enough to
+/// be staged, a refused output, and an exception that ends its batch and
+/// leaves the inputs after it.
+#[test]
+fn plain_inputs_cross_in_packed_batches_and_answer_as_they_would_alone() {
+    if !available() {
+        return;
+    }
+    let source = r#"
+import array, sys
+import nodehost
+
+class Node:
+    def process(self, x):
+        # How the input came in: the runtime's function that called this.
+        caller = sys._getframe(1).f_code.co_name
+        if isinstance(x, list):
+            return [caller, len(x)]
+        if x == "caller":
+            return caller
+        if x == "big":
+            return "é" * 3000
+        if x is None:
+            return None
+        if x is True:
+            return (1, "two", [3.5, None], {"k": b"\xff\x00"})
+        if isinstance(x, bytes):
+            return {"len": len(x), "raw": x, "tuple": (x,)}
+        if isinstance(x, float):
+            return nodehost.AudioFrame(array.array("f", [x, -x]), 16000, 2)
+        if isinstance(x, str):
+            return x.upper() + "é☃"
+        if x == 0:
+            return (v for v in [1, None, 2**70, -2**64, "z"])
+        if x == 1:
+            return nodehost.Array(array.array("q", [1, 2, 3, 4, 5, 6]), (2, 3))
+        if x == 2:
+            raise ValueError("two")
+        if x == 3:
+            return object()
+        return x * 3
+"#;
+    let spec = nodehost::NodeSpec::python("packed", "packed.py", source, "Node", Runtime::WasmCpython);
+    let big = json("1180591620717411303424");
+    let mut inputs = vec![Value::from("caller"), Value::Int(5), Value::from("caller")];
+    inputs.extend([big, Value::Int(-7), Value::Float(1.5), Value::from("abc"), Value::Bytes(vec![0, 255])]);
+    inputs.extend([Value::Bool(true), Value::Bool(false), Value::Null, Value::Int(0), Value::Int(1), Value::from("big")]);
+    inputs.extend([Value::List(vec![Value::Int(1), Value::Int(2)]), Value::Int(4), Value::Int(2), Value::Int(6)]);
+    inputs.extend([Value::Int(3), Value::Int(8), Value::from("big"), Value::Int(9), Value::from("caller"), Value::Int(10)]);
+    on_node_thread(|| {
+        // Each input in a call of its own, on a node of its own.
+        let mut alone = Vec::new();
+        for input in &inputs {
+            let mut node = spec.create(&engine()).unwrap();
+            let mut out = Vec::new();
+            alone.push(node.process(input.clone(), &mut out).map(|()| out));
+        }
+        // All of them through one node, eight times over, in batches (of
+        // two: the budget is spent at once). Whether a batch forms depends on
+        // the node's measured cost per input, so a loaded machine may leave
+        // some inputs alone; over eight rounds some come in batches.
+        const ROUNDS: usize = 8;
+        let mut node = spec.create(&engine()).unwrap();
+        let mut left: VecDeque<Value> = std::iter::repeat_n(inputs.iter().cloned(), ROUNDS).flatten().collect();
+        let (mut out, mut answers) = (Vec::new(), Vec::new());
+        while !left.is_empty() {
+            node.process_many(&mut left, Duration::from_nanos(1), &mut out, &mut answers);
+        }
+        assert_eq!(answers.len(), ROUNDS * inputs.len());
+        let alone: Vec<_> = std::iter::repeat_n(alone.iter(), ROUNDS).flatten().collect();
+        let inputs: Vec<Value> = std::iter::repeat_n(inputs.iter().cloned(), ROUNDS).flatten().collect();
+        let mut packed = 0;
+        let mut outputs = out.into_iter();
+        for (k, (answer, &alone)) in answers.iter().zip(&alone).enumerate() {
+            let got: Result<Vec<Value>, &NodeFailure> = match answer.failure() {
+                None => Ok(outputs.by_ref().take(answer.outputs).collect()),
+                Some(f) => Err(f),
+            };
+            match (&got, alone) {
+                (Ok(got), Ok(want)) if inputs[k] == Value::from("caller") => {
+                    assert_eq!(want, &vec![Value::from("_collect")]);
+                    let batched = got == &vec![Value::from("process_packed")];
+                    assert!(batched || got == want, "input {k}: {got:?}");
+                    packed += usize::from(batched);
+                }
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "input {k}: {:?}", inputs[k]),
+                (Err(NodeFailure::Guest(got)), Err(NodeFailure::Guest(want))) => {
+                    assert_eq!((got.kind, &got.message, &got.exception_type), (want.kind, &want.message, &want.exception_type), "input {k}");
+                    assert_eq!(got.traceback, want.traceback, "input {k}");
+                }
+                other => panic!("input {k} ({:?}): {other:?}", inputs[k]),
+            }
+        }
+        assert!(packed >= 1, "no plain input came in a packed batch");
+        let alone = &alone[..24];
+        assert_eq!(alone[14].as_ref().unwrap(), &vec![json(r#"["_collect", 2]"#)]);
+        assert!(matches!(&alone[16], Err(NodeFailure::Guest(e)) if e.message == "ValueError: two"), "{:?}", alone[16]);
+        assert!(matches!(&alone[18], Err(NodeFailure::Guest(e)) if e.message.contains("type 'object'")), "{:?}", alone[18]);
+        let Ok(many) = &alone[11] else { panic!("{:?}", alone[11]) };
+        assert_eq!(many, &jsons(r#"[1, 1180591620717411303424, -18446744073709551616, "z"]"#));
+    });
+}

@@ -184,7 +184,7 @@ impl GuestNode for Misbehaving {
 
     fn process_packed(&self, _inputs: Vec<u8>) -> PackedAnswers {
         // Never asked (see `configure`).
-        PackedAnswers { passed: Vec::new(), failure: Some(error(ErrorKind::Unsupported, "no packed batches here".into())) }
+        PackedAnswers { passed: PackedBytes::Raw(Vec::new()), failure: Some(error(ErrorKind::Unsupported, "no packed batches here".into())) }
     }
 
     fn process(&self, input: Value) -> Result<Outputs, NodeError> {

@@ -137,10 +137,10 @@ impl wit_rt::GuestNode for NodeHandle {
                 )),
             };
             if let Err(e) = answer {
-                return wit::PackedAnswers { passed, failure: Some(error_to_wit(e)) };
+                return wit::PackedAnswers { passed: wit::PackedBytes::Raw(passed), failure: Some(error_to_wit(e)) };
             }
         }
-        wit::PackedAnswers { passed, failure: None }
+        wit::PackedAnswers { passed: wit::PackedBytes::Raw(passed), failure: None }
     }
 
     fn close(&self) {

@@ -322,12 +322,30 @@ impl WasmNode {
                 return self.lost_batch(failure, given, inputs, answers);
             }
         };
-        if let Some(staging) = self.store.data().staging() {
-            // Packed answers name no staged bytes: what was written is text.
-            staging.end_unnamed(got.failure.is_some());
-        }
+        let failed = got.failure.is_some();
+        let staging = self.store.data().staging();
+        // Answers that name no staged bytes: what was written is text.
+        let unnamed = || {
+            if let Some(staging) = staging {
+                staging.end_unnamed(failed);
+            }
+        };
+        let passed = match got.passed {
+            types::PackedBytes::Raw(bytes) => {
+                unnamed();
+                Ok(bytes)
+            }
+            types::PackedBytes::Latin1(text) => {
+                unnamed();
+                nodehost_sdk::codec::latin1_into_bytes(text).map_err(|e| NodeFailure::InvalidValue(format!("packed answers: {}", e.message)))
+            }
+            types::PackedBytes::Staged(range) => match staging {
+                Some(staging) => staging.resolve_packed(range),
+                None => Err(NodeFailure::InvalidValue("packed answers name staged bytes, which the component did not ask for".into())),
+            },
+        };
         let each = elapsed / u32::try_from(given).unwrap_or(u32::MAX);
-        let taken = match take_packed_answers(&got.passed, got.failure.is_some(), given, &self.limits, each, out, answers) {
+        let taken = match passed.and_then(|passed| take_packed_answers(&passed, failed, given, &self.limits, each, out, answers)) {
             Ok(taken) => taken,
             Err(failure) => {
                 // Which answer is whose cannot be told: none is taken, the
@@ -435,6 +453,11 @@ impl WasmNode {
     }
 }
 
+/// Whether `value` is a scalar, text or bytes (no list, map, audio or array).
+fn is_plain(value: &Value) -> bool {
+    !matches!(value, Value::List(_) | Value::Map(_) | Value::Audio(_) | Value::Array(_))
+}
+
 /// Answer the first of `inputs` with `failure`, taking it off.
 fn fail_first(failure: NodeFailure, inputs: &mut VecDeque<Value>, answers: &mut Vec<ItemAnswer>) {
     inputs.pop_front();
@@ -465,8 +488,14 @@ impl Node for WasmNode {
             && let Some(n) = self.batch_size(inputs.len(), budget)
         {
             let forms = self.store.data().value_forms;
-            if forms.packed_batches && !forms.staged_bytes {
+            if forms.packed_batches && !forms.python_marshal {
                 return self.process_packed(node, n, inputs, out, answers);
+            }
+            // Packed for plain inputs only: lists and maps go as marshal
+            // data, audio and arrays as packed buffers (see `value-forms`).
+            let plain = if forms.packed_batches { inputs.iter().take(n).take_while(|v| is_plain(v)).count() } else { 0 };
+            if plain > 0 {
+                return self.process_packed(node, plain, inputs, out, answers);
             }
             return self.process_batch(node, n, inputs, out, answers);
         }

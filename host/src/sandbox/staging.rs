@@ -142,6 +142,22 @@ impl Staging {
 }
 
 impl Staging {
+    /// The bytes of a `process-packed` call's answers staged as `range`,
+    /// which must be all the call wrote (as [`resolve`](Self::resolve)
+    /// checks a call's blocks); the call's staging ends.
+    pub(crate) fn resolve_packed(&self, range: types::StagedRange) -> Result<Vec<u8>, NodeFailure> {
+        let mut staged = self.lock();
+        let mut bytes = types::PackedBytes::Staged(range);
+        let result = fill(&mut staged, vec![(range, &mut bytes)]);
+        staged.written.clear();
+        staged.overflow = 0;
+        result?;
+        match bytes {
+            types::PackedBytes::Raw(bytes) => Ok(bytes),
+            _ => unreachable!("fill gives every block its bytes"),
+        }
+    }
+
     /// [`resolve`](Self::resolve) for the answers of one `process-batch`
     /// call, in order. Each answer names its blocks as a call of its own
     /// would, from where its bytes begin: the first answer's at the call's
