@@ -341,19 +341,29 @@ async fn through_pipeline(spec: NodeSpec, on_error: nodehost::manifest::OnError,
     (outputs.into_iter().map(|o| o.value).collect(), failed)
 }
 
-/// Cheap inputs cross in `process-batch` calls, many at once: over
-/// thousands of inputs, with a failure every so often (one that raises,
-/// one whose output is past the size limit), each input still gets exactly
-/// its own answer, in order, and each failure names its own item.
+/// Cheap inputs cross in batches, many at once: over thousands of inputs,
+/// with a failure every so often (one that raises, one whose output is past
+/// the size limit), each input still gets exactly its own answer, in order,
+/// and each failure names its own item; in the RustPython sandbox and in
+/// the CPython one (its ints in `process-packed` batches).
 #[tokio::test(flavor = "multi_thread")]
 async fn cheap_inputs_in_batches_keep_their_own_answers_and_failures() {
+    cheap_inputs_keep_their_own_answers(Runtime::Wasm).await;
+    match Runtime::WasmCpython.unavailable_reason() {
+        None => cheap_inputs_keep_their_own_answers(Runtime::WasmCpython).await,
+        Some(why) => eprintln!("skipped on wasm-cpython: {why}"),
+    }
+}
+
+async fn cheap_inputs_keep_their_own_answers(runtime: Runtime) {
     use nodehost::manifest::OnError;
     let policy = SandboxPolicy { max_output_bytes: 4096, ..SandboxPolicy::default() };
-    let spec = python_node(
+    let mut spec = python_node(
         "sparse",
         "class Node:\n    def __init__(self):\n        self.seen = 0\n    def process(self, x):\n        self.seen += 1\n        if x % 997 == 0:\n            raise ValueError(f'no {x}')\n        if x % 1499 == 0:\n            return 'x' * 100000\n        return [x, self.seen]\n",
         policy,
     );
+    spec.runtime = runtime;
     let (got, failed) = through_pipeline(spec, OnError::Skip, ints(1..6001)).await;
     let expected: Vec<Value> = (1..6001i64)
         .filter(|x| x % 997 != 0 && x % 1499 != 0)
