@@ -415,6 +415,23 @@ mod tests {
         assert!(matches!(s.resolve_batch(&mut answers), Err(NodeFailure::InvalidValue(m)) if m.contains("wrote 0 bytes")));
     }
 
+    /// A packed batch's answers staged as one block: all the call wrote,
+    /// or the batch fails; either way the next call starts from nothing.
+    #[test]
+    fn packed_answers_staged_are_all_the_call_wrote() {
+        let s = staging(1 << 20);
+        s.write(b"abc");
+        s.write(b"de");
+        let range = |offset, length| types::StagedRange { offset, length };
+        assert_eq!(s.resolve_packed(range(0, 5)).unwrap(), b"abcde");
+        s.write(b"abcdef");
+        assert!(matches!(s.resolve_packed(range(0, 5)), Err(NodeFailure::InvalidValue(m)) if m.contains("wrote 6 bytes")));
+        assert!(matches!(s.resolve_packed(range(0, 1)), Err(NodeFailure::InvalidValue(m)) if m.contains("wrote 0 bytes")));
+        let small = staging(4);
+        small.write(b"abcdef");
+        assert!(matches!(small.resolve_packed(range(0, 6)), Err(NodeFailure::LimitExceeded(_))));
+    }
+
     #[test]
     fn a_batch_whose_bytes_do_not_add_up_fails() {
         let s = staging(1 << 20);
