@@ -34,6 +34,7 @@ class State:
 _own_files = _nodehost.own_files
 _own_files.add(__file__)
 _own_files.add(values.__file__)
+_own_files.add(packed.__file__)
 
 
 def error(kind, message, exception_type=None, traceback=None):

@@ -422,16 +422,26 @@ async fn a_trap_in_a_batch_of_cheap_inputs_fails_only_its_own_input() {
 
 /// An interruptible node interrupted in a batch of cheap inputs: the input
 /// is given again on its own, with a whole call's time; one that needs
-/// more than that fails alone, interrupted, and the node goes on.
+/// more than that fails alone, interrupted, and the node goes on; in the
+/// RustPython sandbox and in the CPython one (its batches packed).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_input_in_a_batch_gets_a_call_of_its_own() {
+    an_interrupted_input_gets_a_call_of_its_own(Runtime::Wasm).await;
+    match Runtime::WasmCpython.unavailable_reason() {
+        None => an_interrupted_input_gets_a_call_of_its_own(Runtime::WasmCpython).await,
+        Some(why) => eprintln!("skipped on wasm-cpython: {why}"),
+    }
+}
+
+async fn an_interrupted_input_gets_a_call_of_its_own(runtime: Runtime) {
     use nodehost::manifest::OnError;
     let policy = SandboxPolicy { timeout: Duration::from_millis(400), interruptible: Some(true), ..SandboxPolicy::default() };
-    let spec = python_node(
+    let mut spec = python_node(
         "slow",
         "class Node:\n    def process(self, x):\n        while x == 1500:\n            pass\n        return x + 1\n",
         policy,
     );
+    spec.runtime = runtime;
     let (got, failed) = through_pipeline(spec, OnError::Skip, ints(1..3001)).await;
     assert_eq!(got, (1..3001i64).filter(|x| *x != 1500).map(|x| Value::Int(x + 1)).collect::<Vec<_>>());
     match &failed[..] {
