@@ -397,15 +397,20 @@ class Node:
             raise ValueError("two")
         if x == 3:
             return object()
+        if x == 11:
+            return (i for i in range(10))
         return x * 3
 "#;
-    let spec = nodehost::NodeSpec::python("packed", "packed.py", source, "Node", Runtime::WasmCpython);
+    // At most four outputs an input: input 11's ten are refused.
+    let policy = nodehost::SandboxPolicy { max_outputs: 4, ..nodehost::SandboxPolicy::default() };
+    let spec = nodehost::NodeSpec::python("packed", "packed.py", source, "Node", Runtime::WasmCpython).with_policy(policy);
     let big = json("1180591620717411303424");
     let mut inputs = vec![Value::from("caller"), Value::Int(5), Value::from("caller")];
     inputs.extend([big, Value::Int(-7), Value::Float(1.5), Value::from("abc"), Value::Bytes(vec![0, 255])]);
     inputs.extend([Value::Bool(true), Value::Bool(false), Value::Null, Value::Int(0), Value::Int(1), Value::from("big")]);
     inputs.extend([Value::List(vec![Value::Int(1), Value::Int(2)]), Value::Int(4), Value::Int(2), Value::Int(6)]);
     inputs.extend([Value::Int(3), Value::Int(8), Value::from("big"), Value::Int(9), Value::from("caller"), Value::Int(10)]);
+    inputs.extend([Value::Int(11), Value::Int(12)]);
     on_node_thread(|| {
         // Each input in a call of its own, on a node of its own.
         let mut alone = Vec::new();
@@ -447,11 +452,13 @@ class Node:
                     assert_eq!((got.kind, &got.message, &got.exception_type), (want.kind, &want.message, &want.exception_type), "input {k}");
                     assert_eq!(got.traceback, want.traceback, "input {k}");
                 }
+                (Err(got), Err(want)) => assert_eq!(got.to_string(), want.to_string(), "input {k}"),
                 other => panic!("input {k} ({:?}): {other:?}", inputs[k]),
             }
         }
         assert!(packed >= 1, "no plain input came in a packed batch");
-        let alone = &alone[..24];
+        let alone = &alone[..26];
+        assert!(matches!(alone[24], Err(NodeFailure::LimitExceeded(_))), "{:?}", alone[24]);
         assert_eq!(alone[14].as_ref().unwrap(), &vec![json(r#"["_collect", 2]"#)]);
         assert!(matches!(&alone[16], Err(NodeFailure::Guest(e)) if e.message == "ValueError: two"), "{:?}", alone[16]);
         assert!(matches!(&alone[18], Err(NodeFailure::Guest(e)) if e.message.contains("type 'object'")), "{:?}", alone[18]);
