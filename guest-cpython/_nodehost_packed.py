@@ -169,10 +169,8 @@ def decode(data, pos, depth=1):
 
 
 def _put_bytes(tag, data, out):
-    if len(data) >= values._U32_END:
-        raise Unsupported("a value part of %d bytes (the limit is 4 GiB)" % len(data))
-    out += _pack_tag_i(tag, len(data))
-    out += data
+    out.append(tag)
+    _put_bytes_untagged(data, out)
 
 
 def _put_count(tag, n, out):
