@@ -266,3 +266,11 @@ def encode(obj, out):
 def answer_header(count, length):
     """The frame of one input's answer: its outputs' count and bytes."""
     return _pack_ii(count, length)
+
+
+# One input's whole answer of one output, in one call: the frame (count,
+# length), the tag, and an int, a float, or a str's length (its bytes
+# follow).
+pack_int_answer = _struct.Struct("<IIBq").pack
+pack_float_answer = _struct.Struct("<IIBd").pack
+pack_str_answer = _struct.Struct("<IIBI").pack

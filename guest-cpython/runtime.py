@@ -117,10 +117,19 @@ _unpack_q = packed._unpack_q
 _unpack_d = packed._unpack_d
 _I64_MIN = values._I64_MIN
 _I64_MAX = values._I64_MAX
-# One answer of one output: count, length, tag and the payload.
-_pack_int_answer = packed._struct.Struct("<IIBq").pack
-_pack_float_answer = packed._struct.Struct("<IIBd").pack
-_pack_str_answer = packed._struct.Struct("<IIBI").pack
+_pack_int_answer = packed.pack_int_answer
+_pack_float_answer = packed.pack_float_answer
+_pack_str_answer = packed.pack_str_answer
+
+
+def _decode_input(inputs, pos):
+    """The input packed at ``pos`` of a batch and the position after it."""
+    try:
+        return _decode(inputs, pos)
+    except values.Unsupported as e:
+        raise error(K.INTERNAL, "the host's packed inputs did not decode: %s" % e)
+    except BaseException as e:
+        raise exception_error(K.INTERNAL, e)
 
 
 class Node(_wit_runtime.Node):
@@ -199,7 +208,7 @@ class Node(_wit_runtime.Node):
                     arg = _unpack_d(inputs, pos + 1)[0]
                     pos += 9
                 else:
-                    arg, pos = self._decode_packed(inputs, pos)
+                    arg, pos = _decode_input(inputs, pos)
                 try:
                     result = process(arg)
                 except BaseException as e:
@@ -233,15 +242,6 @@ class Node(_wit_runtime.Node):
             staging.on = False
         return t.PackedAnswers(block, failure)
 
-    def _decode_packed(self, inputs, pos):
-        """The input packed at ``pos`` and the position after it."""
-        try:
-            return _decode(inputs, pos)
-        except values.Unsupported as e:
-            raise error(K.INTERNAL, "the host's packed inputs did not decode: %s" % e)
-        except BaseException as e:
-            raise exception_error(K.INTERNAL, e)
-
     def _answer_packed(self, result, out):
         """Append the answer of a ``process`` call that returned ``result``
         to ``out``, packed: its outputs as ``_collect`` gathers them,
@@ -249,7 +249,6 @@ class Node(_wit_runtime.Node):
         it was."""
         start = len(out)
         out += _NO_ANSWER
-        count = 0
         try:
             if type(result) is not _Generator:
                 self._encode_packed(result, out, "process")
@@ -257,28 +256,36 @@ class Node(_wit_runtime.Node):
                 if State.max_outputs < 1:
                     raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
             else:
-                limit = State.max_outputs
-                try:
-                    for item in result:
-                        if item is None:
-                            continue
-                        count += 1
-                        if count > limit:
-                            try:
-                                result.close()
-                            except BaseException:
-                                pass
-                            raise error(K.LIMIT_EXCEEDED, "%s.process() yielded more than %d outputs for one input" % (
-                                self._class_name, limit))
-                        self._encode_packed(item, out, "process")
-                except Err:
-                    raise
-                except BaseException as e:
-                    raise raised(e)
+                count = self._each_yielded(result, "process", lambda item: self._encode_packed(item, out, "process"))
         except BaseException:
             del out[start:]
             raise
         out[start:start + 8] = _answer_header(count, len(out) - start - 8)
+
+    def _each_yielded(self, generator, what, take):
+        """Hand each item ``generator`` yields to ``take``, None items
+        skipped, at most ``max_outputs`` of them (past that the generator is
+        closed and the call fails); returns how many it took."""
+        limit = State.max_outputs
+        count = 0
+        try:
+            for item in generator:
+                if item is None:
+                    continue
+                count += 1
+                if count > limit:
+                    try:
+                        generator.close()
+                    except BaseException:
+                        pass
+                    raise error(K.LIMIT_EXCEEDED, "%s.%s() yielded more than %d outputs for one input" % (
+                        self._class_name, what, limit))
+                take(item)
+        except Err:
+            raise
+        except BaseException as e:
+            raise raised(e)
+        return count
 
     def _encode_packed(self, obj, out, what):
         try:
@@ -358,26 +365,8 @@ class Node(_wit_runtime.Node):
                 if State.max_outputs < 1:
                     raise error(K.LIMIT_EXCEEDED, "the node gave 1 outputs for one input; the limit is %d" % State.max_outputs)
                 return t.Outputs_One(out)
-            limit = State.max_outputs
             out = []
-            count = 0
-            try:
-                for item in result:
-                    if item is None:
-                        continue
-                    count += 1
-                    if count > limit:
-                        try:
-                            result.close()
-                        except BaseException:
-                            pass
-                        raise error(K.LIMIT_EXCEEDED, "%s.%s() yielded more than %d outputs for one input" % (
-                            self._class_name, what, limit))
-                    out.append(self._from_py(item, what))
-            except Err:
-                raise
-            except BaseException as e:
-                raise raised(e)
+            self._each_yielded(result, what, lambda item: out.append(self._from_py(item, what)))
             if not out:
                 return _NONE
             if len(out) == 1:
