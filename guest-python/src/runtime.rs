@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use nodehost_sdk::batch::PackedBatch;
 use nodehost_sdk::python::{self, Call, Failure};
 use nodehost_sdk::{DynNode, ErrorKind, NodeError, NodeTypeInfo, ParamInfo, Value};
 use rustpython_vm::{AsObject, Interpreter, PyObjectRef, VirtualMachine, builtins::PyBaseExceptionRef};
@@ -308,6 +309,13 @@ impl Process {
 
     fn call(&self, arg: PyObjectRef, vm: &VirtualMachine) -> Result<PyObjectRef, PyBaseExceptionRef> {
         match self {
+            // RustPython 0.6 (the sandbox) can bind the two arguments
+            // straight into the frame (`nodehost_call`, patched in).
+            #[cfg(target_arch = "wasm32")]
+            Process::Unbound { function, instance } => {
+                rustpython_vm::nodehost_call::call_positional(function, vec![instance.clone(), arg], vm)
+            }
+            #[cfg(not(target_arch = "wasm32"))]
             Process::Unbound { function, instance } => function.call((instance.clone(), arg), vm),
             Process::Callable(process) => process.call((arg,), vm),
         }
@@ -338,32 +346,65 @@ impl PythonNode {
         method: &str,
         out: &mut Vec<Value>,
     ) -> Result<(), NodeError> {
+        let result = call().map_err(|e| self.raised(vm, e))?;
+        self.collect(vm, &result, method, out)
+    }
+
+    /// `result` of `method` as outputs, by the SDK's rules
+    /// ([`python::collect_outputs`]).
+    fn collect(&self, vm: &VirtualMachine, result: &PyObjectRef, method: &str, out: &mut Vec<Value>) -> Result<(), NodeError> {
         let rt = &*self.runtime;
-        let raised = |e: PyBaseExceptionRef| {
-            let kind = if e.as_object().is_instance(&rt.helpers.deadline_exceeded, vm).unwrap_or(false) {
-                ErrorKind::Interrupted
-            } else {
-                ErrorKind::Raised
-            };
-            exception_to_error(vm, kind, e)
-        };
-        let result = call().map_err(raised)?;
         let py = RustPy { vm, classes: &rt.helpers.classes };
         let call = Call { class: &self.class_name, method };
-        python::collect_outputs(&py, &result, call, rt.max_outputs.get(), out).map_err(|e| match e {
+        python::collect_outputs(&py, result, call, rt.max_outputs.get(), out).map_err(|e| match e {
             Failure::Node(e) => e,
-            Failure::Raised(e) => raised(e),
+            Failure::Raised(e) => self.raised(vm, e),
         })
+    }
+
+    /// The node's error for an exception its code raised: `interrupted` for
+    /// the deadline's `DeadlineExceeded`, `raised` for any other.
+    fn raised(&self, vm: &VirtualMachine, e: PyBaseExceptionRef) -> NodeError {
+        let kind = if e.as_object().is_instance(&self.runtime.helpers.deadline_exceeded, vm).unwrap_or(false) {
+            ErrorKind::Interrupted
+        } else {
+            ErrorKind::Raised
+        };
+        exception_to_error(vm, kind, e)
+    }
+
+    /// `process(input)`'s result.
+    fn call_process(&self, vm: &VirtualMachine, input: Value) -> Result<PyObjectRef, NodeError> {
+        let arg = convert::to_py(vm, &self.runtime.helpers.classes, input)
+            .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
+        self.process.call(arg, vm).map_err(|e| self.raised(vm, e))
     }
 }
 
 impl DynNode for PythonNode {
     fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeError> {
-        let rt = &*self.runtime;
-        rt.interp.enter(|vm| {
-            let arg = convert::to_py(vm, &rt.helpers.classes, input)
-                .map_err(|e| exception_to_error(vm, ErrorKind::Internal, e))?;
-            self.call_and_collect(vm, || self.process.call(arg, vm), "process", out)
+        self.runtime.interp.enter(|vm| {
+            let result = self.call_process(vm, input)?;
+            self.collect(vm, &result, "process", out)
+        })
+    }
+
+    /// The batch's inputs in one entry into the interpreter; a result that
+    /// is a plain `int` or `str` is answered without building its value.
+    fn process_packed(&mut self, batch: &mut PackedBatch<'_>) -> Result<(), NodeError> {
+        self.runtime.interp.enter(|vm| {
+            while let Some(input) = batch.next_input()? {
+                let result = self.call_process(vm, input)?;
+                if let Some(i) = exact_int(vm, &result) {
+                    batch.pass_int(i)?;
+                } else if let Some(s) = exact_utf8_str(vm, &result) {
+                    batch.pass_str(s)?;
+                } else {
+                    self.collect(vm, &result, "process", batch.outputs())?;
+                    batch.pass()?;
+                }
+            }
+            Ok(())
         })
     }
 
@@ -396,6 +437,21 @@ impl Drop for PythonNode {
             rt.flush_io(vm);
         });
     }
+}
+
+/// `obj`'s text when it is a `str` (not a subclass) without lone
+/// surrogates: the output [`python::collect_outputs`] would give for it is
+/// `Value::Str` of that.
+fn exact_utf8_str<'a>(vm: &VirtualMachine, obj: &'a PyObjectRef) -> Option<&'a str> {
+    obj.downcast_ref_if_exact::<rustpython_vm::builtins::PyStr>(vm)?.to_str()
+}
+
+/// `obj`'s value when it is an `int` (not a subclass, so not a `bool`)
+/// that fits in 64 bits: the output [`python::collect_outputs`] would give
+/// for it is `Value::Int` of that.
+fn exact_int(vm: &VirtualMachine, obj: &PyObjectRef) -> Option<i64> {
+    use num_traits::ToPrimitive;
+    obj.downcast_ref_if_exact::<rustpython_vm::builtins::PyInt>(vm)?.as_bigint().to_i64()
 }
 
 /// A Python exception as a [`NodeError`] with its type and full traceback.

@@ -8,8 +8,10 @@
 //!   targets ([`SMALL_INT_FAST_PATH`]); CPython's iteration order for
 //!   sets ([`set_order`]); Linux's errno numbers for Python code on WASI
 //!   ([`errno`]); CPython's arithmetic and texts where they differed
-//!   ([`texts`]); and `str.format` keeps the template it parsed last
-//!   ([`FORMAT_CACHE`]).
+//!   ([`texts`]); `str.format` keeps the template it parsed last
+//!   ([`FORMAT_CACHE`]); and a node's `process` is called with its
+//!   arguments bound as the bytecode's exact-args calls bind them
+//!   (`guest-python/component/rustpython-patch/nodehost_call.rs`).
 //! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
 //! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
@@ -132,10 +134,12 @@ const CRATES: &[Patched] = &[
             set_order::MODULE,
             errno::MODULE,
             ("nodehost_format_cache.rs", "rustpython-patch/nodehost_format_cache.rs"),
+            ("nodehost_call.rs", "rustpython-patch/nodehost_call.rs"),
             texts::MODULE,
         ],
         edits: &[&[
             ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_checkpoint;\n"),
+            ("src/lib.rs", "pub mod warn;\n", "#[doc(hidden)]\npub mod nodehost_call;\n"),
             ("src/frame.rs", "Instruction::JumpBackward { .. } => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::JumpBackwardJit | Instruction::JumpBackwardNoJit => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),

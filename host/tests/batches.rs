@@ -87,6 +87,60 @@ fn a_batch_answers_each_input_as_process_would() {
     });
 }
 
+/// A Python node's results of every int-like kind answer a batch as they
+/// answer one call: the plain ints the RustPython guest writes straight
+/// into the batch's answers (up to both ends of 64 bits), and the bools,
+/// `IntEnum` members, int subclasses, ints past 64 bits, `None`s and
+/// strings it converts as any other output; on every sandboxed Python
+/// runtime.
+#[test]
+fn int_like_results_answer_a_batch_as_they_answer_one_call() {
+    let source = "import enum\n\
+        class Color(enum.IntEnum):\n    RED = 7\n\
+        class Mine(int):\n    pass\n\
+        class Node:\n\
+        \x20   def process(self, x):\n\
+        \x20       k = x % 10\n\
+        \x20       if k == 0: return x\n\
+        \x20       if k == 1: return -x * (2**62 // 1000)\n\
+        \x20       if k == 2: return x % 4 == 0\n\
+        \x20       if k == 3: return Color.RED\n\
+        \x20       if k == 4: return Mine(x)\n\
+        \x20       if k == 5: return 2**63 + x\n\
+        \x20       if k == 6: return -2**63 if x % 4 else 2**63 - 1\n\
+        \x20       if k == 7: return -2**63 - x\n\
+        \x20       if k == 8: return str(x)\n\
+        \x20       return None\n";
+    let mut runtimes = vec![Runtime::Wasm];
+    match Runtime::WasmCpython.unavailable_reason() {
+        None => runtimes.push(Runtime::WasmCpython),
+        Some(why) => eprintln!("skipped on wasm-cpython: {why}"),
+    }
+    on_node_thread(|| {
+        for runtime in runtimes {
+            let mut spec = python_node("ints", source, SandboxPolicy::default());
+            spec.runtime = runtime;
+            let engine = engine();
+            let mut one_by_one = spec.create(&engine).unwrap();
+            let mut expected = Vec::new();
+            for input in ints(0..300) {
+                let mut out = Vec::new();
+                one_by_one.process(input, &mut out).unwrap();
+                expected.push(out);
+            }
+            assert_eq!(expected[10], [Value::Int(10)]);
+            assert_eq!(expected[16], [Value::Int(i64::MAX)]);
+            assert_eq!(expected[26], [Value::Int(i64::MIN)]);
+            assert!(matches!(expected[15][0], Value::BigInt(_)), "{:?}", expected[15]);
+            let mut batched = spec.create(&engine).unwrap();
+            let batch = process_many(&mut *batched, ints(0..300), LONG);
+            assert!(batch.left.is_empty(), "{runtime:?}: {} inputs left", batch.left.len());
+            let got: Vec<Vec<Value>> = batch.per_input().into_iter().map(|r| r.unwrap()).collect();
+            assert_eq!(got, expected, "{runtime:?}");
+        }
+    });
+}
+
 /// The deadline is each input's: inputs that each take 60% of the timeout
 /// all pass in one batch that takes far longer than the timeout.
 #[test]

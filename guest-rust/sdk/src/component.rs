@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
-use crate::codec::packed;
+use crate::batch::{check_output_count, PackedBatch};
 use crate::{Component, DynNode, ErrorKind, NodeError, Settings, Value};
 
 pub use wit_bindgen;
@@ -121,26 +121,10 @@ impl wit_rt::GuestNode for NodeHandle {
     }
 
     fn process_packed(&self, inputs: Vec<u8>) -> wit::PackedAnswers {
-        let mut reader = packed::Reader::new(&inputs);
-        let mut passed = Vec::new();
-        let mut node = self.node.borrow_mut();
         let mut out = self.out.borrow_mut();
-        while !reader.is_done() {
-            let answer = match reader.value(u64::MAX) {
-                Ok(input) => {
-                    out.clear();
-                    node.process(input, &mut out).and_then(|()| answer_packed(&mut out, &mut passed))
-                }
-                Err(e) => Err(NodeError::new(
-                    ErrorKind::Internal,
-                    format!("the host's packed inputs did not decode: {}", e.into_node_error().message),
-                )),
-            };
-            if let Err(e) = answer {
-                return wit::PackedAnswers { passed: wit::PackedBytes::Raw(passed), failure: Some(error_to_wit(e)) };
-            }
-        }
-        wit::PackedAnswers { passed: wit::PackedBytes::Raw(passed), failure: None }
+        let mut batch = PackedBatch::new(&inputs, &mut out, max_outputs());
+        let failure = self.node.borrow_mut().process_packed(&mut batch).err().map(error_to_wit);
+        wit::PackedAnswers { passed: wit::PackedBytes::Raw(batch.into_passed()), failure }
     }
 
     fn close(&self) {
@@ -175,23 +159,13 @@ fn finish(result: Result<(), NodeError>, out: &mut Vec<Value>) -> Result<wit::Ou
     codec::outputs_to_wit(out).map_err(error_to_wit)
 }
 
-/// Fail a call that gave more outputs than the host's limit.
-fn check_count(out: &mut Vec<Value>) -> Result<(), NodeError> {
-    let max = settings().max_outputs;
-    if out.len() > usize::try_from(max).unwrap_or(usize::MAX) {
-        let n = out.len();
-        out.clear();
-        return Err(NodeError::new(
-            ErrorKind::LimitExceeded,
-            format!("the node gave {n} outputs for one input; the limit is {max}"),
-        ));
-    }
-    Ok(())
+/// The most outputs the host takes for one input.
+fn max_outputs() -> usize {
+    usize::try_from(settings().max_outputs).unwrap_or(usize::MAX)
 }
 
-/// Append one passed input's answer to `passed` (see the WIT
-/// `packed-answers`); on a failure, `passed` is left as it was.
-fn answer_packed(out: &mut Vec<Value>, passed: &mut Vec<u8>) -> Result<(), NodeError> {
-    check_count(out)?;
-    packed::encode_answer(out, passed)
+/// Fail a call that gave more outputs than the host's limit.
+fn check_count(out: &mut Vec<Value>) -> Result<(), NodeError> {
+    check_output_count(out, max_outputs())
 }
+

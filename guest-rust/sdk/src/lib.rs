@@ -16,6 +16,7 @@
 
 extern crate self as nodehost_sdk;
 
+pub mod batch;
 pub mod codec;
 pub mod error;
 pub mod interrupt;

@@ -1,6 +1,7 @@
 //! The node traits: [`Node`] (what an author implements) and [`DynNode`]
 //! (what a runtime drives), with the descriptors a component publishes.
 
+use crate::batch::PackedBatch;
 use crate::{ErrorKind, Map, NodeError, Value};
 
 /// A node type written in Rust. Implement this and list the type in
@@ -59,6 +60,21 @@ pub trait DynNode {
     fn process(&mut self, input: Value, out: &mut Vec<Value>) -> Result<(), NodeError>;
     /// End of stream: push whatever is left.
     fn flush(&mut self, out: &mut Vec<Value>) -> Result<(), NodeError>;
+    /// Answer a batch's inputs in turn, as [`process`](Self::process)
+    /// answers each, stopping at the first that fails (its error is
+    /// returned; the answers before it stay in `batch`). A runtime may
+    /// answer a whole batch more cheaply than input by input (the Python
+    /// guest enters its interpreter once per batch).
+    ///
+    /// # Errors
+    /// The first input's failure.
+    fn process_packed(&mut self, batch: &mut PackedBatch<'_>) -> Result<(), NodeError> {
+        while let Some(input) = batch.next_input()? {
+            self.process(input, batch.outputs())?;
+            batch.pass()?;
+        }
+        Ok(())
+    }
 }
 
 impl<T: Node> DynNode for T {

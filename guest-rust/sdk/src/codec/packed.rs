@@ -162,6 +162,41 @@ pub fn encode_answer(values: &[Value], out: &mut Vec<u8>) -> Result<(), NodeErro
     Ok(())
 }
 
+/// Append the answer [`encode_answer`] gives for the one value
+/// `Value::Int(i)`, written in place.
+#[inline]
+pub fn encode_int_answer(i: i64, out: &mut Vec<u8>) {
+    let mut raw = [0u8; 17];
+    raw[..4].copy_from_slice(&1u32.to_le_bytes());
+    raw[4..8].copy_from_slice(&9u32.to_le_bytes());
+    raw[8] = INT;
+    raw[9..].copy_from_slice(&i.to_le_bytes());
+    out.extend_from_slice(&raw);
+}
+
+/// Append the answer [`encode_answer`] gives for the one value
+/// `Value::Str(s)`, written from `s` in place.
+///
+/// # Errors
+/// A string of 4 GiB or more.
+#[inline]
+pub fn encode_str_answer(s: &str, out: &mut Vec<u8>) -> Result<(), NodeError> {
+    let start = out.len();
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.push(STR);
+    if let Err(e) = put_bytes(s.as_bytes(), out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let Ok(length) = u32::try_from(out.len() - start - 8) else {
+        out.truncate(start);
+        return Err(NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"));
+    };
+    out[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
+    Ok(())
+}
+
 #[inline]
 fn put_int(i: i64, out: &mut Vec<u8>) {
     put_eight(INT, i.to_le_bytes(), out);
