@@ -1088,6 +1088,56 @@ def _pickle_protocol_4(pickle):
     pickle.DEFAULT_PROTOCOL, pickle.dumps, pickle.dump = 4, _dumps, _dump
 
 
+def _calendar_ints(calendar):
+    """Weekdays as CPython 3.11's ``calendar`` gives them: plain ints.
+    3.12 made ``weekday`` (and with it ``monthrange``) return a ``Day``
+    member and the constants ``MONDAY`` .. ``SUNDAY`` ``Day`` members, so a
+    node returning ``calendar.monthrange(2024, 2)`` printed
+    ``(calendar.THURSDAY, 29)`` where CPython 3.11 prints ``(3, 29)``."""
+    weekday = calendar.weekday
+
+    def _weekday(year, month, day):
+        return int(weekday(year, month, day))
+
+    _weekday.__name__, _weekday.__qualname__, _weekday.__doc__ = "weekday", "weekday", weekday.__doc__
+    calendar.weekday = _weekday
+    for number, name in enumerate(("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")):
+        setattr(calendar, name, number)
+
+
+def _difflib_strings(difflib):
+    """``unified_diff``, ``context_diff`` and ``diff_bytes`` take two
+    strings as sequences of one-character lines, as on CPython 3.11; the
+    3.13 standard library refuses them ("input must be a sequence of
+    strings, not str"). Lines that are not strings are still refused in
+    3.11's words."""
+    def _check_types(a, b, *args):
+        for lines in (a, b):
+            if lines and not isinstance(lines[0], str):
+                raise TypeError("lines to compare must be str, not %s (%r)" % (type(lines[0]).__name__, lines[0]))
+        for arg in args:
+            if not isinstance(arg, str):
+                raise TypeError("all arguments must be str, not: %r" % (arg,))
+
+    difflib._check_types = _check_types
+
+
+def _statistics_samples(statistics):
+    """``NormalDist.samples`` draws as CPython 3.11 does, one
+    ``Random.gauss`` per sample, so a seeded call gives 3.11's numbers
+    (3.12 changed it to the inverse CDF of ``random()``)."""
+    import random
+
+    def samples(self, n, *, seed=None):
+        "Generate *n* samples for a given mean and standard deviation."
+        gauss = random.gauss if seed is None else random.Random(seed).gauss
+        mu, sigma = self._mu, self._sigma
+        return [gauss(mu, sigma) for _ in range(n)]
+
+    samples.__qualname__ = "NormalDist.samples"
+    statistics.NormalDist.samples = samples
+
+
 def _warm_zoneinfo(zoneinfo):
     """Read the embedded tz database's index (a pure-Python zip parse, the
     most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
@@ -1111,7 +1161,13 @@ if sys.implementation.name == "rustpython":
         "_pydecimal": _cpython_decimal_signals,
     })
 if sys.version_info >= (3, 12):
-    _fixes["pickle"] = _pickle_protocol_4
+    _fixes.update({
+        "pickle": _pickle_protocol_4,
+        "calendar": _calendar_ints,
+        "statistics": _statistics_samples,
+    })
+if sys.version_info >= (3, 13):
+    _fixes["difflib"] = _difflib_strings
 for _name, _fix in _fixes.items():
     if _name in sys.modules:
         _fix(sys.modules[_name])

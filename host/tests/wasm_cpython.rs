@@ -353,6 +353,28 @@ fn pickles_take_cpython_3_11s_default_protocol_in_both_sandboxes() {
     assert_eq!(run(Runtime::Wasm), want);
 }
 
+/// What the 3.12+ standard library changed the form of (weekdays as
+/// `calendar.Day` members, two strings refused by `difflib`, how
+/// `NormalDist.samples` draws) gives CPython 3.11's results on every
+/// Python runtime.
+#[test]
+fn stdlib_results_take_cpython_3_11s_form_on_every_python_runtime() {
+    let run = |runtime| {
+        let outputs = run_node(&python(test_python("real_data.py"), "Stdlib311", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+        let Value::List(items) = &outputs[0] else { panic!("{runtime}: {outputs:?}") };
+        items.clone()
+    };
+    let want = run(Runtime::Cpython);
+    assert_eq!(want[1], Value::from("(6, 31)"), "CPython 3.11's weekday is an int");
+    assert_eq!(want[9], Value::List(vec![Value::from("lines to compare must be str, not bytes (b'b\\n')"), Value::from("all arguments must be str, not: 1")]));
+    for runtime in [Runtime::Wasm, Runtime::NativeRustpython] {
+        assert_eq!(run(runtime), want, "{runtime}");
+    }
+    if available() {
+        assert_eq!(run(Runtime::WasmCpython), want, "wasm-cpython");
+    }
+}
+
 /// Plain inputs (scalars, text, bytes) reach a CPython node in
 /// `process-packed` batches, lists in `process-batch` calls, and every
 /// input gets in a batch exactly what it gets in a call of its own:

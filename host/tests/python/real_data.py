@@ -706,3 +706,28 @@ class Pickles:
         pickle.dump(data, stream)
         return [pickle.DEFAULT_PROTOCOL, pickle.dumps(data).hex(), stream.getvalue().hex(),
                 pickle.dumps(data, 2).hex(), pickle.loads(pickle.dumps(data)) == data]
+
+
+class Stdlib311:
+    """Results whose form the 3.12+ standard library changed (the sandboxes
+    run 3.14's), as CPython 3.11 gives them: weekdays as ints, two strings
+    diffed as sequences of characters, seeded normal samples."""
+
+    def process(self, _):
+        import calendar
+        import difflib
+        import statistics
+
+        refused = []
+        for diff in (lambda: difflib.unified_diff(["a\n"], [b"b\n"]), lambda: difflib.unified_diff(["a\n"], ["b\n"], 1)):
+            try:
+                list(diff())
+            except TypeError as e:
+                refused.append(str(e))
+        return [
+            calendar.monthrange(2024, 2), repr(calendar.monthrange(2023, 1)), repr(calendar.weekday(2024, 3, 1)),
+            [calendar.MONDAY, calendar.SUNDAY], calendar.month(2024, 2), calendar.TextCalendar(calendar.SUNDAY).formatweekheader(2),
+            list(difflib.unified_diff("abc", "abd")), list(difflib.context_diff("ab", "ac")),
+            list(difflib.unified_diff(["a\n", "b\n"], ["a\n", "c\n"], "x", "y")), refused,
+            statistics.NormalDist(10, 2).samples(4, seed=7), len(statistics.NormalDist().samples(3)),
+        ]
