@@ -284,6 +284,13 @@ fn str_format_gives_cpythons_texts_in_the_sandbox() {
     let want = run(Runtime::Cpython);
     assert_eq!(want.len(), 3);
     assert_eq!(run(Runtime::Wasm), want);
+    // Plain positional fields, which the sandbox formats by a plan it keeps
+    // with the template.
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "PlainFormats", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let want = run(Runtime::Cpython);
+    let Value::List(items) = &want[0] else { panic!("{want:?}") };
+    assert_eq!(items.last(), Some(&Value::List(vec![Value::from(""), Value::from("")])));
+    assert_eq!(run(Runtime::Wasm), want);
 }
 
 #[test]

@@ -559,6 +559,45 @@ class Formats:
         return out
 
 
+class PlainFormats:
+    """Templates of plain positional fields (``{}``, ``{0}``): every kind of
+    argument, and the errors of too few arguments and mixed numbering, each
+    twice (the second time from the kept template); last, the specs an
+    argument's ``__format__`` was called with (once per call)."""
+
+    def process(self, _):
+        seen = []
+
+        class Loud:
+            def __format__(self, spec):
+                seen.append(spec)
+                return "loud"
+
+        class Mine(int):
+            def __format__(self, spec):
+                return "mine" + spec
+
+        class Text(str):
+            pass
+
+        out = []
+        cases = [
+            ("n={} m={}", (0, -7)), ("{}", (-2**63,)), ("{}", (2**63 - 1,)), ("{}|", (2**64 + 5,)),
+            ("{}", (-2**70,)), ("{}{}", (True, None)), ("{} {}", (1.5, 1e22)), ("{}", (Mine(3),)),
+            ("<{}>", (Text("t"),)), ("{}", ("é\u20ac",)), ("{{{}}}", (1,)), ("{0}{1}{0}", (4, "x")),
+            ("{1}-{0}", ("a", "b")), ("{}", ([1, "a"],)), ("a{}b{}c", (Loud(), 2)), ("{} ", (1, 2, 3)),
+            ("{}{}", (1,)), ("{2}", ("a", "b")), ("{}{0}", (1, 2)), ("{0}{}", (1, 2)), ("x{}y", ()),
+        ]
+        for template, args in cases:
+            for _ in range(2):
+                try:
+                    out.append(template.format(*args, unused=1))
+                except (ValueError, IndexError) as e:
+                    out.append([type(e).__name__, str(e)])
+        out.append(seen)
+        return out
+
+
 class _Caller:
     def __call__(self, x):
         return ["called", x]
