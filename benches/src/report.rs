@@ -629,10 +629,12 @@ impl Report {
                 measured: format!("{like:.2}x{}", r.map_or(String::new(), |r| format!(" (against the 0.5 column: {r:.2}x)"))),
                 met: Some(like <= 1.3),
             },
+            // Against 0.5 the sandbox's 0.6 is faster, which says nothing
+            // of the goal: like for like is not known, so neither is met.
             None => Goal {
-                goal: "pure-Python kernels within 1.3x of native RustPython (geometric mean; native is 0.5, the sandbox 0.6: RustPython 0.6 linked natively was not measured)".into(),
-                measured: r.map_or("-".into(), |r| format!("{r:.2}x")),
-                met: r.map(|r| r <= 1.3),
+                goal: "pure-Python kernels within 1.3x of native RustPython (geometric mean; native is 0.5, the sandbox 0.6: RustPython 0.6 linked natively was not measured, see scripts/native-rustpython-0.6-kernels.sh)".into(),
+                measured: r.map_or("-".into(), |r| format!("against 0.5: {r:.2}x")),
+                met: None,
             },
         });
         let t = self.get("marshal/list_100", Rt::WasmRustpython).map(|c| c.median);
