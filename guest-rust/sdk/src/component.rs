@@ -50,7 +50,7 @@ thread_local! {
 
 /// The settings the host gave this component.
 pub fn settings() -> Settings {
-    SETTINGS.with(|s| s.get())
+    SETTINGS.with(std::cell::Cell::get)
 }
 
 impl<C: Component> wit_rt::Guest for Exports<C> {
