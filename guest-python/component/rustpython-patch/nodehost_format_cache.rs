@@ -29,8 +29,12 @@ use crate::convert::ToPyException;
 use crate::function::FuncArgs;
 use crate::{PyResult, VirtualMachine};
 
-/// Templates longer than this are parsed each time, not kept.
+/// Templates longer than this are parsed each time, not kept (and get no
+/// plan).
 const MAX_KEPT: usize = 1024;
+
+/// Parts of a template the output is sized for up front.
+const RESERVED_FIELDS: usize = 16;
 
 /// A kept template: its text, its parse, and its plan when it has one.
 struct Kept {
@@ -99,7 +103,10 @@ impl Plan {
         if args.args.len() < self.arguments {
             return None;
         }
-        let mut out = Wtf8Buf::with_capacity(self.literal_len + 20 * self.parts.len());
+        // Room for the literal text and a number's digits for each of the
+        // first parts only: a template of many fields given empty strings
+        // stays small.
+        let mut out = Wtf8Buf::with_capacity(self.literal_len + 20 * self.parts.len().min(RESERVED_FIELDS));
         for piece in &self.parts {
             match piece {
                 Piece::Literal(text) => out.push_wtf8(text),
@@ -155,7 +162,7 @@ pub(crate) fn format(template: &Wtf8, args: &FuncArgs, vm: &VirtualMachine) -> P
         Some(kept) if *kept.text == *template => kept,
         _ => {
             let parsed = FormatString::from_str(template).map_err(|e| e.to_pyexception(vm))?;
-            let plan = Plan::of(&parsed);
+            let plan = if template.len() <= MAX_KEPT { Plan::of(&parsed) } else { None };
             Kept { text: template.to_owned(), parsed, plan }
         }
     };

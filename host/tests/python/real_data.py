@@ -588,6 +588,9 @@ class PlainFormats:
             ("{1}-{0}", ("a", "b")), ("{}", ([1, "a"],)), ("a{}b{}c", (Loud(), 2)), ("{} ", (1, 2, 3)),
             ("{}{}", (1,)), ("{2}", ("a", "b")), ("{}{0}", (1, 2)), ("{0}{}", (1, 2)), ("x{}y", ()),
         ]
+        # Past the kept length (parsed each time), and at it with 500
+        # fields given empty strings.
+        cases += [("{}-" * 600, tuple(range(600))), ("{}" * 500, ("",) * 500)]
         for template, args in cases:
             for _ in range(2):
                 try:
