@@ -86,10 +86,7 @@ fn encode_at(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), NodeE
             }
         },
         Value::Float(f) => put_eight(FLOAT, f.to_le_bytes(), out),
-        Value::Str(s) => {
-            out.push(STR);
-            put_bytes(s.as_bytes(), out)?;
-        }
+        Value::Str(s) => put_str(s, out)?,
         Value::Bytes(b) => {
             out.push(BYTES);
             put_bytes(b, out)?;
@@ -145,15 +142,24 @@ fn encode_at(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), NodeE
 /// A value [`encode`] refuses, or more than 4 GiB of them.
 #[inline]
 pub fn encode_answer(values: &[Value], out: &mut Vec<u8>) -> Result<(), NodeError> {
+    frame_answer(values.len(), out, |out| values.iter().try_for_each(|value| encode(value, out)))
+}
+
+/// Append an answer of `count` values that `write` appends, framed as
+/// [`encode_answer`] frames it; on an error `out` is left as it was.
+#[inline]
+fn frame_answer(
+    count: usize,
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), NodeError>,
+) -> Result<(), NodeError> {
     let start = out.len();
     out.extend_from_slice(&[0; 8]);
-    for value in values {
-        if let Err(e) = encode(value, out) {
-            out.truncate(start);
-            return Err(e);
-        }
+    if let Err(e) = write(out) {
+        out.truncate(start);
+        return Err(e);
     }
-    let (Ok(count), Ok(length)) = (u32::try_from(values.len()), u32::try_from(out.len() - start - 8)) else {
+    let (Ok(count), Ok(length)) = (u32::try_from(count), u32::try_from(out.len() - start - 8)) else {
         out.truncate(start);
         return Err(NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"));
     };
@@ -181,20 +187,13 @@ pub fn encode_int_answer(i: i64, out: &mut Vec<u8>) {
 /// A string of 4 GiB or more.
 #[inline]
 pub fn encode_str_answer(s: &str, out: &mut Vec<u8>) -> Result<(), NodeError> {
-    let start = out.len();
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
+    frame_answer(1, out, |out| put_str(s, out))
+}
+
+/// A tagged string.
+fn put_str(s: &str, out: &mut Vec<u8>) -> Result<(), NodeError> {
     out.push(STR);
-    if let Err(e) = put_bytes(s.as_bytes(), out) {
-        out.truncate(start);
-        return Err(e);
-    }
-    let Ok(length) = u32::try_from(out.len() - start - 8) else {
-        out.truncate(start);
-        return Err(NodeError::unsupported_value("one input's outputs take more than 4 GiB packed"));
-    };
-    out[start + 4..start + 8].copy_from_slice(&length.to_le_bytes());
-    Ok(())
+    put_bytes(s.as_bytes(), out)
 }
 
 #[inline]
