@@ -106,6 +106,7 @@ impl<'a> PackedBatch<'a> {
 ///
 /// # Errors
 /// `limit-exceeded` when `out` holds more than `max` values.
+#[inline]
 pub fn check_output_count(out: &mut Vec<Value>, max: usize) -> Result<(), NodeError> {
     if out.len() > max {
         let n = out.len();
@@ -115,6 +116,7 @@ pub fn check_output_count(out: &mut Vec<Value>, max: usize) -> Result<(), NodeEr
     Ok(())
 }
 
+#[cold]
 fn too_many_outputs(n: usize, max: usize) -> NodeError {
     NodeError::new(ErrorKind::LimitExceeded, format!("the node gave {n} outputs for one input; the limit is {max}"))
 }
