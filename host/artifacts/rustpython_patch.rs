@@ -15,7 +15,9 @@
 //! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
 //! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
-//!   wasm32 too ([`TUPLE_HASH_64`]), as every 64-bit CPython does.
+//!   wasm32 too ([`TUPLE_HASH_64`]), as every 64-bit CPython does; and a
+//!   string only one local holds grows in its own buffer on `s += t`
+//!   ([`STR_APPEND`]: linear, where 0.6.0 copied the text per append).
 //! - `pymath` (RustPython's `math` module) takes its exp, log, pow, sin
 //!   and the rest from the C library on WASI too, as it does on Unix,
 //!   rather than from the pure-Rust `libm` crate ([`PYMATH_WASI`]), and
@@ -83,6 +85,23 @@ const FORMAT_CACHE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `s += t` on a string only the local holds appends to the string's own
+/// buffer (`guest-python/component/rustpython-patch/nodehost_str_append.rs`,
+/// in `rustpython-common`), rather than copying the text so far.
+const STR_APPEND: &[(&str, &str, &str)] = &[(
+    "src/builtins/str.rs",
+    "    pub fn concat_in_place(&mut self, other: &Wtf8, vm: &VirtualMachine) {\n",
+    "        if self.as_object().strong_count() == 1 {
+            // SAFETY: as the published code below: the only reference.
+            unsafe {
+                let payload = self.payload() as *const PyStr as *mut PyStr;
+                (*payload).data.nodehost_append(other);
+                (*payload).hash.store(hash::SENTINEL, atomic::Ordering::Relaxed);
+            }
+            return;
+        }\n",
+)];
+
 /// The checkpoint call inserted after each anchor.
 const CHECKPOINT: &str = "\n                crate::nodehost_checkpoint::reached(vm)?;";
 
@@ -145,7 +164,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, FORMAT_CACHE],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, FORMAT_CACHE, STR_APPEND],
     },
     Patched {
         name: "rustpython-codegen",
@@ -168,8 +187,9 @@ const CRATES: &[Patched] = &[
         version: "0.6.0",
         sha256: "ee61139fe4c98223662d922bbed5451dd5fa350bd2bf4772804b21ddbbeb3f30",
         env: "NODEHOST_RUSTPYTHON_COMMON_CRATE",
-        modules: &[],
+        modules: &[("nodehost_str_append.rs", "rustpython-patch/nodehost_str_append.rs")],
         edits: &[&[
+            ("src/str.rs", "use crate::wtf8_index::Wtf8Index;\n", "#[path = \"nodehost_str_append.rs\"]\nmod nodehost_str_append;\n"),
             ("src/hash.rs", "    const PRIME1: PyUHash = cfg_select! {\n", TUPLE_HASH_64[0]),
             ("src/hash.rs", "    const PRIME2: PyUHash = cfg_select! {\n", TUPLE_HASH_64[1]),
             ("src/hash.rs", "    const PRIME5: PyUHash = cfg_select! {\n", TUPLE_HASH_64[2]),

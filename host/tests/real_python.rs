@@ -294,6 +294,23 @@ fn str_format_gives_cpythons_texts_in_the_sandbox() {
 }
 
 #[test]
+fn strings_built_piece_by_piece_take_linear_time_and_give_cpythons_text_in_the_sandbox() {
+    // The sandbox grows a string that only its local holds in its own
+    // buffer. Copied per append, the node's 600,000 appends would move
+    // about 800 GB and run into the timeout; grown in place they take well
+    // under a second.
+    let policy = SandboxPolicy { memory: 512 << 20, timeout: Duration::from_secs(30), ..Default::default() };
+    let run = |runtime| {
+        let spec = python(test_python("real_data.py"), "StrBuilding", Value::Null, runtime).with_policy(policy.clone());
+        run_node(&spec, vec![Value::Null]).unwrap().outputs()
+    };
+    let want = run(Runtime::Cpython);
+    let Value::List(items) = &want[0] else { panic!("{want:?}") };
+    assert_eq!(items[0], Value::Int(4_000_000));
+    assert_eq!(run(Runtime::Wasm), want);
+}
+
+#[test]
 fn process_may_be_any_callable_on_every_python_runtime() {
     // A static method, a class method, a callable instance attribute, an
     // override calling `super()`: each called as CPython calls it.

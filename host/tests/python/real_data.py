@@ -601,6 +601,50 @@ class PlainFormats:
         return out
 
 
+class StrBuilding:
+    """Strings built piece by piece with ``+=`` and ``s = s + t``: long
+    enough that a copy of the text per append (quadratic) would run far
+    past the policy's timeout; pieces of every kind (ASCII, Latin-1, BMP,
+    astral, lone surrogates); then the built strings' lengths, slices,
+    hashes, searches and encodings, against the same text joined at once,
+    and strings that other names also hold (which must not change)."""
+
+    def process(self, _):
+        pieces = ["a", "\u00e9", "\u20ac", "\U0001f600", "\ud83d", "\ude00", "bc"]
+        s = ""
+        for i in range(400000):
+            s += "abcdefghij"
+        t = ""
+        for i in range(200000):
+            t = t + pieces[i % 2 * 6]
+        u = ""
+        for i in range(7000):
+            u += pieces[i % 7]
+        joined = "".join(pieces[i % 7] for i in range(7000))
+        kept = "base"
+        alias = kept
+        kept += "!"
+        middle = kept
+        kept += "?"
+        growing = "\u00fc"
+        steps = []
+        for i in range(8):
+            growing += "x" if i % 2 else "\u00fc"
+            steps.append([len(growing), growing[-1], growing[len(growing) // 2]])
+        keys = {}
+        key = "k"
+        for i in range(4):
+            key += str(i)
+            keys[key] = i
+        return [
+            len(s), s[-3:], s[123456:123460], hash(s) == hash("abcdefghij" * 400000), s.count("j"),
+            len(t), t[:5], t.rfind("a"),
+            len(u), u == joined, ascii(u[100]), ascii(u[-5:]), u.find("\U0001f600"), ascii(u[1234:1240]),
+            hash(u) == hash(joined), u.encode("utf-8", "surrogatepass")[:24].hex(), ascii(u.upper()[:10]),
+            [kept, alias, middle], steps, keys, keys.get("k0123"),
+        ]
+
+
 class _Caller:
     def __call__(self, x):
         return ["called", x]
