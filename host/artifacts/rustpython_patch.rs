@@ -9,7 +9,8 @@
 //!   sets ([`set_order`]); Linux's errno numbers for Python code on WASI
 //!   ([`errno`]); CPython's arithmetic and texts where they differed
 //!   ([`texts`]); `str.format` keeps the template it parsed last
-//!   ([`FORMAT_CACHE`]); and a node's `process` is called with its
+//!   ([`FORMAT_CACHE`]), and `text % values` the format it parsed last
+//!   ([`CFORMAT_CACHE`]); and a node's `process` is called with its
 //!   arguments bound as the bytecode's exact-args calls bind them
 //!   (`guest-python/component/rustpython-patch/nodehost_call.rs`).
 //! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
@@ -102,6 +103,24 @@ const STR_APPEND: &[(&str, &str, &str)] = &[(
         }\n",
 )];
 
+/// `text % values` keeps the format it parsed last, and writes plain `%d`
+/// and `%s` fields directly
+/// (`guest-python/component/rustpython-patch/nodehost_cformat_cache.rs`, a
+/// child module of `cformat`; `if true`: the published body after it
+/// stays, unreached, without a warning).
+const CFORMAT_CACHE: &[(&str, &str, &str)] = &[
+    (
+        "src/cformat.rs",
+        "//! as per the [Python Docs](https://docs.python.org/3/library/stdtypes.html#printf-style-string-formatting).\n",
+        "\n#[path = \"nodehost_cformat_cache.rs\"]\nmod nodehost_cformat_cache;\n",
+    ),
+    (
+        "src/cformat.rs",
+        "    values_obj: &PyObject,\n) -> PyResult<Wtf8Buf> {\n",
+        "    if true {\n        return nodehost_cformat_cache::cformat_string(vm, format_string, values_obj);\n    }\n",
+    ),
+];
+
 /// The checkpoint call inserted after each anchor.
 const CHECKPOINT: &str = "\n                crate::nodehost_checkpoint::reached(vm)?;";
 
@@ -154,6 +173,7 @@ const CRATES: &[Patched] = &[
             errno::MODULE,
             ("nodehost_format_cache.rs", "rustpython-patch/nodehost_format_cache.rs"),
             ("nodehost_call.rs", "rustpython-patch/nodehost_call.rs"),
+            ("nodehost_cformat_cache.rs", "rustpython-patch/nodehost_cformat_cache.rs"),
             texts::MODULE,
         ],
         edits: &[&[
@@ -164,7 +184,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, FORMAT_CACHE, STR_APPEND],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, FORMAT_CACHE, STR_APPEND, CFORMAT_CACHE],
     },
     Patched {
         name: "rustpython-codegen",

@@ -294,6 +294,18 @@ fn str_format_gives_cpythons_texts_in_the_sandbox() {
 }
 
 #[test]
+fn percent_formatting_gives_cpythons_texts_and_errors_in_the_sandbox() {
+    // The sandbox's `%` keeps the format it parsed last and writes plain
+    // `%d` and `%s` fields directly.
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "PercentFormats", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let (want, got) = (run(Runtime::Cpython), run(Runtime::Wasm));
+    let (Value::List(w), Value::List(g)) = (&want[0], &got[0]) else { panic!("{got:?}") };
+    assert!(w.len() > 90, "{want:?}");
+    let differ: Vec<String> = w.iter().zip(g).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| format!("#{i}: CPython {a:?}, sandbox {b:?}")).collect();
+    assert!(differ.is_empty() && w.len() == g.len(), "{}", differ.join("\n"));
+}
+
+#[test]
 fn strings_built_piece_by_piece_take_linear_time_and_give_cpythons_text_in_the_sandbox() {
     // The sandbox grows a string that only its local holds in its own
     // buffer. Copied per append, the node's 600,000 appends would move

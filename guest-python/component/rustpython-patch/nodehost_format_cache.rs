@@ -129,8 +129,9 @@ impl Plan {
     }
 }
 
-/// `n` in decimal, as `str(n)` writes it.
-fn push_decimal(n: i64, out: &mut Wtf8Buf) {
+/// `n` in decimal, as `str(n)` writes it (and `%d`, with no flags, width
+/// or precision: `nodehost_cformat_cache`).
+pub(crate) fn push_decimal(n: i64, out: &mut Wtf8Buf) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();

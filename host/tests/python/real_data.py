@@ -645,6 +645,54 @@ class StrBuilding:
         ]
 
 
+class PercentFormats:
+    """``text % values`` in every form, each twice (the second time from the
+    kept format), and alternating formats: plain and flagged fields, ``*``
+    widths, mappings, every conversion, subclasses with their own
+    ``__str__``, values whose ``__str__`` itself uses ``%``, and each error."""
+
+    def process(self, _):
+        class Mine(int):
+            def __str__(self):
+                return "mine"
+
+        class Text(str):
+            def __str__(self):
+                return "text-sub"
+
+        class Nested:
+            def __str__(self):
+                return "<%s|%d>" % ("in", 7)
+
+        class Mapping:
+            def __getitem__(self, key):
+                return key.upper()
+
+        cases = [
+            ("%d:%s", (5, "x")), ("%d", 0), ("%d", -2**63), ("%d", 2**63 - 1), ("%d", 2**64 + 3),
+            ("%i|%u", (-7, 8)), ("%s", "solo"), ("%s", ("tuple",)), ("%s", [1, 2]), ("%s %s", (None, True)),
+            ("%d", True), ("%d", 3.99), ("%d", Mine(4)), ("%s", Mine(4)), ("%s", Text("t")), ("%r", Text("t")),
+            ("%s and %s", (Nested(), Nested())), ("%5d|%-5d|%05d|%+d|% d", (1, 2, 3, 4, 5)), ("%x %X %o %#x %#o", (255, 255, 8, 255, 8)),
+            ("%.2f %e %g %10.3f %-8.1f|", (3.14159, 12345.678, 0.0001, 2.5, 1.25)), ("%*d|%-*s|%.*f", (5, 42, 4, "ab", 2, 3.14159)),
+            ("%c%c", (65, "z")), ("%a %r", ("\u00e9", "\u00e9")), ("%%", ()), ("100%% of %s", "x"),
+            ("%(name)s is %(age)d", {"name": "ann", "age": 30}), ("%(a)s%(a)s", {"a": 1}), ("%(k)s", Mapping()),
+            ("%.3s|%5.1s|", ("abcdef", "xyz")), ("\u00e9%s\U0001f600", "\u20ac"), ("%s", "\U0001f600"),
+            ("no fields", ()), ("no fields", {}), ("no fields", "x"), ("%d %d", (1,)), ("%d", (1, 2)), ("%d", "s"),
+            ("%(a)s %s", {"a": 1}), ("%(a)s", (1,)), ("%y", 1), ("%", 1), ("%s %(a)s", {"a": 1}), ("%*d", ("x", 1)),
+            ("%c", 1114112), ("%d", None), ("%f", "x"), ("%s", ()),
+        ]
+        out = []
+        for form, values in cases:
+            for _ in range(2):
+                try:
+                    out.append(form % values)
+                except (TypeError, ValueError, KeyError, OverflowError) as e:
+                    out.append([type(e).__name__, str(e)])
+        # Alternating formats, each kept and replaced in turn.
+        out.append(["%d-%s" % (i, i) if i % 2 else "%s+%d" % (i, i) for i in range(6)])
+        return out
+
+
 class _Caller:
     def __call__(self, x):
         return ["called", x]
