@@ -294,7 +294,7 @@ pub fn child(spec: &str) {
     if config.auto {
         // As `runtime = "auto"` on every Python node: chosen, trial loads
         // included, before the run, as `nodehost run` does.
-        let auto = nodehost::manifest::AutoRuntime { prefer_speed: false, trusted: false };
+        let auto = nodehost::manifest::AutoRuntime { prefer_speed: false, prefer_sandbox: false, trusted: false };
         for node in &mut pipeline.nodes {
             if matches!(node.spec.source, nodehost::NodeSource::Python { .. }) {
                 node.auto = Some(auto);

@@ -72,6 +72,37 @@ fn a_module_rustpython_lacks_moves_the_node_to_the_cpython_sandbox() {
 }
 
 #[test]
+fn a_node_importing_a_module_rustpython_runs_in_python_goes_to_the_cpython_sandbox_unless_told() {
+    if !Runtime::WasmCpython.is_available() {
+        eprintln!("skipped: wasm-cpython is unavailable");
+        return;
+    }
+    for source in ["from decimal import Decimal", "import xml.etree.ElementTree as ET"] {
+        let scratch = scratch_dir("auto-slow");
+        node(scratch.path(), source);
+        let (runtime, why) = plan(scratch.path(), "", &[]);
+        assert_eq!(runtime, "wasm-cpython", "{source}");
+        assert!(why.contains("which the RustPython sandbox runs in Python"), "{why}");
+        // prefer = "sandbox" keeps it in the RustPython sandbox.
+        let (runtime, why) = plan(scratch.path(), "prefer = \"sandbox\"\n", &[]);
+        assert_eq!(runtime, "wasm", "{source}");
+        assert!(why.contains("loads in the RustPython sandbox"), "{why}");
+    }
+    // It runs there, and says why at start.
+    let scratch = scratch_dir("auto-decimal-run");
+    write(&scratch.path().join("node.py"), "from decimal import Decimal
+
+class Node:
+    def process(self, x):
+        return str(Decimal(x) / 8)
+");
+    let out = nodehost(scratch.path(), "run", "", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"0.25\"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runs on 'wasm-cpython': auto: it imports decimal"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn a_node_no_runtime_can_load_gets_every_runtimes_reason() {
     let scratch = scratch_dir("auto-none");
     node(scratch.path(), "import no_such_module_anywhere");

@@ -6,7 +6,10 @@
 //!    `docs/compat.json`) show behaving differently there, and a trial
 //!    load there (module, `__init__`) succeeds;
 //! 2. the CPython sandbox (`wasm-cpython`), when the RustPython one cannot
-//!    run the node, or first when the node says `prefer = "speed"`;
+//!    run the node, or first when the node says `prefer = "speed"`, or
+//!    imports a module the RustPython sandbox runs in Python where CPython
+//!    has C ([`SLOW_IN_RUSTPYTHON`]: ten times the CPython sandbox's time
+//!    and more) and does not say `prefer = "sandbox"`;
 //! 3. un-sandboxed CPython (`cpython`), only for a node the manifest marks
 //!    `trusted = true` on a host started with `--allow-unsandboxed`, and only
 //!    when no sandbox can run it (a native extension from its `venv`).
@@ -69,9 +72,34 @@ pub fn choose_runtimes(
     Ok(choices)
 }
 
+/// Standard-library modules the RustPython sandbox implements in Python
+/// where CPython has a C module, and so runs far slower than the CPython
+/// sandbox does: a node importing one (or a submodule) goes to the CPython
+/// sandbox first. Measured on nodes using each (best of three, the same
+/// work on each runtime): `decimal` arithmetic and quantizing took 56 times
+/// the CPython sandbox's time (131 times native CPython's), parsing XML
+/// with `xml.etree.ElementTree` 10 times; of 28 other modules none took
+/// more than 4.6 times (RustPython's interpreter is slower throughout).
+const SLOW_IN_RUSTPYTHON: &[&str] = &["decimal", "xml.etree"];
+
+/// The first module of [`SLOW_IN_RUSTPYTHON`] the node imports, if any.
+fn slow_in_rustpython(spec: &NodeSpec) -> Option<String> {
+    let NodeSource::Python { source, .. } = &spec.source else { return None };
+    imported_modules(source).into_iter().find(|module| {
+        SLOW_IN_RUSTPYTHON
+            .iter()
+            .any(|slow| module == slow || module.strip_prefix(slow).is_some_and(|rest| rest.starts_with('.')))
+    })
+}
+
 /// The runtime for one `auto` node, and why.
 fn choose(spec: &NodeSpec, auto: AutoRuntime, engine: &WasmEngine, permissions: &HostPermissions) -> Result<(Runtime, String), Error> {
-    let sandboxes = if auto.prefer_speed { [Runtime::WasmCpython, Runtime::Wasm] } else { [Runtime::Wasm, Runtime::WasmCpython] };
+    let slow = if auto.prefer_speed || auto.prefer_sandbox { None } else { slow_in_rustpython(spec) };
+    let sandboxes = if auto.prefer_speed || slow.is_some() {
+        [Runtime::WasmCpython, Runtime::Wasm]
+    } else {
+        [Runtime::Wasm, Runtime::WasmCpython]
+    };
     let mut refused: Vec<(&'static str, String)> = Vec::new();
     for runtime in sandboxes {
         if let Some(why) = runtime.unavailable_reason() {
@@ -89,7 +117,12 @@ fn choose(spec: &NodeSpec, auto: AutoRuntime, engine: &WasmEngine, permissions: 
             Ok(()) => {
                 let reason = match (runtime, refused.is_empty()) {
                     (Runtime::Wasm, true) => "it loads in the RustPython sandbox, the safest".to_owned(),
-                    (Runtime::WasmCpython, true) => "prefer = \"speed\": CPython in the sandbox, where it loads".to_owned(),
+                    (Runtime::WasmCpython, true) => match &slow {
+                        Some(module) => format!(
+                            "it imports {module}, which the RustPython sandbox runs in Python (CPython has C): CPython in the sandbox, where it loads"
+                        ),
+                        None => "prefer = \"speed\": CPython in the sandbox, where it loads".to_owned(),
+                    },
                     _ => format!("it loads here, in the sandbox; {}", describe_refusals(&refused)),
                 };
                 return Ok((runtime, reason));
@@ -247,6 +280,27 @@ mod tests {
         let source = "import os, sys as system\nfrom xml.etree import ElementTree\nfrom . import sibling\n\
                       def f():\n    import urllib.parse\n    from json import dumps\n# import commented\nx = 'import nothing'\n";
         assert_eq!(imported_modules(source), ["os", "sys", "xml.etree", "urllib.parse", "json"]);
+    }
+
+    #[test]
+    fn modules_slow_in_rustpython_are_found_with_their_submodules_only() {
+        let slow = |source: &str| {
+            let spec = NodeSpec::python("n", "n.py", source, "N", Runtime::Wasm);
+            slow_in_rustpython(&spec)
+        };
+        assert_eq!(slow("import json
+from decimal import Decimal
+").as_deref(), Some("decimal"));
+        assert_eq!(slow("import xml.etree.ElementTree as ET
+").as_deref(), Some("xml.etree.ElementTree"));
+        assert_eq!(slow("from xml.etree import ElementTree
+").as_deref(), Some("xml.etree"));
+        assert_eq!(slow("import xml.dom.minidom
+import decimalish
+import xml.etreeish
+"), None);
+        assert_eq!(slow("x = 'import decimal'
+"), None);
     }
 
     #[test]

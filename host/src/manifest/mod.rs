@@ -22,7 +22,7 @@
 //! id = "vad"
 //! python = "vad.py"       # a Python file (or a package directory, "mynode/"); class = "VoiceActivity" when it has several
 //! runtime = "wasm"        # the default; or "auto" (see `auto`), wasm-cpython, native-rustpython, cpython
-//! # prefer = "speed"      # with runtime = "auto": the CPython sandbox first
+//! # prefer = "speed"      # with runtime = "auto": the CPython sandbox first ("sandbox": the RustPython one, whatever it imports)
 //! # trusted = true        # may run un-sandboxed, where the host allows it
 //! # venv = ".venv"        # cpython only: a virtual environment to import from
 //! policy = { memory = "64MiB", timeout = "500ms" }
@@ -86,6 +86,10 @@ pub struct PipelineNode {
 pub struct AutoRuntime {
     /// `prefer = "speed"`: the CPython sandbox before the RustPython one.
     pub prefer_speed: bool,
+    /// `prefer = "sandbox"`, said: the RustPython sandbox first even for a
+    /// node that imports a module it runs far slower than the CPython
+    /// sandbox (see [`auto`]).
+    pub prefer_sandbox: bool,
     /// `trusted = true`: the node may end up un-sandboxed, on `cpython`,
     /// where the host allows it and no sandbox can run it.
     pub trusted: bool,
@@ -466,14 +470,15 @@ pub fn parse_with(text: &str, path: &Path, permissions: &HostPermissions) -> Res
                 if source.kind() != crate::factory::SourceKind::Python {
                     return Err(err(Some(span), format!("node '{id}': runtime \"auto\" is for Python nodes")));
                 }
-                let prefer_speed = match node.prefer.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
-                    None | Some(("sandbox", _)) => false,
-                    Some(("speed", _)) => true,
+                let (prefer_speed, prefer_sandbox) = match node.prefer.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+                    None => (false, false),
+                    Some(("sandbox", _)) => (false, true),
+                    Some(("speed", _)) => (true, false),
                     Some((other, span)) => {
                         return Err(err(Some(span), format!("node '{id}': prefer = \"{other}\": use \"sandbox\" or \"speed\"")));
                     }
                 };
-                Some(AutoRuntime { prefer_speed, trusted: node.trusted })
+                Some(AutoRuntime { prefer_speed, prefer_sandbox, trusted: node.trusted })
             }
             _ => {
                 if let Some(prefer) = &node.prefer {
