@@ -7,7 +7,9 @@
 //! `NODEHOST_PERF_MAP=1`, `perf report` names the guest's functions.
 //! With `NODEHOST_HOT_BATCH=N` the inputs go N at a time through
 //! `process_many`, as a pipeline hands them over (sandboxed nodes then
-//! take cheap inputs in `process-packed` or `process-batch` calls).
+//! take cheap inputs in `process-packed` or `process-batch` calls). With
+//! `NODEHOST_HOT_NODE=FILE:CLASS` (a file under `examples/`) a Python
+//! runtime calls that node class instead of the calculator.
 
 use nodehost::{Runtime, Value};
 use nodehost_benches::scenarios::marshal_values;
@@ -34,7 +36,13 @@ fn main() {
         "wasm-rust" => (Runtime::Wasm, true),
         other => panic!("unknown runtime {other}"),
     };
+    // `NODEHOST_HOT_NODE=corpus/chain.py:Format`: that Python node class
+    // (default parameters) instead of the calculator, given ints.
+    let chosen = std::env::var("NODEHOST_HOT_NODE").ok();
     let spec = match (rust, payload.is_some()) {
+        (false, false) if let Some((file, class)) = chosen.as_deref().and_then(|c| c.split_once(':')) => {
+            python_node(file, class, &[], runtime)
+        }
         (false, false) => python_node("corpus/calculator.py", "Calculator", &params, runtime),
         (false, true) => python_node("corpus/pass_through.py", "PassThrough", &[], runtime),
         (true, false) => rust_node("calculator", &params, runtime),

@@ -11,6 +11,8 @@
 mod convert;
 mod interp;
 mod runtime;
+#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod small_blocks;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
@@ -20,10 +22,12 @@ mod component;
 /// json), the others within 2%; in a chain of trivial nodes it takes about
 /// the share dlmalloc did (8-9%, perf with wasmtime's perf map). It takes
 /// memory with `memory.grow` like dlmalloc, so the policy's memory limit
-/// bounds it the same way.
+/// bounds it the same way. Small blocks are kept on free lists in front of
+/// it ([`small_blocks`]).
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: small_blocks::SmallBlocks<talc::wasm::WasmDynamicTalc> =
+    small_blocks::SmallBlocks::new(talc::wasm::new_wasm_dynamic_allocator());
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use runtime::Interrupter;
