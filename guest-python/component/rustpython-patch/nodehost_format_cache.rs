@@ -130,11 +130,19 @@ impl Plan {
 }
 
 /// `n` in decimal, as `str(n)` writes it (and `%d`, with no flags, width
-/// or precision: `nodehost_cformat_cache`).
+/// or precision: `nodehost_cformat_cache`). Digits below 2**32 are made in
+/// 32-bit arithmetic: wasm32 has no 64-bit multiply-high, so dividing a
+/// `u64` by ten is a longer sequence there.
 pub(crate) fn push_decimal(n: i64, out: &mut Wtf8Buf) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
+    while rest > u64::from(u32::MAX) {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let mut rest = rest as u32;
     loop {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
@@ -144,10 +152,11 @@ pub(crate) fn push_decimal(n: i64, out: &mut Wtf8Buf) {
         }
     }
     if n < 0 {
-        out.push_str("-");
+        at -= 1;
+        digits[at] = b'-';
     }
-    // Digits are ASCII.
-    out.push_str(core::str::from_utf8(&digits[at..]).unwrap_or_default());
+    // SAFETY: ASCII digits and a sign.
+    out.push_str(unsafe { core::str::from_utf8_unchecked(&digits[at..]) });
 }
 
 std::thread_local! {
