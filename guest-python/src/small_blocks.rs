@@ -78,12 +78,16 @@ fn class_layout(class: usize) -> Layout {
 
 impl<A: GlobalAlloc> SmallBlocks<A> {
     /// Take a block of `class`: from its list, else from below.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::alloc`], for [`class_layout`]`(class)`.
     #[inline(always)]
     unsafe fn take(&self, class: usize) -> *mut u8 {
         // SAFETY: one thread, and no reference to the lists outlives this call.
         let list = unsafe { &mut (*self.lists.get())[class] };
         let block = list.head;
         if block.is_null() {
+            // SAFETY: a class layout has a non-zero size.
             return unsafe { self.below.alloc(class_layout(class)) };
         }
         // SAFETY: a block on the list is free and holds the next one's address.
@@ -94,11 +98,16 @@ impl<A: GlobalAlloc> SmallBlocks<A> {
 
     /// Give back a block of `class`: onto its list, or below when the list
     /// is full.
+    ///
+    /// # Safety
+    /// `block` was taken with [`take`](Self::take) for `class` and is not
+    /// used again.
     #[inline(always)]
     unsafe fn give(&self, block: *mut u8, class: usize) {
         // SAFETY: as in `take`.
         let list = unsafe { &mut (*self.lists.get())[class] };
         if (list.len + 1) * (class + 1) * GRAIN > LIST_BYTES {
+            // SAFETY: every block of a class came from below with its class layout.
             return unsafe { self.below.dealloc(block, class_layout(class)) };
         }
         let block = block.cast::<FreeBlock>();
@@ -117,7 +126,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallBlocks<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match class_of(layout) {
+            // SAFETY: the caller's contract, passed on.
             Some(class) => unsafe { self.take(class) },
+            // SAFETY: the caller's contract, passed on.
             None => unsafe { self.below.alloc(layout) },
         }
     }
@@ -125,7 +136,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallBlocks<A> {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         match class_of(layout) {
+            // SAFETY: a layout of this class was served from the class.
             Some(class) => unsafe { self.give(ptr, class) },
+            // SAFETY: a layout of no class was served from below as it is.
             None => unsafe { self.below.dealloc(ptr, layout) },
         }
     }
@@ -134,12 +147,15 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallBlocks<A> {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match class_of(layout) {
             Some(class) => {
+                // SAFETY: the caller's contract, passed on.
                 let block = unsafe { self.take(class) };
                 if !block.is_null() {
+                    // SAFETY: the block holds at least `layout.size()` bytes.
                     unsafe { block.write_bytes(0, layout.size()) };
                 }
                 block
             }
+            // SAFETY: the caller's contract, passed on.
             None => unsafe { self.below.alloc_zeroed(layout) },
         }
     }
@@ -148,11 +164,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SmallBlocks<A> {
         // SAFETY: the caller gives a valid size for this alignment.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         match (class_of(layout), class_of(new_layout)) {
+            // The block is already its class's full size.
             (Some(old), Some(new)) if old == new => ptr,
+            // SAFETY: both sizes are served from below as they are.
             (None, None) => unsafe { self.below.realloc(ptr, layout, new_size) },
             _ => {
+                // SAFETY: the caller's contract, passed on.
                 let moved = unsafe { self.alloc(new_layout) };
                 if !moved.is_null() {
+                    // SAFETY: both blocks hold the bytes copied, and they are
+                    // distinct blocks; the old one is not used after.
                     unsafe {
                         ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
                         self.dealloc(ptr, layout);
@@ -188,6 +209,8 @@ mod tests {
         // One thread here too: the lists are only touched by this test's thread.
         let cache = SmallBlocks::new(System);
         let small = Layout::from_size_align(24, 8).unwrap();
+        // SAFETY: every block is used within the size it was asked for, and
+        // freed once, with its layout.
         unsafe {
             let a = cache.alloc(small);
             a.write_bytes(0xab, 24);
