@@ -90,12 +90,8 @@ fn a_node_importing_a_module_rustpython_runs_in_python_goes_to_the_cpython_sandb
     }
     // It runs there, and says why at start.
     let scratch = scratch_dir("auto-decimal-run");
-    write(&scratch.path().join("node.py"), "from decimal import Decimal
-
-class Node:
-    def process(self, x):
-        return str(Decimal(x) / 8)
-");
+    let source = "from decimal import Decimal\n\nclass Node:\n    def process(self, x):\n        return str(Decimal(x) / 8)\n";
+    write(&scratch.path().join("node.py"), source);
     let out = nodehost(scratch.path(), "run", "", &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"0.25\"");

@@ -288,19 +288,11 @@ mod tests {
             let spec = NodeSpec::python("n", "n.py", source, "N", Runtime::Wasm);
             slow_in_rustpython(&spec)
         };
-        assert_eq!(slow("import json
-from decimal import Decimal
-").as_deref(), Some("decimal"));
-        assert_eq!(slow("import xml.etree.ElementTree as ET
-").as_deref(), Some("xml.etree.ElementTree"));
-        assert_eq!(slow("from xml.etree import ElementTree
-").as_deref(), Some("xml.etree"));
-        assert_eq!(slow("import xml.dom.minidom
-import decimalish
-import xml.etreeish
-"), None);
-        assert_eq!(slow("x = 'import decimal'
-"), None);
+        assert_eq!(slow("import json\nfrom decimal import Decimal\n").as_deref(), Some("decimal"));
+        assert_eq!(slow("import xml.etree.ElementTree as ET\n").as_deref(), Some("xml.etree.ElementTree"));
+        assert_eq!(slow("from xml.etree import ElementTree\n").as_deref(), Some("xml.etree"));
+        assert_eq!(slow("import xml.dom.minidom\nimport decimalish\nimport xml.etreeish\n"), None);
+        assert_eq!(slow("x = 'import decimal'\n"), None);
     }
 
     #[test]
