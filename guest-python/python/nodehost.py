@@ -1138,6 +1138,38 @@ def _statistics_samples(statistics):
     statistics.NormalDist.samples = samples
 
 
+def _csv_dialect_order(csv):
+    """``csv.list_dialects()`` in registration order, as CPython's
+    ``_csv`` (a dict) gives it: RustPython's keeps the dialects in a hash
+    map, so the list came in another order each build (``['unix', 'excel',
+    'excel-tab']``). The three that ``csv`` registers on import come first,
+    in CPython's order; a name registered again keeps its place."""
+    import _csv
+
+    register, unregister, listed = _csv.register_dialect, _csv.unregister_dialect, _csv.list_dialects
+    order = [name for name in ("excel", "excel-tab", "unix") if name in listed()]
+
+    def register_dialect(name, *args, **kwargs):
+        register(name, *args, **kwargs)
+        if name not in order:
+            order.append(name)
+
+    def unregister_dialect(name):
+        unregister(name)
+        if name in order:
+            order.remove(name)
+
+    def list_dialects():
+        names = listed()
+        return [name for name in order if name in names] + [name for name in names if name not in order]
+
+    for fixed, original in ((register_dialect, register), (unregister_dialect, unregister), (list_dialects, listed)):
+        fixed.__name__ = fixed.__qualname__ = original.__name__
+        fixed.__doc__ = original.__doc__
+        setattr(csv, fixed.__name__, fixed)
+        setattr(_csv, fixed.__name__, fixed)
+
+
 def _warm_zoneinfo(zoneinfo):
     """Read the embedded tz database's index (a pure-Python zip parse, the
     most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
@@ -1159,6 +1191,7 @@ if sys.implementation.name == "rustpython":
         "threading": _rustpython_threading,
         "_pydatetime": _cpython_datetime_texts,
         "_pydecimal": _cpython_decimal_signals,
+        "csv": _csv_dialect_order,
     })
 if sys.version_info >= (3, 12):
     _fixes.update({

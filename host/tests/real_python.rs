@@ -323,6 +323,20 @@ fn strings_built_piece_by_piece_take_linear_time_and_give_cpythons_text_in_the_s
 }
 
 #[test]
+fn csv_dialects_list_in_registration_order_on_every_python_runtime() {
+    // RustPython keeps dialects in a hash map; the guest's `nodehost`
+    // module lists them in the order CPython's dict keeps.
+    let run = |runtime| run_node(&python(test_python("real_data.py"), "CsvDialects", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
+    let want = run(Runtime::Cpython);
+    assert_eq!(want[0], json(r#"[["excel", "excel-tab", "unix"], ["excel", "excel-tab", "unix", "zzz", "aaa"], ["excel", "excel-tab", "unix", "aaa"], "|", "unknown dialect"]"#));
+    for runtime in [Runtime::Wasm, Runtime::NativeRustpython, Runtime::WasmCpython, Runtime::Cpython] {
+        if runtime.is_available() {
+            assert_eq!(run(runtime), want, "{runtime}");
+        }
+    }
+}
+
+#[test]
 fn process_may_be_any_callable_on_every_python_runtime() {
     // A static method, a class method, a callable instance attribute, an
     // override calling `super()`: each called as CPython calls it.

@@ -693,6 +693,31 @@ class PercentFormats:
         return out
 
 
+class CsvDialects:
+    """``csv.list_dialects()`` after registering, re-registering and
+    unregistering dialects: registration order, as CPython keeps it."""
+
+    def process(self, _):
+        import csv
+
+        out = [csv.list_dialects()]
+        csv.register_dialect("zzz", delimiter=";")
+        csv.register_dialect("aaa", delimiter="|")
+        csv.register_dialect("excel", delimiter=",")
+        out.append(csv.list_dialects())
+        csv.unregister_dialect("zzz")
+        out.append(csv.list_dialects())
+        out.append(csv.get_dialect("aaa").delimiter)
+        try:
+            csv.unregister_dialect("zzz")
+        except csv.Error as e:
+            out.append(str(e))
+        # As it was: the CPython runtime's interpreter is shared.
+        csv.unregister_dialect("aaa")
+        csv.register_dialect("excel", csv.excel)
+        return out
+
+
 class _Caller:
     def __call__(self, x):
         return ["called", x]
