@@ -1,6 +1,7 @@
 //! The pipeline's input: values, a sequence, audio (a WAV file or stream,
 //! raw PCM) cut into frames, or JSON lines from a file or standard input,
-//! read into a channel.
+//! made where the pipeline is fed ([`Source::Made`]) or read into a channel
+//! by a task of its own ([`Source::Read`]).
 //!
 //! Files and streams are read as the pipeline takes their items: audio
 //! frame by frame (on a blocking thread, as its readers are blocking I/O),
@@ -17,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::manifest::{AudioSource, FrameSize, InputSpec, PcmFormat};
-use crate::pipeline::BATCH_ITEMS;
+use crate::pipeline::{BATCH_ITEMS, RunState};
 use crate::value::pcm::PcmReader;
 use crate::value::wav::{WavError, WavReader};
 
@@ -33,6 +34,84 @@ const INPUT_BATCHES: usize = 4;
 /// own, so what waits between the reader and the pipeline stays bounded by
 /// bytes too (a few batches of this, plus one line each).
 const JSON_BATCH_BYTES: usize = 1 << 20;
+
+/// The pipeline's input as the feeder takes it.
+pub(crate) enum Source {
+    /// Items made where they are fed (a sequence, values in memory): they
+    /// reach the first nodes' threads without a hand-over between threads
+    /// on the way.
+    Made(Box<dyn Iterator<Item = Result<Value, Error>> + Send>),
+    /// Batches read by a task of their own (files, streams, audio).
+    Read(mpsc::Receiver<InputBatch>),
+}
+
+impl Source {
+    /// The source of `spec`'s items: made on the spot when they need no
+    /// reading, else read by a task spawned now.
+    pub(crate) fn of(spec: InputSpec) -> Self {
+        match spec {
+            InputSpec::Values(values) => Source::Made(Box::new(values.into_iter().map(Ok))),
+            InputSpec::Sequence { start, count, step } => Source::Made(Box::new(sequence(start, count, step))),
+            spec => Source::Read(spawn_owned_input(spec)),
+        }
+    }
+
+    /// Add to `batch` what is ready, up to [`BATCH_ITEMS`] items: at least
+    /// one item unless the input is over. Returns whether the input is
+    /// over: it ended, or gave an error (kept in `state`; the items before
+    /// it are in `batch`).
+    pub(crate) async fn fill(&mut self, batch: &mut Vec<Value>, state: &RunState) -> bool {
+        let take = |item: Result<Value, Error>, batch: &mut Vec<Value>| match item {
+            Ok(value) => {
+                batch.push(value);
+                true
+            }
+            Err(e) => {
+                state.fail(e);
+                false
+            }
+        };
+        match self {
+            Source::Made(items) => {
+                while batch.len() < BATCH_ITEMS {
+                    let Some(item) = items.next() else { return true };
+                    if !take(item, batch) {
+                        return true;
+                    }
+                }
+                false
+            }
+            Source::Read(batches) => {
+                let Some(first) = batches.recv().await else { return true };
+                let mut next = Some(first);
+                while let Some(items) = next.take() {
+                    for item in items {
+                        if !take(item, batch) {
+                            return true;
+                        }
+                    }
+                    if batch.len() < BATCH_ITEMS {
+                        next = batches.try_recv().ok();
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The integers `start`, `start + step`, ... (`count` of them); an error
+/// where one would not fit in 64 bits.
+fn sequence(start: i64, count: u64, step: i64) -> impl Iterator<Item = Result<Value, Error>> + Send {
+    (0..count).map(move |k| {
+        i64::try_from(k)
+            .ok()
+            .and_then(|k| k.checked_mul(step))
+            .and_then(|x| x.checked_add(start))
+            .map(Value::Int)
+            .ok_or_else(|| Error::Input("sequence overflows 64-bit ints".into()))
+    })
+}
 
 /// Read the pipeline's input as described by `spec` into a channel.
 pub fn spawn_input(spec: &InputSpec) -> mpsc::Receiver<InputBatch> {
@@ -53,17 +132,9 @@ pub(crate) fn spawn_owned_input(spec: InputSpec) -> mpsc::Receiver<InputBatch> {
                 }
             }
             InputSpec::Sequence { start, count, step } => {
-                let mut k = 0i64;
-                while (k as u64) < count {
-                    let n = (count - k as u64).min(BATCH_ITEMS as u64) as i64;
-                    let batch: InputBatch = (k..k + n)
-                        .map(|k| {
-                            let v = k.checked_mul(step).and_then(|x| x.checked_add(start));
-                            v.map(Value::Int).ok_or_else(|| Error::Input("sequence overflows 64-bit ints".into()))
-                        })
-                        .collect();
-                    k += n;
-                    if tx.send(batch).await.is_err() {
+                let mut items = sequence(start, count, step).peekable();
+                while items.peek().is_some() {
+                    if tx.send(items.by_ref().take(BATCH_ITEMS).collect()).await.is_err() {
                         break;
                     }
                 }

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use self::channel::{CHANNEL_BYTES, host_size};
 pub use self::input::{InputBatch, spawn_input};
+use self::input::Source;
 pub use self::output::{format_output, write_output};
 use self::output::{OutputWriter, Written};
 use self::stats::{NodeStats, RunReport};
@@ -115,14 +116,14 @@ pub async fn run(
     inputs: mpsc::Receiver<InputBatch>,
     outputs: mpsc::Sender<Vec<Output>>,
 ) -> Result<RunReport, Error> {
-    run_into(pipeline, engine, inputs, Sink::Channel(outputs)).await
+    run_into(pipeline, engine, Source::Read(inputs), Sink::Channel(outputs)).await
 }
 
 /// [`run`], with the outputs going to `outputs`.
 async fn run_into(
     pipeline: &Pipeline,
     engine: Arc<WasmEngine>,
-    inputs: mpsc::Receiver<InputBatch>,
+    inputs: Source,
     outputs: Sink,
 ) -> Result<RunReport, Error> {
     let started = Instant::now();
@@ -227,30 +228,14 @@ async fn run_into(
 
 /// Feed the pipeline's input to the threads its first nodes run on: what
 /// is ready goes as one batch. Returns how many inputs were fed.
-async fn feed(mut inputs: mpsc::Receiver<InputBatch>, targets: &[channel::Sender], state: &RunState) -> u64 {
+async fn feed(mut source: Source, targets: &[channel::Sender], state: &RunState) -> u64 {
     let mut fed = 0u64;
-    let mut batch: Vec<(Value, u64)> = Vec::new();
+    let mut batch: Vec<Value> = Vec::new();
     let mut end = false;
     while !end {
-        let Some(first) = inputs.recv().await else { break };
-        let mut next = Some(first);
-        while let Some(items) = next.take() {
-            for item in items {
-                match item {
-                    Ok(value) => {
-                        let size = host_size(&value);
-                        batch.push((value, size));
-                    }
-                    Err(e) => {
-                        state.fail(e);
-                        end = true;
-                        break;
-                    }
-                }
-            }
-            if !end && batch.len() < BATCH_ITEMS {
-                next = inputs.try_recv().ok();
-            }
+        end = source.fill(&mut batch, state).await;
+        if batch.is_empty() {
+            break;
         }
         fed += batch.len() as u64;
         if let Some((last, rest)) = targets.split_last() {
@@ -290,7 +275,7 @@ pub async fn run_pipeline(
     };
     let tag = pipeline.sinks().len() > 1;
     let writer = Arc::new(OutputWriter::new(sink, output.format, tag, line_buffered, started));
-    let inputs = spawn_input(&pipeline.input);
+    let inputs = Source::of(pipeline.input.clone());
     let result = run_into(pipeline, engine, inputs, Sink::Writer(Arc::clone(&writer))).await;
     // Every node thread has ended (and dropped its handle) by now, unless
     // the run could not start them all; then it failed, and that is the
@@ -317,7 +302,7 @@ pub async fn run_with_report(
     engine: Arc<WasmEngine>,
     inputs: Vec<Value>,
 ) -> Result<(Vec<Output>, RunReport), Error> {
-    let in_rx = input::spawn_owned_input(InputSpec::Values(inputs));
+    let input = Source::of(InputSpec::Values(inputs));
     let (tx, mut rx) = mpsc::channel::<Vec<Output>>(COLLECTED_BATCHES);
     let collector = tokio::spawn(async move {
         let mut all = Vec::new();
@@ -326,7 +311,7 @@ pub async fn run_with_report(
         }
         all
     });
-    let mut report = run(pipeline, engine, in_rx, tx).await?;
+    let mut report = run_into(pipeline, engine, input, Sink::Channel(tx)).await?;
     let outputs = collector.await.map_err(|e| Error::io("collecting outputs", std::io::Error::other(e.to_string())))?;
     report.outputs = outputs.len() as u64;
     Ok((outputs, report))

@@ -20,7 +20,7 @@ use crate::error::{Error, NodeFailure, Stage};
 use crate::factory::NodeSpec;
 use crate::manifest::OnError;
 use crate::node::{ItemAnswer, Node, catch_panic};
-use crate::pipeline::channel::{self, host_size};
+use crate::pipeline::channel;
 use crate::pipeline::stats::{LatencyHistogram, NodeStats};
 use crate::pipeline::{Output, RunState, Sink};
 use crate::sandbox::WasmEngine;
@@ -116,6 +116,9 @@ impl GroupWorker {
         while self.input.recv_batch(&mut input) {
             let mut items = VecDeque::from(std::mem::take(&mut input));
             self.pass(running, 0, &mut items, Instant::now(), &mut chain)?;
+            // The emptied buffer takes the next batch (and goes back to
+            // the sender in exchange for it).
+            input = Vec::from(items);
             self.send(&mut chain.pending)?;
             chain.held_since = None;
         }
@@ -283,17 +286,10 @@ impl GroupWorker {
             out.clear();
             return Ok(());
         };
-        let mut batch: Vec<(Value, u64)> = out
-            .drain(..)
-            .map(|v| {
-                let size = host_size(&v);
-                (v, size)
-            })
-            .collect();
         for tx in rest {
-            tx.send_batch(&mut batch.clone()).map_err(|_| Stop)?;
+            tx.send_batch(&mut out.clone()).map_err(|_| Stop)?;
         }
-        last.send_batch(&mut batch).map_err(|_| Stop)
+        last.send_batch(out).map_err(|_| Stop)
     }
 }
 
