@@ -92,6 +92,33 @@ fn the_nodehost_command_reports_a_bad_manifest_with_its_line() {
     assert!(stderr.contains("bad.toml: line 4, column 1: unknown field `colour`"), "{stderr}");
 }
 
+/// Writing to a pipe, the command asks the pipe to hold 1 MiB (so writing
+/// out a full buffer rarely waits for the reading process), where the
+/// system lets any process do so; the lines are the same.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_command_widens_a_pipe_it_writes_to() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let manifest = manifest_file(
+        "piped.toml",
+        "[input]\nsequence = { start = 1, count = 3 }\n\n[[node]]\nid = \"pass\"\nrust = \"pass-through\"\n",
+    );
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_nodehost")).arg("run").arg(&manifest).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut text = String::new();
+    stdout.read_to_string(&mut text).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(text, "1\n2\n3\n");
+    // SAFETY: F_GETPIPE_SZ only reads the capacity of the pipe we hold.
+    let capacity = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    let limit: i64 = std::fs::read_to_string("/proc/sys/fs/pipe-max-size").unwrap().trim().parse().unwrap();
+    if limit >= 1 << 20 {
+        assert_eq!(capacity, 1 << 20, "the pipe's capacity");
+    }
+}
+
 #[test]
 fn json_lines_in_and_out_through_the_command() {
     let input = manifest_file("in.jsonl", "{\"$bytes\": \"aGk=\"}\n7\n\n\"x\"\n");

@@ -271,7 +271,10 @@ pub async fn run_pipeline(
     let started = Instant::now();
     let sink: Box<dyn std::io::Write + Send> = match &output.file {
         Some(p) => Box::new(std::fs::File::create(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))?),
-        None => Box::new(std::io::stdout()),
+        None => {
+            output::widen_stdout_pipe();
+            Box::new(std::io::stdout())
+        }
     };
     let tag = pipeline.sinks().len() > 1;
     let writer = Arc::new(OutputWriter::new(sink, output.format, tag, line_buffered, started));

@@ -54,6 +54,30 @@ fn write_line(line: &mut Vec<u8>, node: &str, value: &Value, format: OutputForma
     }
 }
 
+/// How many bytes a pipe on standard output is asked to hold (Linux's
+/// default limit for an unprivileged process, `fs.pipe-max-size`).
+const PIPE_BYTES: libc::c_int = 1 << 20;
+
+/// When standard output is a pipe, ask it to hold [`PIPE_BYTES`] rather
+/// than the default 64 KiB, so a write of a full buffer rarely waits for
+/// the reading process to be scheduled. Nothing changes where the pipe
+/// cannot be grown (another system, a lower limit) or output is not a pipe.
+pub(crate) fn widen_stdout_pipe() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: fstat fills the zeroed stat it is given; only file
+        // descriptor 1 is read.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let is_pipe = unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) } == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO;
+        if is_pipe {
+            // SAFETY: F_SETPIPE_SZ on our own standard output changes only
+            // the pipe's capacity; a refusal (EPERM, EBUSY) leaves it as it was.
+            let _ = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, PIPE_BYTES) };
+        }
+    }
+}
+
 /// How many bytes of lines the writer gathers before it writes them out.
 const WRITE_BUFFER: usize = 64 << 10;
 
