@@ -1,6 +1,7 @@
 //! [`GroupWorker`]: what one pipeline thread does in a run. It runs a
 //! group of nodes: one node, or a linear chain of them fused onto one
-//! thread (see [`super::groups`]). It creates them, takes the batches its
+//! thread (see [`super::groups`]). It creates them (one thread at a time
+//! while creating is quick: [`CREATION_TURNS`]), takes the batches its
 //! input channel holds, hands each node its inputs as batches (one
 //! [`Node::process_many`] call each, at most [`HOLD_OUTPUTS`] long, whose
 //! outputs go down the chain before the next batch starts), sends the last
@@ -9,8 +10,8 @@
 //! at the end, upstream first.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use nodehost_sdk::Value;
@@ -30,6 +31,59 @@ use crate::sandbox::WasmEngine;
 /// longer go at once, so batching adds at most this, plus one item's time
 /// where a fast item is followed by a slow one.
 const HOLD_OUTPUTS: Duration = Duration::from_millis(1);
+
+/// How long a thread waits for another's node creation before it creates
+/// its own alongside.
+const CREATION_WAIT: Duration = Duration::from_millis(20);
+
+/// Node creation takes turns in this process: nodes are created one at a
+/// time while creating them is quick. A new sandboxed instance's first
+/// writes copy pages of its memory image, and while another thread of the
+/// process runs on the other core, each such copy interrupts that core to
+/// flush its TLB, which in a virtual machine cost more than the copies (the
+/// chain of three sandboxed Python nodes started in 31 ms, with 43 ms of
+/// CPU, created at once; in 27 ms and 26 ms one at a time). A slow creation
+/// (a node that loads a model) holds the others back [`CREATION_WAIT`] at
+/// most.
+static CREATION_TURNS: CreationTurns = CreationTurns::new();
+
+/// Turns to create nodes: whether one is taken, and where waiters wait.
+struct CreationTurns {
+    taken: Mutex<bool>,
+    given_back: Condvar,
+}
+
+/// A turn to create a node, given back on drop.
+struct CreationTurn<'a>(&'a CreationTurns);
+
+impl CreationTurns {
+    const fn new() -> Self {
+        CreationTurns { taken: Mutex::new(false), given_back: Condvar::new() }
+    }
+
+    /// Wait for the turn, at most `wait`; `None` when the wait ran out
+    /// (create anyway).
+    fn take(&self, wait: Duration) -> Option<CreationTurn<'_>> {
+        let deadline = Instant::now() + wait;
+        let mut taken = self.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *taken {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            taken = self.given_back.wait_timeout(taken, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
+        *taken = true;
+        Some(CreationTurn(self))
+    }
+}
+
+impl Drop for CreationTurn<'_> {
+    fn drop(&mut self) {
+        *self.0.taken.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+        self.0.given_back.notify_one();
+    }
+}
 
 /// One node of a group: how to create it, and what to do when it fails.
 pub(crate) struct Member {
@@ -73,6 +127,7 @@ impl GroupWorker {
     /// failure.
     fn create_node(&self, k: usize) -> Result<Box<dyn Node>, Error> {
         let spec = &self.members[k].spec;
+        let _turn = CREATION_TURNS.take(CREATION_WAIT);
         catch_panic(|| Ok(spec.create(&self.engine)))
             .unwrap_or_else(|failure| Err(Error::Node { node: spec.id.clone(), stage: Stage::Create, failure }))
     }
@@ -320,5 +375,34 @@ impl Node for Restarting {
     }
     fn flush(&mut self, _: &mut Vec<Value>) -> Result<(), NodeFailure> {
         Err(NodeFailure::Poisoned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_are_created_one_at_a_time_unless_a_creation_takes_long() {
+        static TURNS: CreationTurns = CreationTurns::new();
+        let first = TURNS.take(Duration::from_secs(5)).expect("a free turn");
+        // Given back after 50 ms: the other thread waits for it.
+        let waiter = std::thread::spawn(|| {
+            let turn = TURNS.take(Duration::from_secs(5));
+            (turn.is_some(), Instant::now())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let given_back = Instant::now();
+        drop(first);
+        let (got, at) = waiter.join().expect("waiter");
+        assert!(got, "the waiter gave up");
+        assert!(at >= given_back, "the waiter took the turn {:?} before it was given back", given_back - at);
+        // Held past the wait: the other goes ahead without it.
+        let held = TURNS.take(Duration::from_secs(5)).expect("given back");
+        let started = Instant::now();
+        assert!(TURNS.take(Duration::from_millis(30)).is_none());
+        assert!(started.elapsed() >= Duration::from_millis(25), "gave up after {:?}", started.elapsed());
+        drop(held);
+        assert!(TURNS.take(Duration::ZERO).is_some(), "the turn was not given back");
     }
 }
