@@ -9,11 +9,12 @@
 //! once ([`Receiver::recv_batch`]). A batch that fits goes in as its
 //! buffer, and comes out so: its values are not copied on the way (the
 //! copies in and out of a shared queue were a tenth of a chain of cheap
-//! native nodes' time); emptied buffers go back to the senders. A thread is woken only when it sleeps:
-//! a busy receiver finds the next batch waiting, and a sender blocks only
-//! while the channel is full. A sender that waits for room is woken once
-//! the channel is half empty (or empty), not at every batch taken, so under
-//! load one wake-up moves half a channel of items, and the receiver still
+//! native nodes' time); emptied buffers go back to the senders. A thread
+//! is woken only when it sleeps: a busy receiver finds the next batch
+//! waiting, and a sender blocks only while the channel is full. A sender
+//! that waits for room is woken once the channel is half empty (or empty),
+//! not at every batch taken, so under load one wake-up moves half a
+//! channel of items, and the receiver still
 //! has the other half to work on while the sender refills; at low load a
 //! batch is one item and nothing waits. (A wake-up between threads costs
 //! this machine several microseconds: with a wake-up per 256 items it was
@@ -393,7 +394,6 @@ mod tests {
     fn bytes(n: usize) -> Value {
         Value::Bytes(vec![0; n])
     }
-
 
     #[test]
     fn sizes_count_payloads_and_slots() {
