@@ -47,6 +47,13 @@ struct Batch {
     bytes: u64,
 }
 
+/// What a sender has left to send: a whole batch, in the caller's buffer,
+/// or what is left of one that goes in part by part.
+enum Outgoing<'a> {
+    Whole(&'a mut Vec<Value>),
+    Rest(std::vec::IntoIter<Value>),
+}
+
 /// How many emptied buffers a channel keeps for its senders to fill next...
 const SPARE_BUFFERS: usize = 4;
 
@@ -121,23 +128,30 @@ impl Shared {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Queue what of `out` fits now, in order, taking it out of `out`;
-    /// `bytes` is what `out` holds, and is kept so. A value fits while the
-    /// channel is under its item bound and stays within its byte budget
-    /// with it, or when the channel is empty. Returns whether all of `out`
-    /// went in.
-    fn admit(&self, state: &mut State, out: &mut Vec<Value>, bytes: &mut u64) -> bool {
-        if out.is_empty() {
-            return true;
+    /// Queue what of `outgoing` fits now, in order, taking it out of
+    /// `outgoing`; `bytes` is what `outgoing` holds, and is kept so. A value
+    /// fits while the channel is under its item bound and stays within its
+    /// byte budget with it, or when the channel is empty. Returns whether
+    /// all of it went in.
+    fn admit(&self, state: &mut State, outgoing: &mut Outgoing<'_>, bytes: &mut u64) -> bool {
+        if let Outgoing::Whole(out) = outgoing {
+            if out.is_empty() {
+                return true;
+            }
+            if state.items + out.len() <= self.items && state.bytes.saturating_add(*bytes) <= self.bytes {
+                // All of it: its buffer goes in, and the sender fills a spare.
+                let values = std::mem::replace(*out, state.spare.pop().unwrap_or_default());
+                Self::push(state, Batch { values, bytes: std::mem::take(bytes) });
+                return true;
+            }
+            // Part of it: from here on its values go in part by part, each
+            // part moved out of the front (splitting the buffer instead
+            // would copy everything after the part, again for every part).
+            *outgoing = Outgoing::Rest(std::mem::take(*out).into_iter());
         }
-        if state.items + out.len() <= self.items && state.bytes.saturating_add(*bytes) <= self.bytes {
-            // All of it: its buffer goes in, and the sender fills a spare.
-            let values = std::mem::replace(out, state.spare.pop().unwrap_or_default());
-            Self::push(state, Batch { values, bytes: std::mem::take(bytes) });
-            return true;
-        }
+        let Outgoing::Rest(rest) = outgoing else { unreachable!("a whole batch went in or became the rest") };
         let (mut n, mut taken) = (0usize, 0u64);
-        for value in out.iter() {
+        for value in rest.as_slice() {
             let size = host_size(value);
             let queued = state.items + n;
             if queued > 0 && (queued >= self.items || state.bytes.saturating_add(taken).saturating_add(size) > self.bytes) {
@@ -147,12 +161,11 @@ impl Shared {
             taken += size;
         }
         if n > 0 {
-            let rest = out.split_off(n);
-            let values = std::mem::replace(out, rest);
+            let values: Vec<Value> = rest.by_ref().take(n).collect();
             Self::push(state, Batch { values, bytes: taken });
             *bytes -= taken;
         }
-        out.is_empty()
+        rest.len() == 0
     }
 
     fn push(state: &mut State, batch: Batch) {
@@ -218,13 +231,14 @@ impl Sender {
     /// or a blocking task, not from async code.
     pub(crate) fn send_batch(&self, batch: &mut Vec<Value>) -> Result<(), Closed> {
         let mut bytes: u64 = batch.iter().map(host_size).sum();
+        let mut outgoing = Outgoing::Whole(batch);
         let shared = &*self.shared;
         let mut state = shared.lock();
         loop {
             if state.receiver_gone {
                 return Err(Closed);
             }
-            let done = shared.admit(&mut state, batch, &mut bytes);
+            let done = shared.admit(&mut state, &mut outgoing, &mut bytes);
             // A sleeping receiver takes what is there (while a full
             // channel makes this sender wait).
             if state.receiver_waiting {
@@ -244,6 +258,7 @@ impl Sender {
     /// of the async runtime, with no thread of its own in between).
     pub(crate) async fn send_batch_async(&self, batch: &mut Vec<Value>) -> Result<(), Closed> {
         let mut bytes: u64 = batch.iter().map(host_size).sum();
+        let mut outgoing = Outgoing::Whole(batch);
         let shared = &*self.shared;
         loop {
             // Registered before the check, so room made in between is seen.
@@ -255,7 +270,7 @@ impl Sender {
                 if state.receiver_gone {
                     return Err(Closed);
                 }
-                let done = shared.admit(&mut state, batch, &mut bytes);
+                let done = shared.admit(&mut state, &mut outgoing, &mut bytes);
                 if state.receiver_waiting {
                     shared.readable.notify_one();
                 }
@@ -478,6 +493,26 @@ mod tests {
         got.clear();
         assert!(rx.recv_batch(&mut got));
         assert_eq!(got, [Value::Int(10), Value::Int(11)]);
+    }
+
+    #[test]
+    fn a_batch_far_over_the_bound_goes_in_part_by_part_in_order() {
+        let (tx, rx) = channel(64, 16, CHANNEL_BYTES);
+        let receiver = std::thread::spawn(move || {
+            let (mut got, mut batch, mut largest) = (Vec::new(), Vec::new(), 0);
+            while rx.recv_batch(&mut batch) {
+                largest = largest.max(batch.len());
+                got.append(&mut batch);
+            }
+            (got, largest)
+        });
+        let mut batch: Vec<Value> = (0..100_000).map(Value::Int).collect();
+        tx.send_batch(&mut batch).expect("send");
+        assert!(batch.is_empty());
+        drop(tx);
+        let (got, largest) = receiver.join().expect("receiver");
+        assert_eq!(got, (0..100_000).map(Value::Int).collect::<Vec<_>>());
+        assert!(largest <= 16, "took {largest} at once");
     }
 
     #[test]
