@@ -162,7 +162,11 @@ fn build_guest(workspace: &Path, target_dir: &Path, package: &str) {
             // runs short, so its size is how deep Python code recurses.
             .args(["--", &format!("-Clink-arg=-zstack-size={PYTHON_STACK}")]);
     } else {
-        cmd.args(["--package", package]);
+        // The guests' release profile (the Python workspace sets the same in
+        // its manifest): one code unit, optimized across crates. Set here,
+        // not in the main workspace's profile, which also builds the host.
+        cmd.args(["--package", package])
+            .args(["--config", "profile.release.lto=\"fat\"", "--config", "profile.release.codegen-units=1"]);
     }
     eprintln!("running: {cmd:?}");
     let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo: {e}"));
