@@ -9,7 +9,9 @@
 //! `process_many`, as a pipeline hands them over (sandboxed nodes then
 //! take cheap inputs in `process-packed` or `process-batch` calls). With
 //! `NODEHOST_HOT_NODE=FILE:CLASS` (a file under `examples/`) a Python
-//! runtime calls that node class instead of the calculator.
+//! runtime calls that node class instead of the calculator. With
+//! `NODEHOST_HOT_INPUT=N` every call is given the int N instead of its
+//! call number (a kernel's size: `kernels/richards.py:Richards` and 50).
 
 use nodehost::{Runtime, Value};
 use nodehost_benches::scenarios::marshal_values;
@@ -51,6 +53,7 @@ fn main() {
     nodehost::on_node_thread(|| {
         let mut node = create(&spec);
         let mut out = Vec::with_capacity(1);
+        let fixed: Option<i64> = std::env::var("NODEHOST_HOT_INPUT").ok().and_then(|n| n.parse().ok());
         let batch: usize = std::env::var("NODEHOST_HOT_BATCH").ok().and_then(|n| n.parse().ok()).unwrap_or(1);
         let start = std::time::Instant::now();
         if batch > 1 {
@@ -59,7 +62,7 @@ fn main() {
             let mut i = 0i64;
             while i < calls as i64 {
                 while inputs.len() < batch && i < calls as i64 {
-                    inputs.push_back(payload.clone().unwrap_or(Value::Int(i)));
+                    inputs.push_back(payload.clone().unwrap_or(Value::Int(fixed.unwrap_or(i))));
                     i += 1;
                 }
                 out.clear();
@@ -70,7 +73,7 @@ fn main() {
         } else {
             for i in 0..calls as i64 {
                 out.clear();
-                let input = payload.clone().unwrap_or(Value::Int(i));
+                let input = payload.clone().unwrap_or(Value::Int(fixed.unwrap_or(i)));
                 node.process(input, &mut out).unwrap();
             }
         }
