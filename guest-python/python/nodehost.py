@@ -929,6 +929,38 @@ _tzdata = _TzdataFinder(_nodehost.tzdata_wheel) if hasattr(_nodehost, "tzdata_wh
 
 
 def _rustpython_threading(threading):
+    """``threading`` on RustPython as on CPython: its locks
+    (``_rustpython_locks``), and, where a thread runs to its end when
+    started, the thread that started it (``_keep_starter_thread``)."""
+    _rustpython_locks(threading)
+    if _thread_start_mode() == "at-start":
+        _keep_starter_thread(threading)
+
+
+def _keep_starter_thread(threading):
+    """A thread that runs to its end inside ``start`` runs under its
+    starter's identity, so it replaced the starter's entry in the table of
+    running threads and, ending, removed it: ``current_thread()`` then gave
+    a ``Dummy-2`` thread where CPython gives ``MainThread``, and
+    ``enumerate()`` lost the main thread. The starter's entry is put back
+    when the thread ends."""
+    import _thread
+    bootstrap_inner = threading.Thread._bootstrap_inner
+
+    def _bootstrap_inner(self):
+        ident = _thread.get_ident()
+        starter = threading._active.get(ident)
+        try:
+            bootstrap_inner(self)
+        finally:
+            if starter is not None:
+                with threading._active_limbo_lock:
+                    threading._active[ident] = starter
+
+    threading.Thread._bootstrap_inner = _bootstrap_inner
+
+
+def _rustpython_locks(threading):
     """RustPython's locks as CPython's: its lock's ``acquire`` refuses the
     ``blocking`` keyword, and its RLock has no ``_is_owned``, which
     ``Condition`` needs (so ``notify`` said "un-acquired lock", and
@@ -988,15 +1020,40 @@ def _rustpython_threading(threading):
     threading._CRLock = None
 
 
+def _thread_start_mode():
+    """How this runtime runs a thread it starts: ``"parallel"`` (CPython: the thread
+    runs beside its starter), ``"at-start"`` (RustPython built without
+    threads, in the sandbox and natively: the thread runs to its end inside
+    ``start``, on the starter's own stack), or ``"never"`` (CPython's WASI
+    build: ``start`` raises). Asked once, by starting a thread that only
+    reports where it ran."""
+    global _thread_mode
+    if _thread_mode is None:
+        import _thread
+        starter = _thread.get_ident()
+        ran_on = []
+        try:
+            _thread.start_new_thread(lambda: ran_on.append(_thread.get_ident()), ())
+        except RuntimeError:
+            _thread_mode = "never"
+        else:
+            _thread_mode = "at-start" if ran_on == [starter] else "parallel"
+    return _thread_mode
+
+
+_thread_mode = None
+
+
 def _wait_for_lock(lock, timeout):
     """Take ``lock``, held by another thread, within ``timeout`` seconds (-1:
     however long it takes), checking at intervals that grow to 5 ms. In the
-    sandbox a thread runs to its end when started, so nothing can release a
-    lock the running code holds: waiting with a timeout sleeps it out and
-    fails, as it would on CPython, and waiting without one is a deadlock,
-    raised at once rather than waited out until the node's deadline."""
+    sandbox (and on RustPython natively, built without threads) a thread
+    runs to its end when started, so nothing can release a lock the running
+    code holds: waiting with a timeout sleeps it out and fails, as it would
+    on CPython, and waiting without one is a deadlock, raised at once rather
+    than waited out until the node's deadline."""
     import time
-    if sys.platform == "wasi":
+    if _thread_start_mode() != "parallel":
         if timeout == -1:
             raise RuntimeError("deadlock: waiting without a timeout for a lock that is held, where nothing can "
                                "release it (in the sandbox, a thread runs to its end when it is started)")
@@ -1016,12 +1073,79 @@ def _wait_for_lock(lock, timeout):
         pause = min(pause * 2, 5e-3)
 
 
+def _inline_thread_pool(thread):
+    """``ThreadPoolExecutor`` where a thread cannot run beside the code that
+    starts it (both sandboxes, and RustPython natively): a submitted call
+    runs at once in the caller and its future is done when ``submit``
+    returns, with the call's result or exception, as a worker would have
+    left it. The standard pool could not work there: its workers wait on a
+    queue, which RustPython's at-start threads cannot do (the first one to
+    find the queue empty died, so later calls were never run and their
+    ``result()`` waited until the node's deadline) and CPython's WASI build
+    cannot start. The initializer runs once, before the first call; if it
+    raises, the pool is broken as a worker's failed initializer leaves it.
+    The node's deadline is not caught into a future: it ends the call."""
+    if _thread_start_mode() == "parallel":
+        return
+    from concurrent.futures import _base
+
+    def worker(pool):
+        """What one of ``pool``'s workers would hold: the initializer to run
+        once, and how it runs a call (through the pool's worker context
+        where the standard library has one, from Python 3.14)."""
+        if hasattr(pool, "_create_worker_context"):
+            context = pool._create_worker_context()
+            return context.initialize, lambda fn, args, kwargs: context.run(
+                pool._resolve_work_item_task(fn, args, kwargs))
+        initializer, initargs = pool._initializer, pool._initargs
+        return (lambda: initializer and initializer(*initargs)), (lambda fn, args, kwargs: fn(*args, **kwargs))
+
+    def submit(self, fn, /, *args, **kwargs):
+        broken = getattr(self, "BROKEN", thread.BrokenThreadPool)
+        with self._shutdown_lock:
+            if self._broken:
+                raise broken(self._broken)
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if thread._shutdown:
+                raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+        future = _base.Future()
+        run = self.__dict__.get("_nodehost_run")
+        if run is None:
+            initialize, run = worker(self)
+            self._nodehost_run = run
+            try:
+                initialize()
+            except DeadlineExceeded:
+                raise
+            except BaseException:
+                _base.LOGGER.critical("Exception in initializer:", exc_info=True)
+                self._initializer_failed()
+                future.set_exception(broken(self._broken))
+                return future
+        future.set_running_or_notify_cancel()
+        try:
+            result = run(fn, args, kwargs)
+        except DeadlineExceeded:
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    submit.__doc__ = thread.ThreadPoolExecutor.submit.__doc__
+    thread.ThreadPoolExecutor.submit = submit
+
+
 def _cpython_datetime_texts(pydatetime):
     """A date or time out of range refused in CPython 3.11's words (its C
     module's: ``day is out of range for month``, ``year 0 is out of
     range``); ``_pydatetime``, native RustPython's ``datetime``, words them
     as 3.12+ does (``day 29 must be in range 1..28 for month 2 in year
-    2023``). Node code that returns ``str(e)`` gives CPython's text. (The
+    2023``). Node code that returns ``str(e)`` gives CPython's text. And a
+    year below 1000 is written as 3.11 writes it (``%Y`` of year 5 is
+    ``5``). (The
     sandbox's RustPython has ``datetime`` in Rust; its texts are rewritten
     by ``nodehost_texts.rs``.)"""
     check_date, check_time = pydatetime._check_date_fields, pydatetime._check_time_fields
@@ -1046,6 +1170,10 @@ def _cpython_datetime_texts(pydatetime):
 
     pydatetime._check_date_fields = _check_date_fields
     pydatetime._check_time_fields = _check_time_fields
+    if hasattr(pydatetime, "_normalize_century"):
+        # A year below 1000 in `%Y`, `%G`, `%F` and `%C` as glibc writes it
+        # for 3.11 (`5`), not padded to `0005` as 3.13 does.
+        pydatetime._normalize_century = False
 
 
 def _cpython_decimal_signals(pydecimal):
@@ -1064,6 +1192,73 @@ def _cpython_decimal_signals(pydecimal):
         raise error([condition])
 
     context._raise_error = _raise_error
+
+
+def _json_decoding_texts(decoder):
+    """A malformed document refused in CPython 3.11's words and at its
+    position: 3.13 calls a trailing comma ``Illegal trailing comma before
+    end of object`` (or ``array``) at the comma, where 3.11 says what it
+    expected after it (``Expecting property name enclosed in double
+    quotes``, ``Expecting value``) where the next value would start; and
+    3.14 names the character in ``Invalid control character U+0009 at``
+    and ``Invalid \\escape: U+0078``. Node code that reports ``str(e)``
+    of a bad input line gives CPython's text."""
+    error = decoder.JSONDecodeError
+    init = error.__init__
+
+    def __init__(self, msg, doc, pos):
+        if msg.startswith("Illegal trailing comma before end of "):
+            msg = "Expecting property name enclosed in double quotes" if msg.endswith("object") else "Expecting value"
+            pos += 1
+            while pos < len(doc) and doc[pos] in " \t\n\r":
+                pos += 1
+        elif msg.startswith("Invalid control character U+"):
+            msg = "Invalid control character at"
+        elif msg.startswith("Invalid \\escape: "):
+            msg = "Invalid \\escape"
+        init(self, msg, doc, pos)
+
+    error.__init__ = __init__
+
+
+def _json_encoding_texts(encoder):
+    """``allow_nan=False`` refusing a float in CPython 3.11's words where
+    3.11 encodes in C (``json.dumps`` without ``indent``): 3.14 adds the
+    value there too (``...not JSON compliant: nan``), which 3.11's Python
+    encoder (``json.dump``, ``indent``) also writes."""
+    iterencode = encoder.JSONEncoder.iterencode
+    prefix = "Out of range float values are not JSON compliant: "
+
+    def retext(e):
+        if str(e).startswith(prefix):
+            return ValueError(prefix[:-2])
+        return None
+
+    def chunks_retexted(chunks):
+        try:
+            yield from chunks
+        except ValueError as e:
+            plain = retext(e)
+            if plain is None:
+                raise
+            raise plain from None
+
+    def _iterencode(self, o, _one_shot=False):
+        if not _one_shot or self.indent is not None:
+            return iterencode(self, o, _one_shot)
+        try:
+            chunks = iterencode(self, o, _one_shot)
+        except ValueError as e:
+            plain = retext(e)
+            if plain is None:
+                raise
+            raise plain from None
+        if isinstance(chunks, (list, tuple)):
+            return chunks
+        return chunks_retexted(chunks)
+
+    _iterencode.__doc__ = iterencode.__doc__
+    encoder.JSONEncoder.iterencode = _iterencode
 
 
 def _pickle_protocol_4(pickle):
@@ -1186,6 +1381,8 @@ _fill_os()
 _fixes = {}
 if sys.platform == "wasi":
     _fixes.update({"asyncio": _sandbox_asyncio, "zoneinfo": _warm_zoneinfo})
+if sys.platform == "wasi" or sys.implementation.name == "rustpython":
+    _fixes["concurrent.futures.thread"] = _inline_thread_pool
 if sys.implementation.name == "rustpython":
     _fixes.update({
         "threading": _rustpython_threading,
@@ -1193,6 +1390,8 @@ if sys.implementation.name == "rustpython":
         "_pydecimal": _cpython_decimal_signals,
         "csv": _csv_dialect_order,
     })
+if sys.version_info >= (3, 13):
+    _fixes.update({"json.decoder": _json_decoding_texts, "json.encoder": _json_encoding_texts})
 if sys.version_info >= (3, 12):
     _fixes.update({
         "pickle": _pickle_protocol_4,

@@ -20,6 +20,37 @@ def _json():
             json.dumps({"a": {"b": 1}}, indent=2), json.dumps("\u00e9", ensure_ascii=False)]
 
 
+def _json_decoder():
+    # What a node reporting a bad input line says: the decoder's refusals,
+    # in CPython 3.11's words and at its positions.
+    import json
+    out = []
+    for doc in ['{"a": 1,}', '[1, 2, ]', '{"a":1,"b":2,}', '[1,\n  ]', '"a\tb"', '"a\\xb"', '{"a" 1}', '[1 2]',
+                '', '{"a": 1} x', '"abc', '[1,,2]', '{,}', '"\\u12"', '[tru]']:
+        try:
+            json.loads(doc)
+        except json.JSONDecodeError as e:
+            out.append([str(e), e.msg, e.pos, e.lineno, e.colno])
+    return out
+
+
+def _json_encoder():
+    # A float `allow_nan=False` forbids, refused in CPython 3.11's words
+    # (its C encoder's for `dumps`, its Python encoder's for `dump` and
+    # `indent`).
+    import io
+    import json
+    out = []
+    for value in [float("nan"), [1, float("-inf")]]:
+        for encode in [lambda: json.dumps(value, allow_nan=False), lambda: json.dump(value, io.StringIO(), allow_nan=False),
+                       lambda: json.dumps(value, allow_nan=False, indent=1)]:
+            try:
+                encode()
+            except ValueError as e:
+                out.append(str(e))
+    return out
+
+
 def _re():
     import re
     m = re.match(r"(?P<word>\w+)-(\d+)", "node-42")
@@ -217,7 +248,8 @@ def _datetime():
     return [d.isoformat(), datetime.date(2024, 3, 1).weekday(), datetime.datetime.fromisoformat("2024-01-02T03:04:05"),
             d.strftime("%Y-%m-%d %H:%M %a %b %j"), datetime.datetime(2024, 1, 1, tzinfo=tz).astimezone(datetime.timezone.utc),
             datetime.datetime.strptime("2024-05-06 07:08", "%Y-%m-%d %H:%M"), datetime.timedelta(days=-1, seconds=5),
-            datetime.date(2024, 12, 31).isocalendar()[:], datetime.datetime.fromtimestamp(0, datetime.timezone.utc)]
+            datetime.date(2024, 12, 31).isocalendar()[:], datetime.datetime.fromtimestamp(0, datetime.timezone.utc),
+            datetime.date(5, 1, 1).strftime("%Y|%G|%F|%C|%d"), datetime.datetime(999, 12, 31).strftime("%Y %F")]
 
 
 def _time():
@@ -410,6 +442,19 @@ def _types():
     ns = types.SimpleNamespace(a=1)
     return [repr(ns), isinstance(_types, types.FunctionType), types.MappingProxyType({"k": 1})["k"],
             type(types.new_class("N")).__name__]
+
+
+def _reprs():
+    # Objects' texts as CPython 3.11 writes them, where RustPython's
+    # (3.12-3.14's, or its own) differed.
+    import collections
+    import re
+    import types
+    od = collections.OrderedDict(b=1, a=2)
+    od.move_to_end("b")
+    return [repr(od), repr(collections.OrderedDict()), repr(re.match(".+", "x" * 60)),
+            repr(re.search(r"b+", "abbbc")), str(types.MappingProxyType({"k": 1})),
+            repr(types.MappingProxyType({"k": 1}))]
 
 
 def _weakref():
@@ -622,7 +667,13 @@ def _threading():
         out.append(2)
     local = threading.local()
     local.x = 3
-    return [out, local.x, threading.Event().is_set(), threading.Lock().acquire(blocking=False)]
+    names = []
+    worker = threading.Thread(target=lambda: names.append(threading.current_thread().name), name="worker")
+    worker.start()
+    worker.join()
+    names += [threading.current_thread().name, threading.main_thread() is threading.current_thread(),
+              worker.is_alive(), [t.name for t in threading.enumerate()]]
+    return [out, local.x, threading.Event().is_set(), threading.Lock().acquire(blocking=False), names]
 
 
 def _asyncio():
@@ -806,9 +857,32 @@ def _mimetypes():
 
 
 def _concurrent_futures():
-    import concurrent.futures
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        return [list(pool.map(abs, [-1, -2, 3])), pool.submit(pow, 2, 8).result()]
+    import concurrent.futures as cf
+    import logging
+    out = []
+    seen = []
+    with cf.ThreadPoolExecutor(max_workers=2, initializer=seen.append, initargs=("init",)) as pool:
+        out.append(list(pool.map(abs, [-1, -2, 3])))
+        out.append(pool.submit(pow, 2, 8).result())
+        failed = pool.submit(divmod, 1, 0)
+        out.append([type(failed.exception()).__name__, failed.done()])
+        futures = [pool.submit(pow, 3, i) for i in range(6)]
+        out.append(sorted(f.result() for f in cf.as_completed(futures, timeout=5)))
+        out.append(len(cf.wait(futures, timeout=5).done))
+        out.append(pool.submit(lambda: pool.submit(pow, 2, 10).result()).result())
+    out.append(seen[:1])
+    try:
+        pool.submit(abs, 1)
+    except RuntimeError as e:
+        out.append(str(e))
+    logging.getLogger("concurrent.futures").disabled = True
+    def bad():
+        raise ValueError("no")
+    broken = cf.ThreadPoolExecutor(max_workers=1, initializer=bad)
+    out.append(type(broken.submit(abs, -1).exception()).__name__)
+    broken.shutdown()
+    logging.getLogger("concurrent.futures").disabled = False
+    return out
 
 
 def _subprocess():

@@ -170,9 +170,9 @@ class Raises:
 
 class Threads:
     """Locks held while another waits, and a consumer thread started before
-    its producer puts: what CPython gives (in the sandbox a thread runs to
-    its end when started, so the consumer there fails with a deadlock
-    error, logged, and the node goes on)."""
+    its producer puts: what CPython gives (in the sandbox and on native
+    RustPython a thread runs to its end when started, so the consumer there
+    fails with a deadlock error, logged, and the node goes on)."""
 
     def process(self, data):
         import queue
