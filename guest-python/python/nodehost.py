@@ -945,8 +945,10 @@ def _keep_starter_thread(threading):
     ``enumerate()`` lost the main thread. The starter's entry is put back
     when the thread ends."""
     import _thread
+    import functools
     bootstrap_inner = threading.Thread._bootstrap_inner
 
+    @functools.wraps(bootstrap_inner)
     def _bootstrap_inner(self):
         ident = _thread.get_ident()
         starter = threading._active.get(ident)
@@ -1100,6 +1102,9 @@ def _inline_thread_pool(thread):
         initializer, initargs = pool._initializer, pool._initargs
         return (lambda: initializer and initializer(*initargs)), (lambda fn, args, kwargs: fn(*args, **kwargs))
 
+    import functools
+
+    @functools.wraps(thread.ThreadPoolExecutor.submit)
     def submit(self, fn, /, *args, **kwargs):
         broken = getattr(self, "BROKEN", thread.BrokenThreadPool)
         with self._shutdown_lock:
@@ -1134,7 +1139,6 @@ def _inline_thread_pool(thread):
             future.set_result(result)
         return future
 
-    submit.__doc__ = thread.ThreadPoolExecutor.submit.__doc__
     thread.ThreadPoolExecutor.submit = submit
 
 
@@ -1203,9 +1207,11 @@ def _json_decoding_texts(decoder):
     3.14 names the character in ``Invalid control character U+0009 at``
     and ``Invalid \\escape: U+0078``. Node code that reports ``str(e)``
     of a bad input line gives CPython's text."""
+    import functools
     error = decoder.JSONDecodeError
     init = error.__init__
 
+    @functools.wraps(init)
     def __init__(self, msg, doc, pos):
         if msg.startswith("Illegal trailing comma before end of "):
             msg = "Expecting property name enclosed in double quotes" if msg.endswith("object") else "Expecting value"
@@ -1226,6 +1232,7 @@ def _json_encoding_texts(encoder):
     3.11 encodes in C (``json.dumps`` without ``indent``): 3.14 adds the
     value there too (``...not JSON compliant: nan``), which 3.11's Python
     encoder (``json.dump``, ``indent``) also writes."""
+    import functools
     iterencode = encoder.JSONEncoder.iterencode
     prefix = "Out of range float values are not JSON compliant: "
 
@@ -1243,6 +1250,7 @@ def _json_encoding_texts(encoder):
                 raise
             raise plain from None
 
+    @functools.wraps(iterencode)
     def _iterencode(self, o, _one_shot=False):
         if not _one_shot or self.indent is not None:
             return iterencode(self, o, _one_shot)
@@ -1257,7 +1265,6 @@ def _json_encoding_texts(encoder):
             return chunks
         return chunks_retexted(chunks)
 
-    _iterencode.__doc__ = iterencode.__doc__
     encoder.JSONEncoder.iterencode = _iterencode
 
 

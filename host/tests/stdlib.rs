@@ -221,3 +221,20 @@ fn reprs_dates_and_json_errors_read_as_cpython_3_11_in_the_sandbox() {
         assert_eq!(judge(name, got), Ok(()), "{name}");
     }
 }
+
+/// XML namespaces reach Python as libexpat reports them, in the sandbox:
+/// `minidom` keeps prefixes and `xmlns` declarations (`toxml()` lost them
+/// all), `iterparse` gives `start-ns` and `end-ns` events, and `xml.sax`
+/// sees qualified names and declarations without namespace processing and
+/// prefix mappings with it.
+#[test]
+fn xml_namespaces_reach_minidom_etree_and_sax_as_on_cpython_in_the_sandbox() {
+    let run = |runtime| {
+        let spec = python(test_python("real_data.py"), "XmlNamespaces", Value::Null, runtime);
+        run_node(&spec, vec![Value::Null]).unwrap().outputs()
+    };
+    let want = run(Runtime::Cpython);
+    let text = want[0].as_str().unwrap_or_default();
+    assert!(text.contains(r#"<p:a xmlns="urn:d" xmlns:p="urn:p""#), "{text}");
+    assert_eq!(run(Runtime::Wasm), want);
+}

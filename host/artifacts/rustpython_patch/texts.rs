@@ -354,6 +354,36 @@ pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[
         "                    Err(error) if isfinal => break Err(nodehost_expat_error(vm, &error)),\n",
     ),
     ("src/pyexpat.rs", "    pub(super) struct PyExpatError(PyException);\n", EXPAT_ERROR),
+    // Namespaces as libexpat reports them (`EXPAT_NAMESPACES`).
+    (
+        "src/pyexpat.rs",
+        "        start_namespace_decl: MutableObject,\n",
+        "        #[pytraverse(skip)]\n        nodehost_scopes: PyRwLock<Vec<(std::collections::BTreeMap<String, String>, Vec<String>)>>,\n",
+    ),
+    (
+        "src/pyexpat.rs",
+        "                end_namespace_decl: MutableObject::new(vm.ctx.none()),\n",
+        "                nodehost_scopes: PyRwLock::new(Vec::new()),\n",
+    ),
+    ("src/pyexpat.rs", "                _ => name.local_name.clone(),\n            }\n        }\n", EXPAT_NAMESPACES),
+    // `ElementTree` gives the default namespace's missing prefix (and an
+    // undeclared URI) as "", as CPython's C module does: `('start-ns',
+    // ('', 'urn:d'))`, where RustPython passed libexpat's None on.
+    (
+        "src/elementtree.rs",
+        "        fn _expat_start_ns(\n            zelf: &Py<Self>,\n            prefix: PyObjectRef,\n            uri: PyObjectRef,\n            vm: &VirtualMachine,\n        ) -> PyResult<()> {\n",
+        "            let empty_if_none = |obj: PyObjectRef| if vm.is_none(&obj) { vm.ctx.new_str(\"\").into() } else { obj };\n            let (prefix, uri) = (empty_if_none(prefix), empty_if_none(uri));\n",
+    ),
+    (
+        "src/elementtree.rs",
+        "        fn _expat_end_ns(\n            zelf: &Py<Self>,\n            prefix: PyObjectRef,\n            vm: &VirtualMachine,\n        ) -> PyResult<()> {\n",
+        "            let prefix: PyObjectRef = if vm.is_none(&prefix) { vm.ctx.new_str(\"\").into() } else { prefix };\n",
+    ),
+    (
+        "src/pyexpat.rs",
+        "        fn dispatch(&self, vm: &VirtualMachine, event: XmlEvent) -> PyResult<()> {\n",
+        "            let Some(event) = self.nodehost_tag(vm, event)? else {\n                return Ok(());\n            };\n",
+    ),
     (
         "src/zlib.rs",
         "    fn new_zlib_error(message: impl Into<String>, vm: &VirtualMachine) -> PyBaseExceptionRef {\n",
@@ -390,6 +420,104 @@ const ZLIB_DATA_ERROR: &str = "        if true {
                 message
             };
             return vm.new_exception_msg(vm.class(\"zlib\", \"error\"), message.into());
+        }
+";
+
+/// A start or end tag as libexpat reports it. With namespace processing
+/// (a `namespace_separator`, as `xml.dom.minidom` and `xml.etree` ask):
+/// the namespaces an element declares go to `StartNamespaceDeclHandler`
+/// before it (`EndNamespaceDeclHandler` after its end), and a prefixed name
+/// is `uri sep local sep prefix` when `namespace_prefixes` is set. Without
+/// it (`xml.sax` by default): names stay qualified (`p:a`) and the
+/// declarations are `xmlns` attributes. RustPython gave the local name
+/// alone and no declarations, so `minidom`'s `toxml()` lost every prefix
+/// and `xmlns`, and `iterparse` had no `start-ns` events. (`xml-rs` gives
+/// an element's namespaces as a map, so several declared on one element
+/// come in prefix order rather than the document's.)
+const EXPAT_NAMESPACES: &str = "
+        /// nodehost: a start or end tag as libexpat reports it (see
+        /// host/artifacts/rustpython_patch/texts.rs); any other event is
+        /// given back.
+        fn nodehost_tag(&self, vm: &VirtualMachine, event: XmlEvent) -> PyResult<Option<XmlEvent>> {
+            let processing = self.namespace_separator.is_some();
+            let triplets = self.namespace_prefixes.read().is(&vm.ctx.true_value);
+            let name_of = |name: &xml::name::OwnedName| -> String {
+                match (&self.namespace_separator, &name.namespace, &name.prefix) {
+                    (Some(sep), Some(ns), prefix) if !ns.is_empty() => match prefix {
+                        Some(prefix) if triplets => format!(\"{ns}{sep}{}{sep}{prefix}\", name.local_name),
+                        _ => format!(\"{ns}{sep}{}\", name.local_name),
+                    },
+                    (None, _, Some(prefix)) if !prefix.is_empty() => format!(\"{prefix}:{}\", name.local_name),
+                    _ => name.local_name.clone(),
+                }
+            };
+            let text_or_none = |text: &str| -> PyObjectRef {
+                if text.is_empty() { vm.ctx.none() } else { vm.ctx.new_str(text).into() }
+            };
+            match event {
+                XmlEvent::StartElement { name, attributes, namespace } => {
+                    let outer: std::collections::BTreeMap<String, String> = match self.nodehost_scopes.read().last() {
+                        Some((map, _)) => map.clone(),
+                        None => [(\"xml\", xml::namespace::NS_XML_URI), (\"xmlns\", xml::namespace::NS_XMLNS_URI), (\"\", \"\")]
+                            .into_iter()
+                            .map(|(prefix, uri)| (prefix.to_owned(), uri.to_owned()))
+                            .collect(),
+                    };
+                    let declared: Vec<(String, String)> = namespace
+                        .0
+                        .iter()
+                        .filter(|(prefix, uri)| outer.get(*prefix) != Some(*uri))
+                        .map(|(prefix, uri)| (prefix.clone(), uri.clone()))
+                        .collect();
+                    self.nodehost_scopes.write().push((namespace.0, declared.iter().map(|(prefix, _)| prefix.clone()).collect()));
+                    if processing {
+                        for (prefix, uri) in &declared {
+                            invoke_handler(vm, &self.start_namespace_decl, (text_or_none(prefix.as_str()), text_or_none(uri.as_str())))?;
+                        }
+                    }
+                    let mut pairs: Vec<(String, String)> = Vec::new();
+                    if !processing {
+                        for (prefix, uri) in &declared {
+                            let key = if prefix.is_empty() { \"xmlns\".to_owned() } else { format!(\"xmlns:{prefix}\") };
+                            pairs.push((key, uri.clone()));
+                        }
+                    }
+                    for attribute in attributes {
+                        pairs.push((name_of(&attribute.name), attribute.value));
+                    }
+                    let attrs: PyObjectRef = if self.ordered_attributes.read().is(&vm.ctx.true_value) {
+                        let mut items: Vec<PyObjectRef> = Vec::with_capacity(pairs.len() * 2);
+                        for (key, value) in pairs {
+                            items.push(self.intern_name(vm, key).into());
+                            items.push(vm.ctx.new_str(value).into());
+                        }
+                        vm.ctx.new_list(items).into()
+                    } else {
+                        let dict = vm.ctx.new_dict();
+                        for (key, value) in pairs {
+                            let key = self.intern_name(vm, key);
+                            dict.set_item(AsRef::<str>::as_ref(&key), vm.ctx.new_str(value).into(), vm)?;
+                        }
+                        dict.into()
+                    };
+                    let name_str = self.intern_name(vm, name_of(&name));
+                    invoke_handler(vm, &self.start_element, (name_str, attrs))?;
+                    Ok(None)
+                }
+                XmlEvent::EndElement { name, .. } => {
+                    let scope = self.nodehost_scopes.write().pop();
+                    let name_str = self.intern_name(vm, name_of(&name));
+                    invoke_handler(vm, &self.end_element, (name_str,))?;
+                    if let Some((_, declared)) = scope.filter(|_| processing) {
+                        // Latest first, as libexpat unbinds them.
+                        for prefix in declared.into_iter().rev() {
+                            invoke_handler(vm, &self.end_namespace_decl, (text_or_none(prefix.as_str()),))?;
+                        }
+                    }
+                    Ok(None)
+                }
+                other => Ok(Some(other)),
+            }
         }
 ";
 

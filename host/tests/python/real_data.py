@@ -890,3 +890,60 @@ class Stdlib311:
             list(difflib.unified_diff(["a\n", "b\n"], ["a\n", "c\n"], "x", "y")), refused,
             statistics.NormalDist(10, 2).samples(4, seed=7), len(statistics.NormalDist().samples(3)),
         ]
+
+
+class XmlNamespaces:
+    """A document with namespaces (prefixed and default, declared and
+    undeclared) through ``xml.dom.minidom``, ``ElementTree`` (``iterparse``
+    with namespace events, and a round trip) and ``xml.sax`` with and
+    without namespace processing: what each library reports."""
+
+    def process(self, data):
+        import io
+        import xml.dom.minidom
+        import xml.etree.ElementTree as ET
+        import xml.sax
+        import xml.sax.handler
+        doc = ('<p:a xmlns="urn:d" xmlns:p="urn:p" p:x="1" y="2"><b/>'
+               '<p:c><d xmlns=""/><q:e xmlns:q="urn:q" q:z="3"/></p:c></p:a>')
+        dom = xml.dom.minidom.parseString(doc)
+        root = dom.documentElement
+        out = [root.toxml(), root.prefix, root.tagName, root.namespaceURI,
+               [(n.tagName, n.prefix, n.localName, n.namespaceURI) for n in dom.getElementsByTagName("*")]]
+        out.append([(event, item if event.endswith("-ns") else getattr(item, "tag", item))
+                    for event, item in ET.iterparse(io.StringIO(doc), events=("start", "end", "start-ns", "end-ns"))])
+        out.append(ET.tostring(ET.fromstring(doc)).decode())
+
+        class Seen(xml.sax.handler.ContentHandler):
+            def __init__(self):
+                super().__init__()
+                self.seen = []
+
+            def startElement(self, name, attrs):
+                self.seen.append(("start", name, sorted(attrs.items())))
+
+            def endElement(self, name):
+                self.seen.append(("end", name))
+
+            def startElementNS(self, name, qname, attrs):
+                self.seen.append(("start", name, qname, sorted(attrs.items(), key=repr)))
+
+            def endElementNS(self, name, qname):
+                self.seen.append(("end", name, qname))
+
+            def startPrefixMapping(self, prefix, uri):
+                self.seen.append(("map", prefix, uri))
+
+            def endPrefixMapping(self, prefix):
+                self.seen.append(("unmap", prefix))
+
+        plain = Seen()
+        xml.sax.parseString(doc.encode(), plain)
+        out.append(plain.seen)
+        spaced = Seen()
+        parser = xml.sax.make_parser()
+        parser.setFeature(xml.sax.handler.feature_namespaces, True)
+        parser.setContentHandler(spaced)
+        parser.parse(io.StringIO(doc))
+        out.append(spaced.seen)
+        return repr(out)
