@@ -1022,6 +1022,9 @@ def _rustpython_locks(threading):
     threading._CRLock = None
 
 
+_thread_mode = None
+
+
 def _thread_start_mode():
     """How this runtime runs a thread it starts: ``"parallel"`` (CPython: the thread
     runs beside its starter), ``"at-start"`` (RustPython built without
@@ -1041,9 +1044,6 @@ def _thread_start_mode():
         else:
             _thread_mode = "at-start" if ran_on == [starter] else "parallel"
     return _thread_mode
-
-
-_thread_mode = None
 
 
 def _wait_for_lock(lock, timeout):
@@ -1089,6 +1089,7 @@ def _inline_thread_pool(thread):
     The node's deadline is not caught into a future: it ends the call."""
     if _thread_start_mode() == "parallel":
         return
+    import functools
     from concurrent.futures import _base
 
     def worker(pool):
@@ -1101,8 +1102,6 @@ def _inline_thread_pool(thread):
                 pool._resolve_work_item_task(fn, args, kwargs))
         initializer, initargs = pool._initializer, pool._initargs
         return (lambda: initializer and initializer(*initargs)), (lambda fn, args, kwargs: fn(*args, **kwargs))
-
-    import functools
 
     @functools.wraps(thread.ThreadPoolExecutor.submit)
     def submit(self, fn, /, *args, **kwargs):

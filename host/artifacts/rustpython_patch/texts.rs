@@ -456,19 +456,30 @@ const EXPAT_NAMESPACES: &str = "
             };
             match event {
                 XmlEvent::StartElement { name, attributes, namespace } => {
-                    let outer: std::collections::BTreeMap<String, String> = match self.nodehost_scopes.read().last() {
-                        Some((map, _)) => map.clone(),
-                        None => [(\"xml\", xml::namespace::NS_XML_URI), (\"xmlns\", xml::namespace::NS_XMLNS_URI), (\"\", \"\")]
-                            .into_iter()
-                            .map(|(prefix, uri)| (prefix.to_owned(), uri.to_owned()))
-                            .collect(),
+                    // What the element declares: its bindings that differ
+                    // from the enclosing element's (at the root, from the
+                    // ones every document has).
+                    let declared: Vec<(String, String)> = {
+                        let scopes = self.nodehost_scopes.read();
+                        let outer = scopes.last().map(|(map, _)| map);
+                        namespace
+                            .0
+                            .iter()
+                            .filter(|(prefix, uri)| {
+                                let before = match outer {
+                                    Some(map) => map.get(prefix.as_str()).map(String::as_str),
+                                    None => match prefix.as_str() {
+                                        \"xml\" => Some(xml::namespace::NS_XML_URI),
+                                        \"xmlns\" => Some(xml::namespace::NS_XMLNS_URI),
+                                        \"\" => Some(\"\"),
+                                        _ => None,
+                                    },
+                                };
+                                before != Some(uri.as_str())
+                            })
+                            .map(|(prefix, uri)| (prefix.clone(), uri.clone()))
+                            .collect()
                     };
-                    let declared: Vec<(String, String)> = namespace
-                        .0
-                        .iter()
-                        .filter(|(prefix, uri)| outer.get(*prefix) != Some(*uri))
-                        .map(|(prefix, uri)| (prefix.clone(), uri.clone()))
-                        .collect();
                     self.nodehost_scopes.write().push((namespace.0, declared.iter().map(|(prefix, _)| prefix.clone()).collect()));
                     if processing {
                         for (prefix, uri) in &declared {
