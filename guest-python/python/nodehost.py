@@ -935,6 +935,18 @@ def _rustpython_threading(threading):
     _rustpython_locks(threading)
     if _thread_start_mode() == "at-start":
         _keep_starter_thread(threading)
+        _local_per_thread(threading)
+
+
+def _local_per_thread(threading):
+    """``threading.local`` keeps each thread's values apart where a thread
+    runs inside ``start``. RustPython's keys them on the OS thread, which
+    such a thread shares with its starter: the thread saw its starter's
+    values and its changes were the starter's. The pure-Python
+    ``_threading_local.local`` keys them on ``current_thread()``, the
+    thread's own ``Thread`` while it runs."""
+    import _threading_local
+    threading.local = _threading_local.local
 
 
 def _keep_starter_thread(threading):

@@ -221,6 +221,22 @@ def _struct():
             struct.pack(">Q", 2**64 - 1), struct.unpack("<d", struct.pack("<d", 0.1)), struct.pack("3s", b"abcdef")]
 
 
+def _struct_refusals():
+    # An int out of its format's range, or too few items, in CPython 3.11's
+    # words.
+    import struct
+    refusals = []
+    for fmt, args in [("<2i", (1,)), ("<h", (40000,)), ("b", (200,)), ("<B", (-1,)), ("<H", (70000,)),
+                      ("<I", (-1,)), ("<I", (2**32,)), ("<i", (2**31,)), ("<q", (2**63,)), ("<Q", (-1,)),
+                      ("l", (2**63,))]:
+        try:
+            struct.pack(fmt, *args)
+            refusals.append("packed")
+        except struct.error as e:
+            refusals.append(str(e))
+    return refusals
+
+
 def _array():
     import array
     a = array.array("f", [1.0, 2.0, 3.5])
@@ -454,7 +470,41 @@ def _reprs():
     od.move_to_end("b")
     return [repr(od), repr(collections.OrderedDict()), repr(re.match(".+", "x" * 60)),
             repr(re.search(r"b+", "abbbc")), str(types.MappingProxyType({"k": 1})),
-            repr(types.MappingProxyType({"k": 1}))]
+            repr(types.MappingProxyType({"k": 1})), repr(od.keys()), repr(od.values()), repr(od.items()),
+            repr(collections.OrderedDict().keys())]
+
+
+def _recursion():
+    # Recursion in native code counts against the recursion limit, as in
+    # CPython 3.11: repr, json and pickle of a list nested 5,000 deep raise
+    # RecursionError with CPython's words, so do == and a nested dict's repr;
+    # 200 deep works.
+    import json
+    import pickle
+
+    def nested(depth):
+        x = []
+        for _ in range(depth):
+            x = [x]
+        return x
+
+    def outcome(f, x):
+        try:
+            f(x)
+            return "ok"
+        except RecursionError as e:
+            return str(e)
+
+    shallow, deep, other = nested(200), nested(5000), nested(5000)
+    d = {}
+    for _ in range(5000):
+        d = {"k": d}
+    out = [len(repr(shallow)), len(json.dumps(shallow)), pickle.loads(pickle.dumps(shallow)) == shallow]
+    for f in (repr, str, json.dumps, pickle.dumps, lambda x: x == other):
+        out.append(outcome(f, deep))
+    out.append(outcome(repr, d))
+    out.append(outcome(json.dumps, d))
+    return out
 
 
 def _weakref():
@@ -667,13 +717,23 @@ def _threading():
         out.append(2)
     local = threading.local()
     local.x = 3
+    seen = []
+
+    def own_values():
+        seen.append(getattr(local, "x", None))
+        local.x = 4
+        seen.append(local.x)
+
+    values = threading.Thread(target=own_values)
+    values.start()
+    values.join()
     names = []
     worker = threading.Thread(target=lambda: names.append(threading.current_thread().name), name="worker")
     worker.start()
     worker.join()
     names += [threading.current_thread().name, threading.main_thread() is threading.current_thread(),
               worker.is_alive(), [t.name for t in threading.enumerate()]]
-    return [out, local.x, threading.Event().is_set(), threading.Lock().acquire(blocking=False), names]
+    return [out, local.x, seen, threading.Event().is_set(), threading.Lock().acquire(blocking=False), names]
 
 
 def _asyncio():

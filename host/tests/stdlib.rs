@@ -210,16 +210,30 @@ fn concurrent_futures_thread_pool_gives_cpython_results_on_every_runtime() {
 
 /// Texts CPython 3.11 writes where RustPython 0.6 wrote 3.12-3.14's or its
 /// own, in the sandbox: `repr()` of an `OrderedDict` (its pairs) and of a
-/// long regex match (cut at 50 characters), `str()` of a `mappingproxy`, a
-/// year below 1000 in `date.strftime` (`5`, not `0005`), and `json`'s
-/// refusals of a malformed document or a float `allow_nan=False` forbids.
+/// long regex match (cut at 50 characters) and of an `OrderedDict`'s
+/// views (`odict_keys(['a'])`), `str()` of a `mappingproxy`, a year below
+/// 1000 in `date.strftime` (`5`, not `0005`), `json`'s refusals of a
+/// malformed document or a float `allow_nan=False` forbids, and
+/// `struct.pack`'s of an int out of range or too few items.
 #[test]
 fn reprs_dates_and_json_errors_read_as_cpython_3_11_in_the_sandbox() {
-    let names = ["reprs", "datetime", "json_decoder", "json_encoder"];
+    let names = ["reprs", "datetime", "json_decoder", "json_encoder", "struct_refusals"];
     let outputs = check_outputs(Runtime::Wasm, &names);
     for (name, got) in names.iter().zip(&outputs) {
         assert_eq!(judge(name, got), Ok(()), "{name}");
     }
+}
+
+/// Recursion in native code counts against the recursion limit as in
+/// CPython 3.11, in the sandbox: `repr`, `str`, `json.dumps`,
+/// `pickle.dumps` and `==` of a list nested 5,000 deep, and `repr` and
+/// `json.dumps` of a dict nested as deep, raise `RecursionError` with
+/// CPython's words (they printed, and at 100,000 deep overflowed the wasm
+/// stack), while 200 deep works.
+#[test]
+fn native_recursion_raises_recursion_error_as_cpython_3_11_in_the_sandbox() {
+    let got = &check_outputs(Runtime::Wasm, &["recursion"])[0];
+    assert_eq!(judge("recursion", got), Ok(()));
 }
 
 /// XML namespaces reach Python as libexpat reports them, in the sandbox:

@@ -3,6 +3,10 @@
 //! - A `RecursionError` of Python code reads `maximum recursion depth
 //!   exceeded`: RustPython's ended in a space (its message takes a "where"
 //!   suffix, empty for Python frames).
+//! - Native recursion counts against the Python recursion limit on
+//!   wasm32, as in CPython 3.11 ([`COUNTED_NATIVE_RECURSION`]): `repr`,
+//!   `json.dumps` or `pickle.dumps` of a list nested 1,000 deep raises
+//!   `RecursionError` with CPython's text.
 //! - `float ** float` takes CPython's special cases, in CPython's order:
 //!   `(-0.0) ** 0.5` was a complex `0j`, `0.0 ** -0.0` and `0.0 ** -inf`
 //!   raised `ZeroDivisionError`, `(-inf) ** 0.5` raised `OverflowError`, and
@@ -61,8 +65,39 @@ pub const MODULE: (&str, &str) = ("nodehost_texts.rs", "rustpython-patch/nodehos
 const STACK_RECURSION_ERROR: &str =
     "            #[allow(unreachable_code)]\n            return Err(self.new_recursion_error(\"maximum recursion depth exceeded\"));\n";
 
+/// On wasm32, native recursion (`repr`, `str`, `==`, `hash`, `json`,
+/// `pickle` of nested containers, `__call__` chains) counts against the
+/// limit Python frames count against, one level per nested call, as in
+/// CPython 3.11. RustPython 0.6 measures the native stack there instead,
+/// and on wasm32 the stack pointer it reads is the shadow stack in linear
+/// memory, not wasmtime's stack that runs out: a list nested 2,000 deep
+/// printed where CPython raises `RecursionError`, and one 100,000 deep
+/// overflowed the wasm stack and lost the node's instance. The stack check
+/// stays as well, for a limit lifted out of reach. (`if true`: the
+/// published body after it stays, unreached, without a warning.)
+const COUNTED_NATIVE_RECURSION: &str = "        #[cfg(target_arch = \"wasm32\")]
+        if true {
+            if self.recursion_depth.get() >= self.recursion_limit.get() || self.check_c_stack_overflow() {
+                return Err(self.new_recursion_error(if _where.is_empty() {
+                    \"maximum recursion depth exceeded\".to_owned()
+                } else {
+                    format!(\"maximum recursion depth exceeded {_where}\")
+                }));
+            }
+            self.recursion_depth.update(|d| d + 1);
+            let result = f();
+            self.recursion_depth.update(|d| d.saturating_sub(1));
+            return result;
+        }
+";
+
 /// `rustpython-vm`: (file, anchor, text inserted after the anchor)
 pub const VM_EDITS: &[(&str, &str, &str)] = &[
+    (
+        "src/vm/mod.rs",
+        "    pub fn with_recursion<R, F: FnOnce() -> PyResult<R>>(&self, _where: &str, f: F) -> PyResult<R> {\n",
+        COUNTED_NATIVE_RECURSION,
+    ),
     (
         "src/vm/mod.rs",
         "    fn check_recursive_call(&self, _where: &str) -> PyResult<()> {\n",
@@ -194,7 +229,37 @@ pub const VM_EDITS_2: &[(&str, &str, &str)] = &[
         "            drop(removed);\n            Ok(())\n        } else {\n",
         "            #[allow(unreachable_code)]\n            return Err(vm.new_value_error(\"list.remove(x): x not in list\"));\n",
     ),
+    (
+        "src/buffer.rs",
+        "        if self.arg_count != args.len() {\n",
+        "            if true {\n                return Err(PackError::new(PackErrorKind::Type, vm, format!(\"pack expected {} items for packing (got {})\", self.arg_count, args.len())));\n            }\n",
+    ),
+    ("src/buffer.rs", "    index.try_to_primitive(vm).map_err(|_| {\n", "        if true {\n            return PackError::new(PackErrorKind::Value, vm, nodehost_range_text::<T>(code, &index));\n        }\n"),
+    ("src/buffer.rs", "make_pack_prim_int!(usize);\n", STRUCT_RANGE_TEXT),
 ];
+
+/// `struct.pack`'s refusal of an int out of its format's range, in CPython
+/// 3.11's words: `byte`, `ubyte`, `short` and `ushort` formats by name,
+/// `argument out of range` for an 8-byte format or a negative number to an
+/// unsigned one, else `'i' format requires ...` (RustPython named every
+/// format by its letter and its range). The count of items a format takes
+/// is its arguments', not its codes' (`pack('<2i', 1)` said it expected 1).
+const STRUCT_RANGE_TEXT: &str = "
+/// nodehost: why `index` does not fit format `code` (of type `T`), in CPython 3.11's words.
+fn nodehost_range_text<T: PrimInt + fmt::Display>(code: FormatType, index: &crate::builtins::PyInt) -> String {
+    let negative = *index.as_bigint() < BigInt::from(0u8);
+    let unsigned = T::min_value() == T::zero();
+    match code {
+        FormatType::VoidP => \"int too large to convert\".to_owned(),
+        FormatType::SByte => \"byte format requires -128 <= number <= 127\".to_owned(),
+        FormatType::UByte => \"ubyte format requires 0 <= number <= 255\".to_owned(),
+        FormatType::Short => \"short format requires -32768 <= number <= 32767\".to_owned(),
+        FormatType::UShort => \"ushort format requires 0 <= number <= 65535\".to_owned(),
+        _ if mem::size_of::<T>() == 8 || (unsigned && negative) => \"argument out of range\".to_owned(),
+        _ => format!(\"'{}' format requires {} <= number <= {}\", code as u8 as char, T::min_value(), T::max_value()),
+    }
+}
+";
 
 /// `rustpython-vm`, continued: objects' texts as CPython 3.11 writes them.
 /// - `repr()` of an `OrderedDict` lists its pairs, `OrderedDict([('a',
@@ -204,7 +269,27 @@ pub const VM_EDITS_2: &[(&str, &str, &str)] = &[
 ///   characters, as CPython's `%.50R` does (RustPython wrote all of it).
 /// - `str()` of a `mappingproxy` is its mapping's `str` (RustPython gave
 ///   the proxy's repr, `mappingproxy({...})`).
+/// - `repr()` of an `OrderedDict`'s `keys()`, `values()` and `items()` is
+///   the view's name and a list of what it holds, `odict_keys(['a'])`
+///   ([`ODICT_VIEW_REPR`]; RustPython gave the default
+///   `<builtins.odict_keys object at 0x...>`).
 pub const VM_REPRS: &[(&str, &str, &str)] = &[
+    ("src/stdlib/_collections/ordered_dict.rs", "    use std::collections::HashMap;\n", ODICT_VIEW_REPR),
+    (
+        "src/stdlib/_collections/ordered_dict.rs",
+        "    struct PyODictKeys {\n        od: PyRef<PyOrderedDict>,\n    }\n\n    #[pyclass(with(Iterable, Comparable, AsMapping, AsSequence, AsNumber",
+        ", Representable",
+    ),
+    (
+        "src/stdlib/_collections/ordered_dict.rs",
+        "    struct PyODictValues {\n        od: PyRef<PyOrderedDict>,\n    }\n\n    #[pyclass(with(Iterable, Comparable, AsMapping",
+        ", Representable",
+    ),
+    (
+        "src/stdlib/_collections/ordered_dict.rs",
+        "    pub(crate) struct PyOrderedDictItems {\n        od: PyRef<PyOrderedDict>,\n    }\n\n    #[pyclass(with(Iterable, Comparable, AsMapping, AsSequence, AsNumber",
+        ", Representable",
+    ),
     (
         "src/stdlib/_collections/ordered_dict.rs",
         "    impl Representable for PyOrderedDict {\n        fn repr_str(zelf: &Py<Self>, vm: &VirtualMachine) -> PyResult<String> {\n",
@@ -231,6 +316,40 @@ pub const VM_REPRS: &[(&str, &str, &str)] = &[
 ",
     ),
 ];
+
+/// `repr()` of the three `OrderedDict` views, as CPython's dict views
+/// write theirs: the view's type name around the repr of a list of its
+/// items, `...` where a view is reached again inside itself.
+const ODICT_VIEW_REPR: &str = "
+    /// nodehost: an `OrderedDict` view's repr as CPython writes it.
+    fn nodehost_view_repr(view: &PyObject, vm: &VirtualMachine) -> PyResult<String> {
+        let Some(_guard) = ReprGuard::enter(vm, view) else {
+            return Ok(\"...\".to_owned());
+        };
+        let items: Vec<PyObjectRef> =
+            ArgIterable::<PyObjectRef>::try_from_object(vm, view.to_owned())?.iter(vm)?.collect::<PyResult<_>>()?;
+        let list = vm.ctx.new_list(items).as_object().repr(vm)?;
+        Ok(format!(\"{}({list})\", view.class().name()))
+    }
+
+    impl Representable for PyODictKeys {
+        fn repr_str(zelf: &Py<Self>, vm: &VirtualMachine) -> PyResult<String> {
+            nodehost_view_repr(zelf.as_object(), vm)
+        }
+    }
+
+    impl Representable for PyODictValues {
+        fn repr_str(zelf: &Py<Self>, vm: &VirtualMachine) -> PyResult<String> {
+            nodehost_view_repr(zelf.as_object(), vm)
+        }
+    }
+
+    impl Representable for PyOrderedDictItems {
+        fn repr_str(zelf: &Py<Self>, vm: &VirtualMachine) -> PyResult<String> {
+            nodehost_view_repr(zelf.as_object(), vm)
+        }
+    }
+";
 
 /// At the start of `PyOrderedDict::repr_str`: CPython 3.11's form (the
 /// published body after it stays, unreached).
