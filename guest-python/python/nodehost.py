@@ -1207,6 +1207,65 @@ def _cpython_decimal_signals(pydecimal):
         raise error([condition])
 
     context._raise_error = _raise_error
+    _cpython_decimal_texts(pydecimal)
+
+
+#: The order CPython's C ``decimal`` lists a context's signals in.
+_DECIMAL_SIGNAL_ORDER = ("Clamped", "InvalidOperation", "DivisionByZero", "Inexact", "FloatOperation", "Overflow",
+                         "Rounded", "Subnormal", "Underflow")
+
+#: ``_pydecimal``'s refusals, in the C module's words.
+_DECIMAL_WORDS = {
+    "Cannot convert NaN to integer": "cannot convert NaN to integer",
+    "cannot round a NaN": "cannot convert NaN to integer",
+    "Cannot convert infinity to integer": "cannot convert Infinity to integer",
+    "cannot round an infinity": "cannot convert Infinity to integer",
+    "Cannot convert signaling NaN to float": "cannot convert signaling NaN to float",
+}
+
+
+def _cpython_decimal_texts(pydecimal):
+    """``decimal`` (``_pydecimal`` on the RustPython runtimes) as 64-bit
+    CPython's C module shows it: a context's repr lists its flags and traps
+    in the C module's order (``traps=[InvalidOperation, DivisionByZero,
+    Overflow]``, where ``_pydecimal`` gave ``[DivisionByZero, Overflow,
+    InvalidOperation]``); ``int()``, ``round()`` and ``float()`` of a NaN or
+    an infinity refuse in its words (``cannot convert NaN to integer``);
+    and the limits are the 64-bit ones (``MAX_PREC`` 999999999999999999,
+    where wasm32's ``sys.maxsize`` gave 425000000)."""
+    import functools
+    context, number = pydecimal.Context, pydecimal.Decimal
+
+    def __repr__(self):
+        def names(signals):
+            on = {signal.__name__ for signal, value in signals.items() if value}
+            return ", ".join(name for name in _DECIMAL_SIGNAL_ORDER if name in on)
+        return ("Context(prec=%d, rounding=%s, Emin=%d, Emax=%d, capitals=%d, clamp=%d, flags=[%s], traps=[%s])"
+                % (self.prec, self.rounding, self.Emin, self.Emax, self.capitals, self.clamp, names(self.flags),
+                   names(self.traps)))
+
+    context.__repr__ = functools.wraps(context.__repr__)(__repr__)
+
+    def reworded(method):
+        @functools.wraps(method)
+        def call(*args):
+            try:
+                return method(*args)
+            except (ValueError, OverflowError) as e:
+                words = _DECIMAL_WORDS.get(e.args[0]) if len(e.args) == 1 and isinstance(e.args[0], str) else None
+                if words is None:
+                    raise
+                raise type(e)(words) from None
+        return call
+
+    for name in ("__int__", "__trunc__", "__round__", "__float__", "__floor__", "__ceil__"):
+        if name in number.__dict__:
+            setattr(number, name, reworded(number.__dict__[name]))
+    if pydecimal.MAX_PREC != 999999999999999999:
+        pydecimal.MAX_PREC = pydecimal.MAX_EMAX = 999999999999999999
+        pydecimal.MIN_EMIN = -999999999999999999
+        pydecimal.MIN_ETINY = pydecimal.MIN_EMIN - (pydecimal.MAX_PREC - 1)
+        pydecimal.IEEE_CONTEXT_MAX_BITS = 512
 
 
 def _json_decoding_texts(decoder):

@@ -324,6 +324,25 @@ def _decimal():
             D("2").sqrt(), D(0.1), D("1e3").normalize(), str(D("-0")), D("10") ** -2]
 
 
+def _decimal_texts():
+    # A context's repr (its signals in the C module's order), the refusals
+    # of int() and round() of NaN and infinity, and the 64-bit limits.
+    import decimal
+    import math
+    D = decimal.Decimal
+    ctx = decimal.Context(traps=[decimal.Inexact, decimal.Overflow, decimal.InvalidOperation],
+                          flags=[decimal.Rounded, decimal.Clamped])
+    out = [repr(decimal.Context()), repr(ctx), decimal.MAX_PREC, decimal.MAX_EMAX, decimal.MIN_EMIN,
+           decimal.MIN_ETINY]
+    for text in ["NaN", "sNaN", "Infinity", "-Infinity"]:
+        for f in (int, round, math.floor, float):
+            try:
+                out.append(repr(f(D(text))))
+            except (ValueError, OverflowError) as e:
+                out.append("%s: %s" % (type(e).__name__, e))
+    return out
+
+
 def _fractions():
     import fractions
     F = fractions.Fraction

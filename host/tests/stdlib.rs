@@ -236,6 +236,20 @@ fn native_recursion_raises_recursion_error_as_cpython_3_11_in_the_sandbox() {
     assert_eq!(judge("recursion", got), Ok(()));
 }
 
+/// `decimal` on both RustPython runtimes (their `decimal` is `_pydecimal`)
+/// as CPython's C module shows it: a context's signals in the C module's
+/// order (`traps=[InvalidOperation, DivisionByZero, Overflow]`, where
+/// `_pydecimal` gave `[DivisionByZero, Overflow, InvalidOperation]`),
+/// `int()` and `round()` of a NaN or an infinity refused in its words, and
+/// the 64-bit `MAX_PREC` (wasm32 gave 425000000).
+#[test]
+fn decimal_contexts_and_refusals_read_as_cpython_on_every_python_runtime() {
+    for runtime in PYTHON_RUNTIMES {
+        let got = &check_outputs(runtime, &["decimal_texts"])[0];
+        assert_eq!(judge("decimal_texts", got), Ok(()), "{runtime}");
+    }
+}
+
 /// XML namespaces reach Python as libexpat reports them, in the sandbox:
 /// `minidom` keeps prefixes and `xmlns` declarations (`toxml()` lost them
 /// all), `iterparse` gives `start-ns` and `end-ns` events, and `xml.sax`
