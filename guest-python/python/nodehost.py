@@ -1191,6 +1191,14 @@ def _cpython_datetime_texts(pydatetime):
         pydatetime._normalize_century = False
 
 
+def _cpython_decimal(pydecimal):
+    """``decimal`` on the RustPython runtimes (``_pydecimal``) as CPython's
+    C module: its signals (``_cpython_decimal_signals``) and its texts and
+    limits (``_cpython_decimal_texts``)."""
+    _cpython_decimal_signals(pydecimal)
+    _cpython_decimal_texts(pydecimal)
+
+
 def _cpython_decimal_signals(pydecimal):
     """A trapped ``decimal`` signal raised as CPython's C module raises it:
     with the list of its conditions for argument, so ``str(e)`` reads
@@ -1207,7 +1215,6 @@ def _cpython_decimal_signals(pydecimal):
         raise error([condition])
 
     context._raise_error = _raise_error
-    _cpython_decimal_texts(pydecimal)
 
 
 #: The order CPython's C ``decimal`` lists a context's signals in.
@@ -1464,7 +1471,7 @@ if sys.implementation.name == "rustpython":
     _fixes.update({
         "threading": _rustpython_threading,
         "_pydatetime": _cpython_datetime_texts,
-        "_pydecimal": _cpython_decimal_signals,
+        "_pydecimal": _cpython_decimal,
         "csv": _csv_dialect_order,
     })
 if sys.version_info >= (3, 13):
