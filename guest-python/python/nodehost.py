@@ -1449,6 +1449,13 @@ def _csv_dialect_order(csv):
         setattr(_csv, fixed.__name__, fixed)
 
 
+def _array_typecodes(array):
+    """``array.typecodes``, which RustPython's ``array`` lacks: the codes it
+    takes, in CPython 3.11's order (the same thirteen)."""
+    if not hasattr(array, "typecodes"):
+        array.typecodes = "bBuhHiIlLqQfd"
+
+
 def _warm_zoneinfo(zoneinfo):
     """Read the embedded tz database's index (a pure-Python zip parse, the
     most of a first ``ZoneInfo``'s 170 ms) once ``zoneinfo`` is imported: the
@@ -1473,6 +1480,7 @@ if sys.implementation.name == "rustpython":
         "_pydatetime": _cpython_datetime_texts,
         "_pydecimal": _cpython_decimal,
         "csv": _csv_dialect_order,
+        "array": _array_typecodes,
     })
 if sys.version_info >= (3, 13):
     _fixes.update({"json.decoder": _json_decoding_texts, "json.encoder": _json_encoding_texts})

@@ -244,7 +244,8 @@ def _array():
     b.frombytes(a.tobytes())
     q = array.array("q", [1, -2, 3])
     q.reverse()
-    return [a.typecode, sum(a), b == a, a.itemsize, q.tolist(), array.array("d", [0.1]).tobytes(), list(a[1:])]
+    return [a.typecode, sum(a), b == a, a.itemsize, q.tolist(), array.array("d", [0.1]).tobytes(), list(a[1:]),
+            array.typecodes]
 
 
 def _random():

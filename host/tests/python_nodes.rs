@@ -18,7 +18,8 @@ fn the_standard_library_works_inside_the_sandbox_and_out() {
     let names: Vec<Value> = STDLIB.iter().map(|&s| Value::from(s)).collect();
     let mut failures = Vec::new();
     for runtime in PYTHON_RUNTIMES {
-        let spec = python(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compat/stdlib_checks.py"), "StdlibCheck", Value::Null, runtime);
+        let spec = python(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compat/stdlib_checks.py"), "StdlibCheck", Value::Null, runtime)
+            .with_policy(nodehost::tools::compat::checks_policy());
         let outputs = run_node(&spec, names.clone()).unwrap().outputs();
         for (module, result) in STDLIB.iter().zip(&outputs) {
             // Behaviour, not only import: the same output as CPython's.

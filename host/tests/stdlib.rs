@@ -11,8 +11,7 @@ use nodehost::{Limit, NodeFailure, NodeSpec, Runtime, SandboxPolicy, Value, on_n
 /// The compat checks as a node on `runtime`.
 fn checks(runtime: Runtime) -> NodeSpec {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compat/stdlib_checks.py");
-    let policy = SandboxPolicy { tmp: nodehost::tools::compat::CHECKS_TMP, ..SandboxPolicy::default() };
-    python(file, "StdlibCheck", Value::Null, runtime).with_policy(policy)
+    python(file, "StdlibCheck", Value::Null, runtime).with_policy(nodehost::tools::compat::checks_policy())
 }
 
 /// What the compat checks `names` give on `runtime`.

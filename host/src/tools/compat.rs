@@ -19,6 +19,18 @@ use crate::sandbox::WasmEngine;
 /// `tempfile`, `shutil` and `pathlib` checks write there.
 pub const CHECKS_TMP: u64 = 16 << 20;
 
+/// Deadline of one check. A check is a node's first call into modules it
+/// has not used yet (the `zoneinfo` check reads the zone database), so it
+/// costs what a node's warm-up does; on a machine busy with other work one
+/// took over a second, the default deadline.
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The policy the checks run under: a private `/tmp` of [`CHECKS_TMP`] and
+/// a deadline of [`CHECK_TIMEOUT`]; the rest is the default.
+pub fn checks_policy() -> SandboxPolicy {
+    SandboxPolicy { tmp: CHECKS_TMP, timeout: CHECK_TIMEOUT, ..SandboxPolicy::default() }
+}
+
 /// The checks, one function per module (shared with the tests).
 pub const CHECKS_SOURCE: &str = include_str!("../../compat/stdlib_checks.py");
 
@@ -86,7 +98,7 @@ pub struct CompatMatrix {
 pub fn run(engine: &WasmEngine, runtimes: &[Runtime]) -> Result<CompatMatrix, Error> {
     // With a private /tmp (policy `tmp`), as a node that uses `tempfile`
     // would be given.
-    let policy = SandboxPolicy { tmp: CHECKS_TMP, ..SandboxPolicy::default() };
+    let policy = checks_policy();
     let spec = |rt| {
         NodeSpec::python("compat", "stdlib_checks.py", CHECKS_SOURCE, "StdlibCheck", rt).with_policy(policy.clone())
     };
