@@ -1450,9 +1450,10 @@ def _csv_dialect_order(csv):
 
 
 def _array_typecodes(array):
-    """``array.typecodes``, which RustPython's ``array`` lacks: the codes it
-    takes, in CPython 3.11's order (the same thirteen)."""
-    if not hasattr(array, "typecodes"):
+    """``array.typecodes`` as CPython 3.11 gives it: RustPython's ``array``
+    has none (it takes the same thirteen codes), and 3.13+ list ``'w'``
+    too (still taken: only the listing reads as 3.11's)."""
+    if getattr(array, "typecodes", "bBuwhHiIlLqQfd") == "bBuwhHiIlLqQfd":
         array.typecodes = "bBuhHiIlLqQfd"
 
 
@@ -1480,7 +1481,6 @@ if sys.implementation.name == "rustpython":
         "_pydatetime": _cpython_datetime_texts,
         "_pydecimal": _cpython_decimal,
         "csv": _csv_dialect_order,
-        "array": _array_typecodes,
     })
 if sys.version_info >= (3, 13):
     _fixes.update({"json.decoder": _json_decoding_texts, "json.encoder": _json_encoding_texts})
@@ -1492,6 +1492,8 @@ if sys.version_info >= (3, 12):
     })
 if sys.version_info >= (3, 13):
     _fixes["difflib"] = _difflib_strings
+if sys.version_info >= (3, 13) or sys.implementation.name == "rustpython":
+    _fixes["array"] = _array_typecodes
 for _name, _fix in _fixes.items():
     if _name in sys.modules:
         _fix(sys.modules[_name])

@@ -497,8 +497,8 @@ def _reprs():
 def _recursion():
     # Recursion in native code counts against the recursion limit, as in
     # CPython 3.11: repr, json and pickle of a list nested 5,000 deep raise
-    # RecursionError with CPython's words, so do == and a nested dict's repr;
-    # 200 deep works.
+    # RecursionError with CPython's words, so do == and a nested dict's repr,
+    # and json.loads of arrays or objects 5,000 deep; 200 deep works.
     import json
     import pickle
 
@@ -524,6 +524,10 @@ def _recursion():
         out.append(outcome(f, deep))
     out.append(outcome(repr, d))
     out.append(outcome(json.dumps, d))
+    # Decoding says which container it was in: an array, an object.
+    out.append(outcome(json.loads, "[" * 5000 + "]" * 5000))
+    out.append(outcome(json.loads, '{"k": ' * 5000 + "1" + "}" * 5000))
+    out.append(json.loads("[" * 200 + "]" * 200) == nested(199))
     return out
 
 

@@ -226,7 +226,8 @@ fn reprs_dates_and_json_errors_read_as_cpython_3_11_in_the_sandbox() {
 /// Recursion in native code counts against the recursion limit as in
 /// CPython 3.11, in the sandbox: `repr`, `str`, `json.dumps`,
 /// `pickle.dumps` and `==` of a list nested 5,000 deep, and `repr` and
-/// `json.dumps` of a dict nested as deep, raise `RecursionError` with
+/// `json.dumps` of a dict nested as deep, and `json.loads` of an array or
+/// an object nested as deep (naming which), raise `RecursionError` with
 /// CPython's words (they printed, and at 100,000 deep overflowed the wasm
 /// stack), while 200 deep works.
 #[test]

@@ -508,6 +508,17 @@ pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[
         "    fn new_zlib_error(message: impl Into<String>, vm: &VirtualMachine) -> PyBaseExceptionRef {\n",
         ZLIB_DATA_ERROR,
     ),
+    // `json.loads` of an array or object nested past the recursion limit
+    // says which, as CPython 3.11's scanner does (`... while decoding a
+    // JSON array from a unicode string`); RustPython said `a JSON object
+    // from a string` for both. The two insertions wrap the published text
+    // in a `match` on the value's first byte, leaving it for the rest.
+    (
+        "src/json.rs",
+        "            // _Py_EnterRecursiveCall in Modules/_json.c.\n            vm.with_recursion(",
+        "match pystr.as_bytes().get(byte_idx) {\n                Some(b'[') => \"while decoding a JSON array from a unicode string\",\n                Some(b'{') => \"while decoding a JSON object from a unicode string\",\n                _ => ",
+    ),
+    ("src/json.rs", "\"while decoding a JSON object from a string\"", " }"),
     // A year below 1000 in `date.strftime`'s `%Y`, `%G`, `%F` and `%C` as
     // glibc writes it for CPython 3.11 (`5`, not 3.13's zero-padded
     // `0005`): left to `time.strftime`, which writes what glibc does.
