@@ -184,7 +184,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, texts::VM_REPRS, FORMAT_CACHE, STR_APPEND, CFORMAT_CACHE],
+        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, texts::VM_REPRS, texts::VM_MATCH_BOUNDS, FORMAT_CACHE, STR_APPEND, CFORMAT_CACHE],
     },
     Patched {
         name: "rustpython-codegen",

@@ -60,6 +60,24 @@ def _re():
             [m.group() for m in re.finditer(r"(?i)ab+", "AB abbb aB")]]
 
 
+
+def _re_bounds():
+    # A match's pos and endpos are the bounds its search was given (clamped
+    # to the string), not its own span: from match, search and fullmatch,
+    # from finditer and a scanner (the position the scan began at), and in
+    # the function re.sub calls.
+    import re
+    p = re.compile(r"\d+")
+
+    def bounds(m):
+        return None if m is None else (m.pos, m.endpos, m.span())
+
+    return [bounds(re.match(r"\d+", "12ab")), bounds(p.search("ab12cd", 1)), bounds(p.search("ab12cd", 1, 100)),
+            bounds(p.match("ab12cd", 2, 4)), bounds(p.fullmatch("ab12cd", 2, 4)), [bounds(m) for m in p.finditer("1a22b333", 1, 7)],
+            bounds(p.scanner("a1b2", 1).search()), bounds(p.scanner("a1b2", 1).match()), bounds(p.scanner("1b2", 0).match()),
+            re.sub(r"\d", lambda m: "<%d:%d:%d>" % (m.pos, m.endpos, m.start()), "a1b2"),
+            bounds(re.search("$", "abc")), bounds(p.search("12", 5))]
+
 def _math():
     import math
     return [math.sqrt(2), math.floor(-1.5), math.gcd(12, 18), math.isinf(math.inf), math.isnan(math.nan),
@@ -247,6 +265,34 @@ def _array():
     return [a.typecode, sum(a), b == a, a.itemsize, q.tolist(), array.array("d", [0.1]).tobytes(), list(a[1:]),
             array.typecodes]
 
+
+
+def _array_items():
+    # The native long formats hold 64-bit values (as on the 64-bit Linux
+    # CPython runs on), and an item an array cannot hold is refused in
+    # CPython 3.11's words, whichever way it arrives (the initializer,
+    # append, item assignment, insert, extend, fromlist).
+    import array
+    big = array.array("l", [2**40, -2**40])
+    out = [array.array("l").itemsize, array.array("L").itemsize, big.tolist(), len(big.tobytes()),
+           array.array("L", [2**64 - 1]).tolist()]
+    for code in "bBhHiIlLqQ":
+        for value in (2**70, 2**40, 2**20, 300, -1, -300, -2**20, -2**40):
+            try:
+                array.array(code, [value])
+                out.append("ok")
+            except OverflowError as e:
+                out.append(code + ": " + str(e))
+    a = array.array("h", [1, 2])
+    for change in (lambda: a.append(40000), lambda: a.__setitem__(0, -40000), lambda: a.insert(0, 2**70),
+                   lambda: a.extend([3, 70000]), lambda: a.fromlist([4, -70000]), lambda: array.array("u", [1]),
+                   lambda: array.array("u", ["ab"]), lambda: a.fromlist([5, "x", 70000])):
+        try:
+            change()
+            out.append("ok")
+        except (OverflowError, TypeError) as e:
+            out.append(type(e).__name__ + ": " + str(e))
+    return out + [a.tolist()]
 
 def _random():
     import random

@@ -223,6 +223,26 @@ fn reprs_dates_and_json_errors_read_as_cpython_3_11_in_the_sandbox() {
     }
 }
 
+/// A regex match's `pos` and `endpos` are the bounds its search was given,
+/// in the sandbox as on CPython, from every way of making one (`match`,
+/// `search`, `fullmatch`, `finditer`, a scanner, a `re.sub` function): they
+/// were the match's own span.
+#[test]
+fn regex_match_bounds_read_as_cpython_in_the_sandbox() {
+    let got = &check_outputs(Runtime::Wasm, &["re_bounds"])[0];
+    assert_eq!(judge("re_bounds", got), Ok(()));
+}
+
+/// An array's native `l` and `L` items hold 64-bit values in the sandbox as
+/// on CPython (wasm32's C `long` is 4 bytes: `array('l', [2**40])` was
+/// refused), and an int an array cannot hold is refused in CPython 3.11's
+/// words however it arrives, not in words naming Rust's types.
+#[test]
+fn array_items_are_held_and_refused_as_on_cpython_in_the_sandbox() {
+    let got = &check_outputs(Runtime::Wasm, &["array_items"])[0];
+    assert_eq!(judge("array_items", got), Ok(()));
+}
+
 /// Recursion in native code counts against the recursion limit as in
 /// CPython 3.11, in the sandbox: `repr`, `str`, `json.dumps`,
 /// `pickle.dumps` and `==` of a list nested 5,000 deep, and `repr` and

@@ -50,6 +50,13 @@
 //!   does (`%Y` of year 5 is `5`; 3.13 pads it to `0005`).
 //! - `repr()` of an `OrderedDict` and of a regex match, and `str()` of a
 //!   `mappingproxy`, as CPython 3.11 writes them ([`VM_REPRS`]).
+//! - A regex match's `pos` and `endpos` are the bounds the search was
+//!   given, as on CPython ([`VM_MATCH_BOUNDS`]; RustPython gave the
+//!   match's own span: `re.match(r"\d+", "12ab").endpos` was 2, not 4).
+//! - An array's `l` and `L` items take 8 bytes, as on 64-bit Linux, and
+//!   an int an array cannot hold is refused in CPython 3.11's words
+//!   ([`ARRAY_ITEMS`]; `array('l', [2**40])` failed, and RustPython's
+//!   refusals named Rust's types).
 //! - `repr()` of a float array writes each element as Python's float repr
 //!   (`array('d', [1e+300, 1.5e-07])`, and `'f'` elements widened to
 //!   double, as CPython does): RustPython wrote Rust's decimal expansion
@@ -317,6 +324,65 @@ pub const VM_REPRS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `rustpython-vm`, continued: a regex match's `pos` and `endpos` as
+/// CPython gives them, the bounds its search was given (clamped to the
+/// string): `Pattern.match`, `fullmatch` and `search` report theirs, a
+/// `finditer` or `scanner` match the position the scan began at, and the
+/// match a `re.sub` function is passed `0` and the string's length.
+/// RustPython stored the match's own start and end. (`findall` and
+/// `split` make matches only to read their groups.)
+pub const VM_MATCH_BOUNDS: &[(&str, &str, &str)] = &[
+    (
+        "src/stdlib/_sre.rs",
+        "    impl Match {\n",
+        "        /// nodehost: the bounds the search was given, as `pos` and `endpos` report them.
+        pub(crate) fn nodehost_bounds(mut self, pos: usize, endpos: usize) -> Self {
+            self.pos = pos.min(endpos);
+            self.endpos = endpos;
+            self
+        }
+
+",
+    ),
+    ("src/stdlib/_sre.rs", "Match::new(&mut state, zelf.clone(), string)", ".nodehost_bounds(req.start, req.end)"),
+    (
+        "src/stdlib/_sre.rs",
+        "                req.match_all = true;\n                let mut state = State::default();\n                Ok(state.py_match(&req).then(|| {\n                    Match::new(&mut state, zelf.clone(), string_args.string)",
+        ".nodehost_bounds(req.start, req.end)",
+    ),
+    (
+        "src/stdlib/_sre.rs",
+        "                Ok(state.search(req).then(|| {\n                    Match::new(&mut state, zelf.clone(), string_args.string)",
+        ".nodehost_bounds(req.start, req.end)",
+    ),
+    (
+        "src/stdlib/_sre.rs",
+        "let m = Match::new(&mut iter.state, zelf.to_owned(), string.clone())\n",
+        "                                .nodehost_bounds(0, iter.req.end)\n",
+    ),
+    (
+        "src/stdlib/_sre.rs",
+        "    struct SreScanner {\n        pattern: PyRef<Pattern>,\n",
+        "        /// nodehost: the position the scan began at, its matches' `pos`.\n        nodehost_pos: usize,\n",
+    ),
+    (
+        "src/stdlib/_sre.rs",
+        "        ) -> PyResult<PyCallableIterator> {\n            let scanner = SreScanner {\n",
+        "                nodehost_pos: string_args.pos,\n",
+    ),
+    ("src/stdlib/_sre.rs", "        ) -> PyRef<SreScanner> {\n            SreScanner {\n", "                nodehost_pos: string_args.pos,\n"),
+    (
+        "src/stdlib/_sre.rs",
+        "                let has_matched = state.py_match(&req);\n\n                self.must_advance\n                    .store(state.cursor.position == state.start);\n                self.start.store(state.cursor.position);\n\n                Ok(has_matched.then(|| {\n                    Match::new(&mut state, self.pattern.clone(), self.string.clone())\n",
+        "                        .nodehost_bounds(self.nodehost_pos, req.end)\n",
+    ),
+    (
+        "src/stdlib/_sre.rs",
+        "                let has_matched = state.search(req);\n\n                self.must_advance\n                    .store(state.cursor.position == state.start);\n                self.start.store(state.cursor.position);\n\n                Ok(has_matched.then(|| {\n                    Match::new(&mut state, self.pattern.clone(), self.string.clone())\n",
+        "                        .nodehost_bounds(self.nodehost_pos, req.end)\n",
+    ),
+];
+
 /// `repr()` of the three `OrderedDict` views, as CPython's dict views
 /// write theirs: the view's type name around the repr of a list of its
 /// items, `...` where a view is reached again inside itself.
@@ -398,6 +464,81 @@ const NO_INEXACT_FOLDING: &str = "    // nodehost: no folding of inexact arithme
     }
 ";
 
+/// Inserted after `use std::os::raw` in `array.rs` (its `;` ends the
+/// last line): C's `long` and `unsigned long` at 64-bit Linux's size on
+/// wasm32, so `array('l')` holds what it holds on CPython, with its item
+/// size (it refused `2**40`); and the refusals of an item an array cannot
+/// hold, checked before RustPython's conversion, which named Rust's types
+/// (`Python int too large to convert to Rust i8`). CPython 3.11 converts
+/// `b` through a C `short` and `H` through an `int` first, so `array('b',
+/// [2**20])` speaks of a short.
+const ARRAY_ITEMS: &str = " as c_raw;
+
+    /// nodehost: C's integer types, with `long` as on 64-bit Linux.
+    mod raw {
+        pub use super::c_raw::*;
+        #[cfg(target_arch = \"wasm32\")]
+        pub type c_long = i64;
+        #[cfg(target_arch = \"wasm32\")]
+        pub type c_ulong = u64;
+    }
+
+    /// nodehost: refuse `value` for an array of `typecode` as CPython 3.11
+    /// does, in its words. `Ok(false)` for a value neither an int nor (for
+    /// `u`) a str, which the conversion judges.
+    fn nodehost_array_item(typecode: char, value: &PyObject, vm: &VirtualMachine) -> PyResult<bool> {
+        if typecode == 'u' {
+            return match value.downcast_ref::<PyStr>() {
+                Some(text) if text.char_len() == 1 => Ok(true),
+                _ => Err(vm.new_type_error(\"array item must be unicode character\")),
+            };
+        }
+        let Some(int) = value.downcast_ref::<PyInt>() else {
+            return Ok(false);
+        };
+        let int = int.as_bigint();
+        let outside = |what: &str, low: i64, high: i64, x: i64| {
+            if x < low {
+                Some(format!(\"{what} is less than minimum\"))
+            } else if x > high {
+                Some(format!(\"{what} is greater than maximum\"))
+            } else {
+                None
+            }
+        };
+        let refusal = match typecode {
+            'b' | 'B' | 'h' | 'H' | 'i' | 'l' => match int.to_i64() {
+                None => Some(\"Python int too large to convert to C long\".to_owned()),
+                Some(x) => match typecode {
+                    'b' => outside(\"signed short integer\", i16::MIN.into(), i16::MAX.into(), x)
+                        .or_else(|| outside(\"signed char\", i8::MIN.into(), i8::MAX.into(), x)),
+                    'B' => outside(\"unsigned byte integer\", 0, u8::MAX.into(), x),
+                    'h' => outside(\"signed short integer\", i16::MIN.into(), i16::MAX.into(), x),
+                    'H' => outside(\"signed integer\", i32::MIN.into(), i32::MAX.into(), x)
+                        .or_else(|| outside(\"unsigned short\", 0, u16::MAX.into(), x)),
+                    'i' => outside(\"signed integer\", i32::MIN.into(), i32::MAX.into(), x),
+                    _ => None,
+                },
+            },
+            'I' | 'L' if int.is_negative() => Some(\"can't convert negative value to unsigned int\".to_owned()),
+            'I' | 'L' => match int.to_u64() {
+                None => Some(\"Python int too large to convert to C unsigned long\".to_owned()),
+                Some(x) if typecode == 'I' && x > u64::from(u32::MAX) => Some(\"unsigned int is greater than maximum\".to_owned()),
+                Some(_) => None,
+            },
+            'q' => int.to_i64().is_none().then(|| \"int too big to convert\".to_owned()),
+            'Q' if int.is_negative() => Some(\"can't convert negative int to unsigned\".to_owned()),
+            'Q' => int.to_u64().is_none().then(|| \"int too big to convert\".to_owned()),
+            _ => None,
+        };
+        match refusal {
+            Some(text) => Err(vm.new_overflow_error(text)),
+            None => Ok(true),
+        }
+    }
+
+    const _: () = ()";
+
 /// Before `FormatType::info`'s table: the native `long`, `size_t` and
 /// pointer formats at 64-bit Linux's sizes on a 32-bit target.
 const NATIVE_LP64: &str = "
@@ -460,6 +601,24 @@ const FLOAT_POW: &str = "    // nodehost: CPython's special cases, in its order 
 
 /// `rustpython-stdlib`: (file, anchor, text inserted after the anchor)
 pub const STDLIB_EDITS: &[(&str, &str, &str)] = &[
+    // An int array's `l` and `L` take 8 bytes, and an item an array
+    // cannot hold is refused in CPython 3.11's words (ARRAY_ITEMS).
+    ("src/array.rs", "    use std::os::raw", ARRAY_ITEMS),
+    (
+        "src/array.rs",
+        "fn push(&mut self, obj: PyObjectRef, vm: &VirtualMachine) -> PyResult<()> {\n                    match self {\n                        $(ArrayContentType::$n(v) => {\n",
+        "                            nodehost_array_item($c, &obj, vm)?;\n",
+    ),
+    (
+        "src/array.rs",
+        "                            // convert list before modify self\n",
+        "                            for value in list.borrow_vec().iter() {\n                                if !nodehost_array_item($c, value, vm)? {\n                                    break;\n                                }\n                            }\n",
+    ),
+    (
+        "src/array.rs",
+        "                    value: PyObjectRef,\n                    vm: &VirtualMachine\n                ) -> PyResult<ArrayItem> {\n",
+        "                    nodehost_array_item(typecode, &value, vm)?;\n",
+    ),
     (
         "src/array.rs",
         "                fn repr(&self, class_name: &str, _vm: &VirtualMachine) -> PyResult<String> {\n                    // we don't need ReprGuard here\n",
