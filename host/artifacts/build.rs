@@ -10,7 +10,8 @@
 //! by every profile of the outer build, so the Python guest is compiled once
 //! whether you run `cargo test`, `cargo run` or `cargo bench`. Cargo re-runs
 //! this script when any source file the guests were built from changes (read
-//! from the nested build's `.d` files).
+//! from the nested build's `.d` files), except RustPython's patched copies,
+//! which this script writes from inputs it watches.
 //!
 //! It also brings the `wasm-cpython` component (CPython in a component, made
 //! by componentize-py from `guest-cpython/`) up to date with
@@ -73,7 +74,7 @@ fn main() {
         }
         build_guest(&workspace, &target_dir, package);
         let wasm = target_dir.join(TARGET).join("release").join(format!("{stem}.wasm"));
-        emit_rerun_from_dep_info(&wasm.with_extension("d"));
+        emit_rerun_from_dep_info(&wasm.with_extension("d"), &workspace.join(PYTHON_WORKSPACE).join("patched"));
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()));
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         // Copy next to OUT_DIR so the embedded bytes cannot change under a
@@ -201,7 +202,9 @@ fn ensure_wasm_target() {
     }
 }
 
-fn emit_rerun_from_dep_info(dep_file: &Path) {
+/// Watch every file the nested build that wrote `dep_file` read, but those
+/// under `written_here`.
+fn emit_rerun_from_dep_info(dep_file: &Path, written_here: &Path) {
     let Ok(contents) = std::fs::read_to_string(dep_file) else {
         return;
     };
@@ -218,7 +221,11 @@ fn emit_rerun_from_dep_info(dep_file: &Path) {
             }
             // A path that names no file is no input (RustPython's crate
             // lists one outside itself), and would make every build stale.
-            if Path::new(&file).exists() {
+            // RustPython's patched copies are written by this script, from
+            // inputs it watches: watching them too made the build after
+            // every new copy run the script again (they are newer than its
+            // start), and rebuild every crate that embeds the guests.
+            if Path::new(&file).exists() && !Path::new(&file).starts_with(written_here) {
                 println!("cargo:rerun-if-changed={file}");
             }
         }

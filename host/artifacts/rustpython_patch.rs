@@ -12,7 +12,8 @@
 //!   ([`FORMAT_CACHE`]), and `text % values` the format it parsed last
 //!   ([`CFORMAT_CACHE`]); and a node's `process` is called with its
 //!   arguments bound as the bytecode's exact-args calls bind them
-//!   (`guest-python/component/rustpython-patch/nodehost_call.rs`).
+//!   (`guest-python/component/rustpython-patch/nodehost_call.rs`). Its
+//!   build script watches only itself ([`BUILD_SCRIPT_WATCH`]).
 //! - `rustpython-codegen` folds no inexact arithmetic ([`texts`]).
 //! - `rustpython-stdlib` writes a float array's repr as CPython does ([`texts`]).
 //! - `rustpython-common` hashes tuples with the 64-bit xxHash constants on
@@ -121,6 +122,21 @@ const CFORMAT_CACHE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `rustpython-vm`'s build script watches `../../Lib/importlib/_bootstrap.py`,
+/// a path of RustPython's own repository that a copy from crates.io lacks.
+/// Cargo counts a missing watched path as changed, so every build ran the
+/// script again and rebuilt RustPython and the guest (about 9 minutes here),
+/// including the second `cargo` command after a fresh one. The copy now
+/// watches only its build script, which a new copy rewrites.
+const BUILD_SCRIPT_WATCH: &[(&str, &str, &str)] = &[
+    (
+        "build.rs",
+        "fn main() {\n",
+        "    // nodehost: watch only this script (host/artifacts/rustpython_patch.rs).\n    println!(\"cargo:rerun-if-changed=build.rs\");\n    if false {\n",
+    ),
+    ("build.rs", "    println!(\"cargo:rerun-if-changed=../../Lib/importlib/_bootstrap.py\");\n", "    }\n"),
+];
+
 /// The checkpoint call inserted after each anchor.
 const CHECKPOINT: &str = "\n                crate::nodehost_checkpoint::reached(vm)?;";
 
@@ -184,7 +200,7 @@ const CRATES: &[Patched] = &[
             ("src/frame.rs", "Instruction::InstrumentedJumpBackward => {", CHECKPOINT),
             ("src/frame.rs", "Instruction::Resume { .. } | Instruction::ResumeCheck => {", CHECKPOINT),
             ("src/builtins/int.rs", "pub(crate) fn try_to_i64_fast(&self) -> Option<i64> {", SMALL_INT_FAST_PATH),
-        ], set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, texts::VM_REPRS, texts::VM_MATCH_BOUNDS, FORMAT_CACHE, STR_APPEND, CFORMAT_CACHE],
+        ], BUILD_SCRIPT_WATCH, set_order::EDITS, errno::EDITS, texts::VM_EDITS, texts::VM_EDITS_2, texts::VM_TEXTS, texts::VM_REPRS, texts::VM_MATCH_BOUNDS, FORMAT_CACHE, STR_APPEND, CFORMAT_CACHE],
     },
     Patched {
         name: "rustpython-codegen",

@@ -474,7 +474,7 @@ const NO_INEXACT_FOLDING: &str = "    // nodehost: no folding of inexact arithme
 /// [2**20])` speaks of a short.
 const ARRAY_ITEMS: &str = " as c_raw;
 
-    /// nodehost: C's integer types, with `long` as on 64-bit Linux.
+    /// nodehost: C's integer types, with `long` and `unsigned long` as on 64-bit Linux.
     mod raw {
         pub use super::c_raw::*;
         #[cfg(target_arch = \"wasm32\")]
