@@ -354,7 +354,8 @@ fn process_may_be_any_callable_on_every_python_runtime() {
 fn common_errors_read_as_cpython_writes_them_in_the_sandbox() {
     // Zero divisions, powers, math domains, unbound locals, unpacking,
     // concatenation, empty max/min, abstract classes, slots, codecs,
-    // datetime and decimal: node code returns `str(e)`.
+    // datetime and decimal, unhashable set elements and `reversed()` of
+    // what cannot be reversed: node code returns `str(e)`.
     let run = |runtime| run_node(&python(test_python("real_data.py"), "ErrorTexts", Value::Null, runtime), vec![Value::Null]).unwrap().outputs();
     let (want, got) = (run(Runtime::Cpython), run(Runtime::Wasm));
     let (Value::List(w), Value::List(g)) = (&want[0], &got[0]) else { panic!("{got:?}") };

@@ -42,8 +42,11 @@
 //!   abstract-class refusal, a `__slots__` class's missing attribute, a
 //!   date or time field out of range (`day is out of range for month`); a
 //!   `RecursionError` where the interpreter's stack runs short says
-//!   `maximum recursion depth exceeded` (it had no text); and a codec's
-//!   `UnicodeError` carries no note.
+//!   `maximum recursion depth exceeded` (it had no text); a codec's
+//!   `UnicodeError` carries no note; an unhashable set element raises the
+//!   hash's own `unhashable type: 'list'` (not 3.14's `cannot use 'list'
+//!   as a set element (...)`); and `reversed(5)` says `'int' object is not
+//!   reversible`.
 //! - `struct`'s native `l`, `L`, `n`, `N` and `P` take 8 bytes, as on the
 //!   64-bit Linux CPython runs on (wasm32's C sizes are 4).
 //! - `date.strftime` writes a year below 1000 as CPython 3.11 on glibc
@@ -243,6 +246,22 @@ pub const VM_EDITS_2: &[(&str, &str, &str)] = &[
     ),
     ("src/buffer.rs", "    index.try_to_primitive(vm).map_err(|_| {\n", "        if true {\n            return PackError::new(PackErrorKind::Value, vm, nodehost_range_text::<T>(code, &index));\n        }\n"),
     ("src/buffer.rs", "make_pack_prim_int!(usize);\n", STRUCT_RANGE_TEXT),
+    // An unhashable set element raises the hash's own `TypeError`
+    // (`unhashable type: 'list'`), as in CPython 3.11: RustPython wrapped
+    // it in 3.14's `cannot use 'list' as a set element (...)`.
+    (
+        "src/builtins/set.rs",
+        "    fn wrap_unhashable_error<T>(\n        result: PyResult<T>,\n        item: &PyObject,\n        vm: &VirtualMachine,\n    ) -> PyResult<T> {\n",
+        "        if true {\n            return result;\n        }\n",
+    ),
+    // `reversed()` of what has neither `__reversed__` nor `__getitem__`:
+    // `'int' object is not reversible` (RustPython: `argument to
+    // reversed() must be a sequence`).
+    (
+        "src/stdlib/builtins.rs",
+        "            vm.get_method_or_type_error(sequence.clone(), identifier!(vm, __getitem__), || {\n",
+        "                #[allow(unreachable_code)]\n                return format!(\"'{}' object is not reversible\", sequence.class().name());\n",
+    ),
 ];
 
 /// `struct.pack`'s refusal of an int out of its format's range, in CPython

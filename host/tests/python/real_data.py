@@ -795,6 +795,8 @@ class ErrorTexts:
             lambda: datetime.datetime.strptime("31/2/2020", "%d/%m/%Y"),
             lambda: decimal.Decimal(1) / 0, lambda: decimal.Decimal("x"), lambda: decimal.Decimal(0) / 0,
             lambda: struct.calcsize("lLnNP"), lambda: struct.pack("il", 1, 2**40), lambda: struct.unpack("@l", b"\xfb" + b"\xff" * 7),
+            lambda: frozenset([[]]), lambda: {(1,), {}}, lambda: set().add([1]), lambda: [] in {1},
+            lambda: {[]: 1}, lambda: reversed(5), lambda: reversed(object()),
         ]
         out = []
         for case in cases:
